@@ -1,0 +1,2 @@
+//! Loopback simulators of OpenNebula (XML-RPC, OneGate) and vCloud (vCA, vCD) for testing cloud automation without a cloud.
+#![cfg_attr(docsrs, feature(doc_cfg))]
