@@ -1,7 +1,40 @@
 //! Project automation: `cargo xtask <command>`.
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `methods` | regenerates `crates/opennebula/src/api/generated.rs` from `crates/opennebula/data/api-methods.tsv` |
+//! | `xsd` | regenerates `crates/opennebula/src/model/generated.rs` from `crates/opennebula/xsd/*.xsd` |
+//! | `codegen` | both of the above |
 
-fn main() {
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod methods;
+mod xsd;
+
+/// The repository root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> ExitCode {
     let cmd = std::env::args().nth(1).unwrap_or_default();
-    eprintln!("xtask: unknown command {cmd:?}");
-    std::process::exit(2);
+    let result = match cmd.as_str() {
+        "methods" => methods::run(&root()),
+        "xsd" => xsd::run(&root()),
+        "codegen" => methods::run(&root()).and_then(|()| xsd::run(&root())),
+        _ => Err(format!(
+            "unknown command {cmd:?}; expected one of: methods, xsd, codegen"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

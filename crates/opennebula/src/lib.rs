@@ -1,2 +1,15 @@
-//! OpenNebula SDK: every XML-RPC method, typed resources for every schema, templates, typed errors and the OneGate client.
+//! OpenNebula SDK: every XML-RPC method, typed resources for every schema, templates,
+//! typed errors and the OneGate client.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod api;
+pub mod ids;
+pub mod model;
+pub mod rpc;
+pub mod template;
+
+#[cfg(feature = "onegate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "onegate")))]
+pub mod onegate;
+
+pub use nebulair_core::{Error, ErrorKind, Result};

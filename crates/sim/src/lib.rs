@@ -1,2 +1,7 @@
-//! Loopback simulators of OpenNebula (XML-RPC, OneGate) and vCloud (vCA, vCD) for testing cloud automation without a cloud.
+//! Loopback simulators of OpenNebula (XML-RPC, OneGate) and vCloud (vCA, vCD) for
+//! testing cloud automation without a cloud.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod one;
+pub mod onegate;
+pub mod vcloud;

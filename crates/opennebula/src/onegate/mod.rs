@@ -1,0 +1,1 @@
+//! The OneGate client (filled by the OneGate work).

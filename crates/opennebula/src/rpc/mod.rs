@@ -1,0 +1,1 @@
+//! XML-RPC wire encoding and decoding (filled by the client work).

@@ -1,0 +1,1 @@
+//! OpenNebula templates (filled by the client work).

@@ -1,0 +1,1 @@
+//! The OpenNebula (oned) XML-RPC simulator (filled by the simulator work).

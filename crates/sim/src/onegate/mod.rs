@@ -1,0 +1,1 @@
+//! The OneGate simulator endpoints (filled by the OneGate work).

@@ -1,0 +1,1 @@
+//! The vCloud simulator (filled by the vCloud simulator work).
