@@ -1,0 +1,524 @@
+//! Single-pass XML-RPC response decoder on quick-xml, with a fast path for big strings.
+
+use nebulair_core::{Error, Result};
+use quick_xml::Reader;
+use quick_xml::events::{BytesRef, Event};
+
+use super::RpcValue;
+
+/// A decoded `<methodResponse>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RpcResponse {
+    /// `<params><param><value>...</value></param></params>`.
+    Value(RpcValue),
+    /// `<fault>` with its `faultCode` and `faultString`.
+    Fault {
+        /// `faultCode`.
+        code: i32,
+        /// `faultString`.
+        message: String,
+    },
+}
+
+/// How deep arrays and structs may nest before the response is refused.
+const MAX_DEPTH: usize = 64;
+
+fn bad(msg: impl std::fmt::Display) -> Error {
+    Error::protocol(format!("malformed XML-RPC response: {msg}"))
+}
+
+fn xml_err(e: quick_xml::Error) -> Error {
+    bad(e)
+}
+
+/// Decodes an XML-RPC response body.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`](nebulair_core::ErrorKind::Protocol) when the body is not UTF-8,
+/// not well-formed, or not a `methodResponse`; the message never quotes the body.
+pub fn decode_response(body: &[u8]) -> Result<RpcResponse> {
+    let text = std::str::from_utf8(body).map_err(|e| bad(format_args!("not UTF-8 ({e})")))?;
+    let mut d = Decoder {
+        reader: Reader::from_str(text),
+    };
+    d.expect_start(b"methodResponse")?;
+    let resp = match d.next_tag()? {
+        Tag::Start(name) if name == b"params" => {
+            d.expect_start(b"param")?;
+            d.expect_start(b"value")?;
+            let v = d.value(0)?;
+            d.expect_end(b"param")?;
+            d.expect_end(b"params")?;
+            RpcResponse::Value(v)
+        }
+        Tag::Start(name) if name == b"fault" => {
+            d.expect_start(b"value")?;
+            let v = d.value(0)?;
+            d.expect_end(b"fault")?;
+            fault_from(v)?
+        }
+        other => {
+            return Err(bad(format_args!(
+                "expected <params> or <fault>, found {other}"
+            )));
+        }
+    };
+    d.expect_end(b"methodResponse")?;
+    match d.next_tag()? {
+        Tag::Eof => Ok(resp),
+        other => Err(bad(format_args!(
+            "content after </methodResponse>: {other}"
+        ))),
+    }
+}
+
+fn fault_from(v: RpcValue) -> Result<RpcResponse> {
+    let RpcValue::Struct(members) = v else {
+        return Err(bad("<fault> does not hold a struct"));
+    };
+    let mut code = None;
+    let mut message = None;
+    for (k, v) in members {
+        match k.as_str() {
+            "faultCode" => code = v.as_i32(),
+            "faultString" => message = v.as_str().map(str::to_owned),
+            _ => {}
+        }
+    }
+    match (code, message) {
+        (Some(code), Some(message)) => Ok(RpcResponse::Fault { code, message }),
+        _ => Err(bad("<fault> lacks faultCode or faultString")),
+    }
+}
+
+enum Tag {
+    Start(Vec<u8>),
+    Empty(Vec<u8>),
+    End(Vec<u8>),
+    Eof,
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tag::Start(n) => write!(f, "<{}>", String::from_utf8_lossy(n)),
+            Tag::Empty(n) => write!(f, "<{}/>", String::from_utf8_lossy(n)),
+            Tag::End(n) => write!(f, "</{}>", String::from_utf8_lossy(n)),
+            Tag::Eof => f.write_str("the end of the body"),
+        }
+    }
+}
+
+struct Decoder<'a> {
+    reader: Reader<&'a [u8]>,
+}
+
+fn push_ref(out: &mut String, r: &BytesRef<'_>) -> Result<()> {
+    if let Some(c) = r.resolve_char_ref().map_err(xml_err)? {
+        out.push(c);
+        return Ok(());
+    }
+    out.push(named_entity(r)?);
+    Ok(())
+}
+
+fn named_entity(r: &BytesRef<'_>) -> Result<char> {
+    match &**r {
+        b"amp" => Ok('&'),
+        b"lt" => Ok('<'),
+        b"gt" => Ok('>'),
+        b"quot" => Ok('"'),
+        b"apos" => Ok('\''),
+        other => Err(bad(format_args!(
+            "unknown entity &{};",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// Unescapes XML character data in one pass (`&lt;` `&gt;` `&amp;` `&quot;` `&apos;`
+/// `&#N;` `&#xH;`).
+fn unescape_into(out: &mut String, raw: &str) -> Result<()> {
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    while let Some(off) = memchr::memchr(b'&', &bytes[start..]) {
+        let amp = start + off;
+        out.push_str(&raw[start..amp]);
+        let semi = bytes[amp..]
+            .iter()
+            .take(12)
+            .position(|b| *b == b';')
+            .ok_or_else(|| bad("unterminated entity reference"))?;
+        let name = &raw[amp + 1..amp + semi];
+        let c = match name {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let num = name
+                    .strip_prefix("#x")
+                    .map(|h| u32::from_str_radix(h, 16))
+                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
+                    .ok_or_else(|| bad(format_args!("unknown entity &{name};")))?
+                    .map_err(|_| bad(format_args!("bad character reference &{name};")))?;
+                char::from_u32(num)
+                    .filter(|c| *c != '\0')
+                    .ok_or_else(|| bad(format_args!("bad character reference &{name};")))?
+            }
+        };
+        out.push(c);
+        start = amp + semi + 1;
+    }
+    out.push_str(&raw[start..]);
+    Ok(())
+}
+
+impl<'a> Decoder<'a> {
+    /// The next start/empty/end tag, skipping whitespace, comments, the declaration and
+    /// processing instructions. Non-blank text here is an error.
+    fn next_tag(&mut self) -> Result<Tag> {
+        loop {
+            match self.reader.read_event().map_err(xml_err)? {
+                Event::Start(s) => return Ok(Tag::Start(s.name().as_ref().to_vec())),
+                Event::Empty(s) => return Ok(Tag::Empty(s.name().as_ref().to_vec())),
+                Event::End(e) => return Ok(Tag::End(e.name().as_ref().to_vec())),
+                Event::Eof => return Ok(Tag::Eof),
+                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                    return Err(bad("unexpected text between elements"));
+                }
+            }
+        }
+    }
+
+    fn expect_start(&mut self, name: &[u8]) -> Result<()> {
+        match self.next_tag()? {
+            Tag::Start(n) if n == name => Ok(()),
+            other => Err(bad(format_args!(
+                "expected <{}>, found {other}",
+                String::from_utf8_lossy(name)
+            ))),
+        }
+    }
+
+    fn expect_end(&mut self, name: &[u8]) -> Result<()> {
+        match self.next_tag()? {
+            Tag::End(n) if n == name => Ok(()),
+            other => Err(bad(format_args!(
+                "expected </{}>, found {other}",
+                String::from_utf8_lossy(name)
+            ))),
+        }
+    }
+
+    /// Reads character data up to the end tag `end` (text, entities, CDATA).
+    fn text_until(&mut self, end: &[u8]) -> Result<String> {
+        let mut out = String::new();
+        loop {
+            match self.reader.read_event().map_err(xml_err)? {
+                Event::Text(t) => {
+                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    out.push_str(s);
+                }
+                Event::CData(t) => {
+                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    out.push_str(s);
+                }
+                Event::GeneralRef(r) => push_ref(&mut out, &r)?,
+                Event::End(e) if e.name().as_ref() == end => return Ok(out),
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => return Err(bad("unexpected end of the body")),
+                _ => {
+                    return Err(bad(format_args!(
+                        "unexpected markup inside <{}>",
+                        String::from_utf8_lossy(end)
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The fast path for `<string>`: find the closing tag with memchr and unescape the
+    /// text in one pass; falls back to [`Decoder::text_until`] when the text holds markup
+    /// (CDATA, comments).
+    fn string_body(&mut self) -> Result<String> {
+        let rest: &'a [u8] = self.reader.get_ref();
+        if let Some(lt) = memchr::memchr(b'<', rest)
+            && rest[lt..].starts_with(b"</string>")
+        {
+            let raw = std::str::from_utf8(&rest[..lt]).map_err(bad)?;
+            let mut out = String::with_capacity(raw.len());
+            unescape_into(&mut out, raw)?;
+            // Skip the text we consumed; the reader goes on with `</string>`.
+            *self.reader.get_mut() = &rest[lt..];
+            self.expect_end(b"string")?;
+            return Ok(out);
+        }
+        self.text_until(b"string")
+    }
+
+    /// Reads a value after its `<value>` start tag, through `</value>`.
+    fn value(&mut self, depth: usize) -> Result<RpcValue> {
+        if depth > MAX_DEPTH {
+            return Err(bad("values nested too deeply"));
+        }
+        let mut untyped = String::new();
+        loop {
+            match self.reader.read_event().map_err(xml_err)? {
+                Event::Text(t) => {
+                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    untyped.push_str(s);
+                }
+                Event::CData(t) => {
+                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    untyped.push_str(s);
+                }
+                Event::GeneralRef(r) => push_ref(&mut untyped, &r)?,
+                Event::End(e) if e.name().as_ref() == b"value" => {
+                    return Ok(RpcValue::String(untyped));
+                }
+                Event::Start(s) => {
+                    if !untyped.trim().is_empty() {
+                        return Err(bad("text mixed with a typed value"));
+                    }
+                    let name = s.name().as_ref().to_vec();
+                    let v = self.typed(&name, depth)?;
+                    self.expect_end(b"value")?;
+                    return Ok(v);
+                }
+                Event::Empty(s) => {
+                    if !untyped.trim().is_empty() {
+                        return Err(bad("text mixed with a typed value"));
+                    }
+                    let v = match s.name().as_ref() {
+                        b"string" => RpcValue::String(String::new()),
+                        b"nil" => RpcValue::Nil,
+                        b"array" => RpcValue::Array(Vec::new()),
+                        b"struct" => RpcValue::Struct(Vec::new()),
+                        b"base64" => RpcValue::Base64(Vec::new()),
+                        other => {
+                            return Err(bad(format_args!(
+                                "empty <{}/> is not a value",
+                                String::from_utf8_lossy(other)
+                            )));
+                        }
+                    };
+                    self.expect_end(b"value")?;
+                    return Ok(v);
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => return Err(bad("unexpected end of the body")),
+                _ => return Err(bad("unexpected markup inside <value>")),
+            }
+        }
+    }
+
+    fn typed(&mut self, name: &[u8], depth: usize) -> Result<RpcValue> {
+        Ok(match name {
+            b"string" => RpcValue::String(self.string_body()?),
+            b"i4" | b"int" => {
+                let t = self.text_until(name)?;
+                RpcValue::Int(t.trim().parse().map_err(|_| {
+                    bad(format_args!(
+                        "<{}> holds {t:?}",
+                        String::from_utf8_lossy(name)
+                    ))
+                })?)
+            }
+            b"i8" => {
+                let t = self.text_until(name)?;
+                RpcValue::I8(
+                    t.trim()
+                        .parse()
+                        .map_err(|_| bad(format_args!("<i8> holds {t:?}")))?,
+                )
+            }
+            b"boolean" => {
+                let t = self.text_until(name)?;
+                match t.trim() {
+                    "1" | "true" => RpcValue::Bool(true),
+                    "0" | "false" => RpcValue::Bool(false),
+                    _ => return Err(bad(format_args!("<boolean> holds {t:?}"))),
+                }
+            }
+            b"double" => {
+                let t = self.text_until(name)?;
+                RpcValue::Double(
+                    t.trim()
+                        .parse()
+                        .map_err(|_| bad(format_args!("<double> holds {t:?}")))?,
+                )
+            }
+            b"dateTime.iso8601" => RpcValue::DateTime(self.text_until(name)?.trim().to_owned()),
+            b"base64" => {
+                use base64::Engine as _;
+                let t = self.text_until(name)?;
+                let clean: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                RpcValue::Base64(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .map_err(|_| bad("invalid <base64> content"))?,
+                )
+            }
+            b"nil" => {
+                self.expect_end(b"nil")?;
+                RpcValue::Nil
+            }
+            b"array" => {
+                let mut items = Vec::new();
+                match self.next_tag()? {
+                    Tag::Start(n) if n == b"data" => loop {
+                        match self.next_tag()? {
+                            Tag::Start(n) if n == b"value" => items.push(self.value(depth + 1)?),
+                            Tag::Empty(n) if n == b"value" => {
+                                items.push(RpcValue::String(String::new()))
+                            }
+                            Tag::End(n) if n == b"data" => break,
+                            other => {
+                                return Err(bad(format_args!(
+                                    "expected <value> in <data>, found {other}"
+                                )));
+                            }
+                        }
+                    },
+                    Tag::Empty(n) if n == b"data" => {}
+                    other => {
+                        return Err(bad(format_args!(
+                            "expected <data> in <array>, found {other}"
+                        )));
+                    }
+                }
+                self.expect_end(b"array")?;
+                RpcValue::Array(items)
+            }
+            b"struct" => {
+                let mut members = Vec::new();
+                loop {
+                    match self.next_tag()? {
+                        Tag::Start(n) if n == b"member" => {
+                            self.expect_start(b"name")?;
+                            let key = self.text_until(b"name")?;
+                            let v = match self.next_tag()? {
+                                Tag::Start(n) if n == b"value" => self.value(depth + 1)?,
+                                Tag::Empty(n) if n == b"value" => RpcValue::String(String::new()),
+                                other => {
+                                    return Err(bad(format_args!(
+                                        "expected <value> in <member>, found {other}"
+                                    )));
+                                }
+                            };
+                            self.expect_end(b"member")?;
+                            members.push((key, v));
+                        }
+                        Tag::End(n) if n == b"struct" => break,
+                        other => {
+                            return Err(bad(format_args!(
+                                "expected <member> in <struct>, found {other}"
+                            )));
+                        }
+                    }
+                }
+                RpcValue::Struct(members)
+            }
+            other => {
+                return Err(bad(format_args!(
+                    "unknown value type <{}>",
+                    String::from_utf8_lossy(other)
+                )));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> RpcValue {
+        match decode_response(body.as_bytes()) {
+            Ok(RpcResponse::Value(v)) => v,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn wrap(v: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\"?>\n<methodResponse><params><param><value>{v}</value></param></params></methodResponse>\n"
+        )
+    }
+
+    #[test]
+    fn all_scalar_types() {
+        assert_eq!(ok(&wrap("<i4>-5</i4>")), RpcValue::Int(-5));
+        assert_eq!(ok(&wrap("<int>7</int>")), RpcValue::Int(7));
+        assert_eq!(ok(&wrap("<i8>-1</i8>")), RpcValue::I8(-1));
+        assert_eq!(ok(&wrap("<boolean>1</boolean>")), RpcValue::Bool(true));
+        assert_eq!(ok(&wrap("<double>1.5</double>")), RpcValue::Double(1.5));
+        assert_eq!(
+            ok(&wrap("untyped &amp; text")),
+            RpcValue::from("untyped & text")
+        );
+        assert_eq!(ok(&wrap("")), RpcValue::from(""));
+        assert_eq!(ok(&wrap("<string/>")), RpcValue::from(""));
+        assert_eq!(ok(&wrap("<nil/>")), RpcValue::Nil);
+        assert_eq!(
+            ok(&wrap("<base64>aGk=</base64>")),
+            RpcValue::Base64(b"hi".to_vec())
+        );
+        assert_eq!(
+            ok(&wrap(
+                "<string>&lt;A&gt;x &amp; &#233;&#x41;\n\"q\"&lt;/A&gt;</string>"
+            )),
+            RpcValue::from("<A>x & éA\n\"q\"</A>")
+        );
+        assert_eq!(
+            ok(&wrap("<string>a<![CDATA[<b>]]>c</string>")),
+            RpcValue::from("a<b>c")
+        );
+    }
+
+    #[test]
+    fn arrays_structs_and_faults() {
+        assert_eq!(
+            ok(&wrap(
+                "<array><data>\n<value><boolean>0</boolean></value><value>s</value><value/></data></array>"
+            )),
+            RpcValue::Array(vec![false.into(), "s".into(), "".into()])
+        );
+        assert_eq!(ok(&wrap("<array><data/></array>")), RpcValue::Array(vec![]));
+        let fault = "<methodResponse><fault><value><struct><member><name>faultCode</name>\
+            <value><int>-506</int></value></member><member><name>faultString</name><value>\
+            <string>Method 'x' not defined</string></value></member></struct></value></fault>\
+            </methodResponse>";
+        assert_eq!(
+            decode_response(fault.as_bytes()).ok(),
+            Some(RpcResponse::Fault {
+                code: -506,
+                message: "Method 'x' not defined".into()
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_protocol_errors() {
+        for body in [
+            "",
+            "<html>nope</html>",
+            "<methodResponse><params><param><value><i4>x</i4></value></param></params></methodResponse>",
+            "<methodResponse><params><param><value><string>&bogus;</string></value></param></params></methodResponse>",
+            "<methodResponse><params><param><value><string>unterminated",
+            "<methodResponse><params><param><value><foo>1</foo></value></param></params></methodResponse>",
+            "<methodResponse><fault><value><i4>1</i4></value></fault></methodResponse>",
+            "<methodResponse><params><param><value><i4>1</i4></value></param></params></methodResponse><x/>",
+        ] {
+            let err = decode_response(body.as_bytes()).expect_err(body);
+            assert_eq!(err.kind(), nebulair_core::ErrorKind::Protocol, "{body}");
+        }
+        assert!(decode_response(&[0xff, 0xfe]).is_err());
+        let deep = wrap(&"<array><data><value>".repeat(100));
+        assert!(decode_response(deep.as_bytes()).is_err());
+    }
+}
