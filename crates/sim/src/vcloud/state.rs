@@ -1,0 +1,638 @@
+//! The simulator's in-memory world: accounts, tokens, inventory, tasks, edge configs, DR.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Config, TokenKind};
+
+/// A power state as the query service renders it (`status` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Power {
+    On,
+    Off,
+    Suspended,
+}
+
+impl Power {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Power::On => "POWERED_ON",
+            Power::Off => "POWERED_OFF",
+            Power::Suspended => "SUSPENDED",
+        }
+    }
+    /// The numeric `status` of vApp/VM documents.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Power::On => "4",
+            Power::Off => "8",
+            Power::Suspended => "3",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Org {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) full_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Vdc {
+    pub(crate) id: Uuid,
+    pub(crate) org: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct VApp {
+    pub(crate) id: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) name: String,
+    pub(crate) power: Power,
+    pub(crate) created: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Vm {
+    pub(crate) id: Uuid,
+    pub(crate) vapp: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) name: String,
+    pub(crate) power: Power,
+    pub(crate) guest_os: String,
+    pub(crate) cpus: u32,
+    pub(crate) memory_mb: u32,
+    pub(crate) ip: String,
+    pub(crate) network: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    pub(crate) id: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) name: String,
+    pub(crate) catalog: String,
+    pub(crate) created: String,
+}
+
+/// One ANS section (firewall, NAT, IPsec) of an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum AnsSection {
+    Firewall,
+    Nat,
+    Ipsec,
+}
+
+impl AnsSection {
+    pub(crate) fn parse(s: &str) -> Option<AnsSection> {
+        match s {
+            "firewall" => Some(AnsSection::Firewall),
+            "nat" => Some(AnsSection::Nat),
+            "ipsec" => Some(AnsSection::Ipsec),
+            _ => None,
+        }
+    }
+    /// JSON path of the rule list: (outer key, inner key).
+    pub(crate) fn list_path(self) -> (&'static str, &'static str) {
+        match self {
+            AnsSection::Firewall => ("firewallRules", "firewallRules"),
+            AnsSection::Nat => ("rules", "natRulesDtos"),
+            AnsSection::Ipsec => ("sites", "sites"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Edge {
+    pub(crate) id: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) name: String,
+    /// Inner XML of `EdgeGatewayServiceConfiguration` (children only).
+    pub(crate) services_xml: String,
+    /// ANS configs (with `version`).
+    pub(crate) ans: HashMap<AnsSection, Value>,
+    /// Next server-assigned rule id.
+    pub(crate) next_rule_id: u64,
+    /// Change requests still to be refused with "busy" (test hook).
+    pub(crate) busy_for: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Replication {
+    pub(crate) id: Uuid,
+    pub(crate) org: Uuid,
+    pub(crate) vm_name: String,
+    pub(crate) rpo: u32,
+    pub(crate) test_recovery_state: &'static str,
+    pub(crate) recovery_state: &'static str,
+}
+
+/// What a finished task changes in the world.
+#[derive(Debug, Clone)]
+pub(crate) enum Effect {
+    Power {
+        vapp: Option<Uuid>,
+        vm: Option<Uuid>,
+        to: Power,
+    },
+    DeleteVApp(Uuid),
+    EdgeServices {
+        edge: Uuid,
+        xml: String,
+    },
+    DrTestFailover(Uuid),
+    DrFailover(Uuid),
+    DrTestCleanup(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub(crate) id: Uuid,
+    pub(crate) operation_name: String,
+    pub(crate) operation: String,
+    pub(crate) owner_href_path: String,
+    pub(crate) owner_name: String,
+    pub(crate) owner_type: String,
+    pub(crate) created: Instant,
+    pub(crate) created_wall: SystemTime,
+    pub(crate) duration: Duration,
+    /// `Some(message)` when the task ends in error.
+    pub(crate) failure: Option<String>,
+    pub(crate) effect: Effect,
+    pub(crate) settled: bool,
+    /// URL prefix the task was created under (e.g. `/api/compute`).
+    pub(crate) prefix: String,
+    /// Edge the task keeps busy while it runs.
+    pub(crate) edge: Option<Uuid>,
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskPhase {
+    Queued,
+    Running(u32),
+    Success,
+    Error,
+}
+
+impl Task {
+    pub(crate) fn phase(&self, now: Instant) -> TaskPhase {
+        let elapsed = now.saturating_duration_since(self.created);
+        if elapsed >= self.duration {
+            if self.failure.is_some() {
+                TaskPhase::Error
+            } else {
+                TaskPhase::Success
+            }
+        } else if elapsed.is_zero() {
+            TaskPhase::Queued
+        } else {
+            let pct = (elapsed.as_secs_f64() / self.duration.as_secs_f64() * 100.0) as u32;
+            TaskPhase::Running(pct.min(99))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) kind: TokenKind,
+    pub(crate) issued: Instant,
+    pub(crate) revoked: bool,
+    pub(crate) user: String,
+    pub(crate) org: String,
+}
+
+/// An On-Demand service instance.
+#[derive(Debug, Clone)]
+pub(crate) struct OdInstance {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) plan_id: String,
+    pub(crate) plan_name: String,
+    pub(crate) plan_type: String,
+    pub(crate) version: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) tokens: HashMap<String, Token>,
+    pub(crate) orgs: Vec<Org>,
+    pub(crate) vdcs: Vec<Vdc>,
+    pub(crate) vapps: Vec<VApp>,
+    pub(crate) vms: Vec<Vm>,
+    pub(crate) templates: Vec<Template>,
+    pub(crate) edges: Vec<Edge>,
+    pub(crate) replications: Vec<Replication>,
+    pub(crate) tasks: HashMap<Uuid, Task>,
+    pub(crate) unsettled: Vec<Uuid>,
+    pub(crate) od_instances: Vec<OdInstance>,
+    pub(crate) vpc_service_id: Uuid,
+    /// vDCs offered by the vCA VPC account, in order.
+    pub(crate) vpc_vdcs: Vec<Uuid>,
+    pub(crate) task_duration: Duration,
+    pub(crate) task_failure_share: f64,
+    pub(crate) fail_next: u32,
+    /// Tasks still to be created normally before `fail_next` applies.
+    pub(crate) fail_skip: u32,
+    pub(crate) rng: fastrand::Rng,
+    pub(crate) token_lifetime: Duration,
+    pub(crate) request_count: u64,
+    /// Unix seconds (whole minute) that metrics samples end at.
+    pub(crate) metrics_epoch: i64,
+}
+
+/// Fixed ids of the seed data (documented in the module docs).
+pub(crate) mod ids {
+    use uuid::Uuid;
+    pub(crate) const SYSTEM_ORG: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0000);
+    pub(crate) const ORG: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0001);
+    pub(crate) const VDC_PROD: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0101);
+    pub(crate) const VDC_DEV: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0102);
+    pub(crate) const EDGE: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0201);
+    pub(crate) const OD_COMPUTE: Uuid = Uuid::from_u128(0xa8c5_a6f0_5a3e_4b0e_9c1d_1f2e_3d4c_5b6a);
+    pub(crate) const OD_DR: Uuid = Uuid::from_u128(0xd4e5_f6a7_1111_4222_8333_4444_5555_6666);
+    pub(crate) const VPC_SERVICE: Uuid = Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0301);
+}
+
+const SERVICES_XML: &str = include_str!("data/edge_services.xml");
+const ANS_FIREWALL: &str = include_str!("data/ans_firewall_config.json");
+const ANS_NAT: &str = include_str!("data/ans_nat_config.json");
+const ANS_IPSEC: &str = include_str!("data/ans_ipsec_config.json");
+
+fn seeded_uuid(rng: &mut fastrand::Rng) -> Uuid {
+    uuid::Builder::from_random_bytes(rng.u128(..).to_le_bytes()).into_uuid()
+}
+
+impl State {
+    pub(crate) fn new(cfg: &Config) -> State {
+        let mut st = State {
+            tokens: HashMap::new(),
+            orgs: Vec::new(),
+            vdcs: Vec::new(),
+            vapps: Vec::new(),
+            vms: Vec::new(),
+            templates: Vec::new(),
+            edges: Vec::new(),
+            replications: Vec::new(),
+            tasks: HashMap::new(),
+            unsettled: Vec::new(),
+            od_instances: Vec::new(),
+            vpc_service_id: ids::VPC_SERVICE,
+            vpc_vdcs: Vec::new(),
+            task_duration: cfg.task_duration,
+            task_failure_share: cfg.task_failure_share,
+            fail_next: 0,
+            fail_skip: 0,
+            rng: fastrand::Rng::with_seed(cfg.rng_seed),
+            token_lifetime: cfg.token_lifetime,
+            request_count: 0,
+            metrics_epoch: {
+                let secs = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                i64::try_from(secs - secs % 60).unwrap_or(0)
+            },
+        };
+        st.orgs.push(Org {
+            id: ids::SYSTEM_ORG,
+            name: super::SYSTEM_ORG.into(),
+            full_name: "System (provider)".into(),
+        });
+        st.orgs.push(Org {
+            id: ids::ORG,
+            name: cfg.org.clone(),
+            full_name: format!("{} (simulated organization)", cfg.org),
+        });
+        st.od_instances = vec![
+            OdInstance {
+                id: ids::OD_COMPUTE,
+                name: "Virtual Private Cloud OnDemand".into(),
+                region: "us-california-1-3.vchs.vmware.com".into(),
+                plan_id: "region:us-california-1-3.vchs.vmware.com:planID:67538e4b-f5ef-4a8b-a3a5-b8e6a4b3d6c1".into(),
+                plan_name: "Virtual Private Cloud OnDemand".into(),
+                plan_type: "COMPUTE".into(),
+                version: "1.0".into(),
+            },
+            OdInstance {
+                id: ids::OD_DR,
+                name: "Disaster Recovery".into(),
+                region: "us-virginia-1-4.vchs.vmware.com".into(),
+                plan_id: "region:us-virginia-1-4.vchs.vmware.com:planID:0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".into(),
+                plan_name: "Disaster Recovery".into(),
+                plan_type: "DR".into(),
+                version: "2.0".into(),
+            },
+        ];
+        for inst in st.od_instances.clone() {
+            st.orgs.push(Org {
+                id: inst.id,
+                name: inst.id.to_string(),
+                full_name: inst.name.clone(),
+            });
+        }
+        for i in 0..cfg.dr_replications {
+            let id = Uuid::from_u128(0x1111_1111_aaaa_4bbb_8ccc_0000_0000_0000 + u128::from(i) + 1);
+            st.replications.push(Replication {
+                id,
+                org: ids::OD_DR,
+                vm_name: format!("dr-vm-{:03}", i + 1),
+                rpo: 240,
+                test_recovery_state: "none",
+                recovery_state: "notStarted",
+            });
+        }
+        if cfg.seed_data {
+            st.seed_inventory(cfg);
+        }
+        st
+    }
+
+    fn seed_inventory(&mut self, cfg: &Config) {
+        let created = "2026-01-15T10:12:44.517Z".to_owned();
+        self.vdcs.push(Vdc {
+            id: ids::VDC_PROD,
+            org: ids::ORG,
+            name: "VDC-Prod".into(),
+            description: "Production vDC".into(),
+        });
+        self.vdcs.push(Vdc {
+            id: ids::VDC_DEV,
+            org: ids::ORG,
+            name: "VDC-Dev".into(),
+            description: "Development vDC".into(),
+        });
+        self.vpc_vdcs = vec![ids::VDC_PROD, ids::VDC_DEV];
+        let mut rng = fastrand::Rng::with_seed(7);
+        // vApps with VMs; "web-tier" and "Web-Tier" differ only in case on purpose.
+        let apps: [(&str, Uuid, Power, &[&str]); 5] = [
+            ("web-tier", ids::VDC_PROD, Power::On, &["web-01", "web-02"]),
+            ("Web-Tier", ids::VDC_DEV, Power::Off, &["WEB-01"]),
+            ("db-tier", ids::VDC_PROD, Power::On, &["db-01"]),
+            (
+                "jenkins",
+                ids::VDC_DEV,
+                Power::On,
+                &["jenkins01", "jenkins-agent"],
+            ),
+            ("empty-vapp", ids::VDC_PROD, Power::Off, &[]),
+        ];
+        let mut ip = 10;
+        for (name, vdc, power, vms) in apps {
+            let app = VApp {
+                id: seeded_uuid(&mut rng),
+                vdc,
+                name: name.into(),
+                power,
+                created: created.clone(),
+            };
+            for vm in vms {
+                ip += 1;
+                self.vms.push(Vm {
+                    id: seeded_uuid(&mut rng),
+                    vapp: app.id,
+                    vdc,
+                    name: (*vm).into(),
+                    power,
+                    guest_os: if vm.starts_with("db") {
+                        "Ubuntu Linux (64-bit)".into()
+                    } else {
+                        "CentOS 7 (64-bit)".into()
+                    },
+                    cpus: if vm.starts_with("db") { 4 } else { 2 },
+                    memory_mb: if vm.starts_with("db") { 8192 } else { 2048 },
+                    ip: format!("192.168.109.{ip}"),
+                    network: "default-routed".into(),
+                });
+            }
+            self.vapps.push(app);
+        }
+        for i in 0..cfg.extra_vms {
+            let app = VApp {
+                id: seeded_uuid(&mut rng),
+                vdc: ids::VDC_DEV,
+                name: format!("bulk-{:04}", i + 1),
+                power: Power::Off,
+                created: created.clone(),
+            };
+            self.vms.push(Vm {
+                id: seeded_uuid(&mut rng),
+                vapp: app.id,
+                vdc: ids::VDC_DEV,
+                name: format!("bulk-vm-{:04}", i + 1),
+                power: Power::Off,
+                guest_os: "CentOS 7 (64-bit)".into(),
+                cpus: 1,
+                memory_mb: 512,
+                ip: String::new(),
+                network: "default-routed".into(),
+            });
+            self.vapps.push(app);
+        }
+        for (name, catalog) in [("centos7-base", "Public"), ("CentOS7-Base", "DevOps")] {
+            self.templates.push(Template {
+                id: seeded_uuid(&mut rng),
+                vdc: ids::VDC_PROD,
+                name: name.into(),
+                catalog: catalog.into(),
+                created: created.clone(),
+            });
+        }
+        let mut ans = HashMap::new();
+        for (section, text) in [
+            (AnsSection::Firewall, ANS_FIREWALL),
+            (AnsSection::Nat, ANS_NAT),
+            (AnsSection::Ipsec, ANS_IPSEC),
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap_or_else(|_| json!({"version": 1}));
+            ans.insert(section, value);
+        }
+        self.edges.push(Edge {
+            id: ids::EDGE,
+            vdc: ids::VDC_PROD,
+            name: "edge-prod".into(),
+            services_xml: SERVICES_XML.trim().to_owned(),
+            ans,
+            next_rule_id: 200_000,
+            busy_for: 0,
+        });
+    }
+
+    /// A new task; decides now whether it fails.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_task(
+        &mut self,
+        operation_name: &str,
+        operation: String,
+        owner: (String, String, String),
+        effect: Effect,
+        prefix: &str,
+        edge: Option<Uuid>,
+        duration: Option<Duration>,
+    ) -> Uuid {
+        let skip = self.fail_next > 0 && self.fail_skip > 0;
+        if skip {
+            self.fail_skip -= 1;
+        }
+        let failure = if self.fail_next > 0 && !skip {
+            self.fail_next -= 1;
+            Some(format!("Simulated failure of {operation_name}."))
+        } else if self.task_failure_share > 0.0 && self.rng.f64() < self.task_failure_share {
+            Some(format!(
+                "Simulated failure of {operation_name} (failure share)."
+            ))
+        } else {
+            None
+        };
+        let id = Uuid::new_v4();
+        self.tasks.insert(
+            id,
+            Task {
+                id,
+                operation_name: operation_name.into(),
+                operation,
+                owner_href_path: owner.0,
+                owner_name: owner.1,
+                owner_type: owner.2,
+                created: Instant::now(),
+                created_wall: SystemTime::now(),
+                duration: duration.unwrap_or(self.task_duration),
+                failure,
+                effect,
+                settled: false,
+                prefix: prefix.into(),
+                edge,
+            },
+        );
+        self.unsettled.push(id);
+        id
+    }
+
+    /// Applies the effects of tasks that have finished since the last call.
+    pub(crate) fn settle(&mut self, now: Instant) {
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.unsettled);
+        for id in pending {
+            let Some(task) = self.tasks.get(&id) else {
+                continue;
+            };
+            match task.phase(now) {
+                TaskPhase::Success => {
+                    let effect = task.effect.clone();
+                    self.apply(effect);
+                }
+                TaskPhase::Error => {}
+                _ => {
+                    self.unsettled.push(id);
+                    continue;
+                }
+            }
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.settled = true;
+            }
+        }
+    }
+
+    fn apply(&mut self, effect: Effect) {
+        match effect {
+            Effect::Power { vapp, vm, to } => {
+                if let Some(a) = vapp {
+                    if let Some(app) = self.vapps.iter_mut().find(|x| x.id == a) {
+                        app.power = to;
+                    }
+                    for v in self.vms.iter_mut().filter(|v| v.vapp == a) {
+                        v.power = to;
+                    }
+                }
+                if let Some(m) = vm {
+                    if let Some(v) = self.vms.iter_mut().find(|x| x.id == m) {
+                        v.power = to;
+                    }
+                }
+            }
+            Effect::DeleteVApp(a) => {
+                self.vapps.retain(|x| x.id != a);
+                self.vms.retain(|v| v.vapp != a);
+            }
+            Effect::EdgeServices { edge, xml } => {
+                if let Some(e) = self.edges.iter_mut().find(|e| e.id == edge) {
+                    e.services_xml = xml;
+                }
+            }
+            Effect::DrTestFailover(r) => self.set_dr(r, Some("complete"), None),
+            Effect::DrFailover(r) => self.set_dr(r, None, Some("failedOver")),
+            Effect::DrTestCleanup(r) => self.set_dr(r, Some("none"), None),
+        }
+    }
+
+    fn set_dr(&mut self, id: Uuid, test: Option<&'static str>, rec: Option<&'static str>) {
+        if let Some(r) = self.replications.iter_mut().find(|r| r.id == id) {
+            if let Some(t) = test {
+                r.test_recovery_state = t;
+            }
+            if let Some(s) = rec {
+                r.recovery_state = s;
+            }
+        }
+    }
+
+    /// Whether a running task keeps this edge busy.
+    pub(crate) fn edge_task_running(&self, edge: Uuid, now: Instant) -> bool {
+        self.unsettled.iter().any(|id| {
+            self.tasks.get(id).is_some_and(|t| {
+                t.edge == Some(edge)
+                    && matches!(t.phase(now), TaskPhase::Queued | TaskPhase::Running(_))
+            })
+        })
+    }
+
+    /// Checks a token: `Ok(token)` when valid for one of `kinds`.
+    pub(crate) fn check_token(
+        &self,
+        value: &str,
+        kinds: &[TokenKind],
+        now: Instant,
+    ) -> Option<&Token> {
+        let t = self.tokens.get(value)?;
+        if t.revoked || now.saturating_duration_since(t.issued) >= self.token_lifetime {
+            return None;
+        }
+        kinds.contains(&t.kind).then_some(t)
+    }
+
+    pub(crate) fn issue_token(&mut self, kind: TokenKind, user: &str, org: &str) -> String {
+        let value = match kind {
+            TokenKind::VcdJwt => {
+                let header = "eyJhbGciOiJSUzI1NiJ9";
+                let body = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+                let sig = Uuid::new_v4().simple().to_string();
+                format!("{header}.{body}.{sig}")
+            }
+            _ => Uuid::new_v4().simple().to_string(),
+        };
+        self.tokens.insert(
+            value.clone(),
+            Token {
+                kind,
+                issued: Instant::now(),
+                revoked: false,
+                user: user.into(),
+                org: org.into(),
+            },
+        );
+        value
+    }
+
+    pub(crate) fn org_by_name(&self, name: &str) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+}
