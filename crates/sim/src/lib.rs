@@ -2,6 +2,7 @@
 //! testing cloud automation without a cloud.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod faults;
 pub mod one;
 pub mod onegate;
 pub mod vcloud;

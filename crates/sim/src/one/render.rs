@@ -1,0 +1,824 @@
+//! XML documents in oned's exact element order.
+
+use std::fmt::Write as _;
+
+use super::state::{Extra, History, Host, Kind, Meta, Obj, State, User};
+use super::tmpl::{Tmpl, cdata_elem};
+
+/// `<NAME>value</NAME>` with a plain (already safe) value.
+pub(crate) fn el(out: &mut String, name: &str, v: impl std::fmt::Display) {
+    let _ = write!(out, "<{name}>{v}</{name}>");
+}
+
+/// `<NAME>escaped text</NAME>`.
+pub(crate) fn el_text(out: &mut String, name: &str, v: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    for ch in v.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+fn ids(out: &mut String, name: &str, ids: impl IntoIterator<Item = i32>) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    for i in ids {
+        el(out, "ID", i);
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+fn perms(out: &mut String, p: &[u8; 9]) {
+    out.push_str("<PERMISSIONS>");
+    for (i, n) in [
+        "OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M",
+        "OTHER_A",
+    ]
+    .iter()
+    .enumerate()
+    {
+        el(out, n, p[i]);
+    }
+    out.push_str("</PERMISSIONS>");
+}
+
+fn owner(out: &mut String, s: &State, m: &Meta) {
+    el(out, "ID", m.id);
+    el(out, "UID", m.uid);
+    el(out, "GID", m.gid);
+    el_text(out, "UNAME", s.uname(m.uid));
+    el_text(out, "GNAME", s.gname(m.gid));
+    el_text(out, "NAME", &m.name);
+}
+
+fn lock(out: &mut String, m: &Meta) {
+    if let Some(l) = &m.lock {
+        out.push_str("<LOCK>");
+        el(out, "LOCKED", l.level);
+        el(out, "OWNER", l.owner);
+        el(out, "TIME", l.time);
+        el(out, "REQ_ID", l.req_id);
+        out.push_str("</LOCK>");
+    }
+}
+
+fn quotas(out: &mut String, q: &Tmpl) {
+    for (el_name, vec_name) in [
+        ("DATASTORE_QUOTA", "DATASTORE"),
+        ("NETWORK_QUOTA", "NETWORK"),
+        ("VM_QUOTA", "VM"),
+        ("IMAGE_QUOTA", "IMAGE"),
+    ] {
+        out.push('<');
+        out.push_str(el_name);
+        out.push('>');
+        for v in q.vectors(vec_name) {
+            out.push('<');
+            out.push_str(vec_name);
+            out.push('>');
+            for (k, x) in v {
+                cdata_elem(out, k, x);
+            }
+            out.push_str("</");
+            out.push_str(vec_name);
+            out.push('>');
+        }
+        out.push_str("</");
+        out.push_str(el_name);
+        out.push('>');
+    }
+}
+
+const EMPTY_QUOTAS: &str = "<DATASTORE_QUOTA></DATASTORE_QUOTA><NETWORK_QUOTA></NETWORK_QUOTA><VM_QUOTA></VM_QUOTA><IMAGE_QUOTA></IMAGE_QUOTA>";
+
+/// `<USER>` as `one.user.info` shows it.
+pub(crate) fn user(out: &mut String, s: &State, u: &User, full: bool) {
+    out.push_str("<USER>");
+    user_body(out, s, u, full);
+    if full {
+        quotas(out, &u.quota);
+        out.push_str("<DEFAULT_USER_QUOTAS>");
+        out.push_str(EMPTY_QUOTAS);
+        out.push_str("</DEFAULT_USER_QUOTAS>");
+    }
+    out.push_str("</USER>");
+}
+
+fn user_body(out: &mut String, s: &State, u: &User, with_tokens: bool) {
+    el(out, "ID", u.id);
+    el(out, "GID", u.gid);
+    ids(out, "GROUPS", u.groups.iter().copied());
+    el_text(out, "GNAME", s.gname(u.gid));
+    el_text(out, "NAME", &u.name);
+    cdata_elem(out, "PASSWORD", &u.password);
+    cdata_elem(out, "AUTH_DRIVER", &u.auth_driver);
+    el(out, "ENABLED", u8::from(u.enabled));
+    if with_tokens {
+        let t = super::state::now();
+        for k in u
+            .tokens
+            .iter()
+            .filter(|k| k.expiration < 0 || k.expiration > t)
+        {
+            out.push_str("<LOGIN_TOKEN>");
+            el(out, "TOKEN", &k.token);
+            el(out, "EXPIRATION_TIME", k.expiration);
+            el(out, "EGID", k.egid);
+            out.push_str("</LOGIN_TOKEN>");
+        }
+    }
+    u.template.render(out, "TEMPLATE");
+}
+
+/// `<USER_POOL>`.
+pub(crate) fn user_pool(out: &mut String, s: &State, users: &[&User]) {
+    out.push_str("<USER_POOL>");
+    for u in users {
+        out.push_str("<USER>");
+        user_body(out, s, u, false);
+        out.push_str("</USER><QUOTAS>");
+        el(out, "ID", u.id);
+        quotas(out, &u.quota);
+        out.push_str("</QUOTAS>");
+    }
+    out.push_str("<DEFAULT_USER_QUOTAS>");
+    out.push_str(EMPTY_QUOTAS);
+    out.push_str("</DEFAULT_USER_QUOTAS></USER_POOL>");
+}
+
+fn group_users(s: &State, gid: i32) -> Vec<i32> {
+    s.users
+        .values()
+        .filter(|u| u.groups.contains(&gid))
+        .map(|u| u.id)
+        .collect()
+}
+
+/// `<GROUP>`.
+pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
+    out.push_str("<GROUP>");
+    el(out, "ID", g.id);
+    el_text(out, "NAME", &g.name);
+    g.template.render(out, "TEMPLATE");
+    ids(out, "USERS", group_users(s, g.id));
+    ids(out, "ADMINS", g.admins.iter().copied());
+    quotas(out, &g.quota);
+    out.push_str("<VLAN_RULES>");
+    cdata_elem(out, "ID", &g.id.to_string());
+    out.push_str("</VLAN_RULES><DEFAULT_GROUP_QUOTAS>");
+    out.push_str(EMPTY_QUOTAS);
+    out.push_str("</DEFAULT_GROUP_QUOTAS></GROUP>");
+}
+
+/// `<GROUP_POOL>`.
+pub(crate) fn group_pool(out: &mut String, s: &State, groups: &[&super::state::Group]) {
+    out.push_str("<GROUP_POOL>");
+    for g in groups {
+        out.push_str("<GROUP>");
+        el(out, "ID", g.id);
+        el_text(out, "NAME", &g.name);
+        g.template.render(out, "TEMPLATE");
+        ids(out, "USERS", group_users(s, g.id));
+        ids(out, "ADMINS", g.admins.iter().copied());
+        out.push_str("</GROUP><QUOTAS>");
+        el(out, "ID", g.id);
+        quotas(out, &g.quota);
+        out.push_str("</QUOTAS><VLAN_RULES>");
+        cdata_elem(out, "ID", &g.id.to_string());
+        out.push_str("</VLAN_RULES>");
+    }
+    out.push_str("<DEFAULT_GROUP_QUOTAS>");
+    out.push_str(EMPTY_QUOTAS);
+    out.push_str("</DEFAULT_GROUP_QUOTAS></GROUP_POOL>");
+}
+
+/// `<CLUSTER>`.
+pub(crate) fn cluster(out: &mut String, s: &State, c: &super::state::Cluster) {
+    out.push_str("<CLUSTER>");
+    el(out, "ID", c.id);
+    el_text(out, "NAME", &c.name);
+    ids(
+        out,
+        "HOSTS",
+        s.hosts
+            .values()
+            .filter(|h| h.cluster_id == c.id)
+            .map(|h| h.id),
+    );
+    ids(out, "DATASTORES", c.datastores.iter().copied());
+    ids(out, "VNETS", c.vnets.iter().copied());
+    c.template.render(out, "TEMPLATE");
+    out.push_str("</CLUSTER>");
+}
+
+/// Running VMs on a host and their CPU/memory use.
+pub(crate) fn host_usage(s: &State, hid: i32) -> (Vec<i32>, i64, i64) {
+    let mut vms = Vec::new();
+    let (mut cpu, mut mem) = (0i64, 0i64);
+    for o in s.pool(Kind::Vm).objs.values() {
+        if let Some(v) = o.vm() {
+            let active = matches!(v.state, 3 | 5 | 8);
+            if active && v.history.last().map(|h| h.hid) == Some(hid) {
+                vms.push(o.meta.id);
+                cpu += (o
+                    .template
+                    .get("CPU")
+                    .and_then(|c| c.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+                    * 100.0) as i64;
+                mem += o
+                    .template
+                    .get("MEMORY")
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .unwrap_or(0)
+                    * 1024;
+            }
+        }
+    }
+    (vms, cpu, mem)
+}
+
+/// `<HOST>`.
+pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
+    let monitored = h.state != 0 && h.monitored_at <= super::state::now();
+    let (vms, cpu, mem) = host_usage(s, h.id);
+    let (tc, tm) = if monitored {
+        (h.total_cpu, h.total_mem)
+    } else {
+        (0, 0)
+    };
+    out.push_str("<HOST>");
+    el(out, "ID", h.id);
+    el_text(out, "NAME", &h.name);
+    el(out, "STATE", h.state);
+    el(out, "PREV_STATE", h.prev_state);
+    cdata_elem(out, "IM_MAD", &h.im_mad);
+    cdata_elem(out, "VM_MAD", &h.vm_mad);
+    el(out, "CLUSTER_ID", h.cluster_id);
+    el_text(
+        out,
+        "CLUSTER",
+        s.clusters
+            .get(&h.cluster_id)
+            .map(|c| c.name.as_str())
+            .unwrap_or(""),
+    );
+    out.push_str("<HOST_SHARE>");
+    el(out, "MEM_USAGE", mem);
+    el(out, "CPU_USAGE", cpu);
+    el(out, "TOTAL_MEM", tm);
+    el(out, "TOTAL_CPU", tc);
+    el(out, "MAX_MEM", tm);
+    el(out, "MAX_CPU", tc);
+    el(out, "RUNNING_VMS", vms.len());
+    el(out, "VMS_THREAD", 1);
+    out.push_str("<DATASTORES>");
+    let disk = if monitored { "20480" } else { "0" };
+    cdata_elem(out, "DISK_USAGE", "0");
+    cdata_elem(out, "FREE_DISK", disk);
+    cdata_elem(out, "MAX_DISK", disk);
+    cdata_elem(out, "USED_DISK", "0");
+    out.push_str("</DATASTORES><PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES></HOST_SHARE>");
+    ids(out, "VMS", vms);
+    h.template.render(out, "TEMPLATE");
+    if monitored {
+        out.push_str("<MONITORING>");
+        el(out, "TIMESTAMP", super::state::now());
+        el(out, "ID", h.id);
+        out.push_str("<CAPACITY>");
+        cdata_elem(out, "FREE_CPU", &(tc - cpu).to_string());
+        cdata_elem(out, "FREE_MEMORY", &(tm - mem).to_string());
+        cdata_elem(out, "USED_CPU", &cpu.to_string());
+        cdata_elem(out, "USED_MEMORY", &mem.to_string());
+        out.push_str("</CAPACITY><SYSTEM>");
+        cdata_elem(out, "NETRX", "0");
+        cdata_elem(out, "NETTX", "0");
+        out.push_str("</SYSTEM></MONITORING>");
+    } else {
+        out.push_str("<MONITORING/>");
+    }
+    out.push_str("</HOST>");
+}
+
+/// `<ZONE>`.
+pub(crate) fn zone(out: &mut String, z: &super::state::Zone, endpoint: &str) {
+    out.push_str("<ZONE>");
+    el(out, "ID", z.id);
+    el_text(out, "NAME", &z.name);
+    out.push_str("<STATE>0</STATE>");
+    z.template.render(out, "TEMPLATE");
+    out.push_str("<SERVER_POOL><SERVER>");
+    el(out, "ID", 0);
+    el_text(out, "NAME", "simulator");
+    el_text(out, "ENDPOINT", endpoint);
+    out.push_str("</SERVER></SERVER_POOL></ZONE>");
+}
+
+/// `<ACL_POOL>`.
+pub(crate) fn acl_pool(out: &mut String, s: &State) {
+    out.push_str("<ACL_POOL>");
+    let mut rules: Vec<_> = s.acls.values().collect();
+    rules.sort_by_key(|r| (r.user, r.id));
+    for r in rules {
+        out.push_str("<ACL>");
+        el(out, "ID", r.id);
+        el(out, "USER", format!("{:x}", r.user));
+        el(out, "RESOURCE", format!("{:x}", r.resource));
+        el(out, "RIGHTS", format!("{:x}", r.rights));
+        el(out, "ZONE", format!("{:x}", r.zone));
+        el_text(out, "STRING", &r.to_str());
+        out.push_str("</ACL>");
+    }
+    out.push_str("</ACL_POOL>");
+}
+
+/// The root element of a pool of `kind`.
+pub(crate) fn pool_root(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Vm => "VM_POOL",
+        Kind::Template => "VMTEMPLATE_POOL",
+        Kind::Vnet => "VNET_POOL",
+        Kind::Image => "IMAGE_POOL",
+        Kind::Datastore => "DATASTORE_POOL",
+        Kind::SecGroup => "SECURITY_GROUP_POOL",
+        Kind::VmGroup => "VM_GROUP_POOL",
+        Kind::Document => "DOCUMENT_POOL",
+    }
+}
+
+/// Render an owned object. `short` = the reduced form used in pools where oned has one.
+pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bool) {
+    let _ = decrypt;
+    match &o.extra {
+        Extra::Vm(_) if short => vm_short(out, s, o),
+        Extra::Vm(_) => vm_full(out, s, o),
+        Extra::Template => {
+            out.push_str("<VMTEMPLATE>");
+            owner(out, s, &o.meta);
+            lock(out, &o.meta);
+            perms(out, &o.meta.perms);
+            el(out, "REGTIME", o.meta.regtime);
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</VMTEMPLATE>");
+        }
+        Extra::Vnet(v) => vnet(out, s, o, v, short),
+        Extra::Image(i) => {
+            out.push_str("<IMAGE>");
+            owner(out, s, &o.meta);
+            lock(out, &o.meta);
+            perms(out, &o.meta.perms);
+            el(out, "TYPE", i.img_type);
+            el(out, "DISK_TYPE", 0);
+            el(out, "PERSISTENT", u8::from(i.persistent));
+            el(out, "REGTIME", o.meta.regtime);
+            el(out, "MODTIME", o.meta.regtime);
+            cdata_elem(out, "SOURCE", &i.source);
+            cdata_elem(out, "PATH", &i.path);
+            cdata_elem(out, "FORMAT", &i.format);
+            cdata_elem(out, "FS", "");
+            el(out, "SIZE", i.size);
+            let state = image_state(i);
+            el(out, "STATE", state);
+            el(out, "PREV_STATE", state);
+            el(out, "RUNNING_VMS", i.vms.len());
+            el(out, "CLONING_OPS", 0);
+            el(out, "CLONING_ID", -1);
+            el(out, "TARGET_SNAPSHOT", -1);
+            el(out, "DATASTORE_ID", i.ds_id);
+            el_text(
+                out,
+                "DATASTORE",
+                s.pool(Kind::Datastore)
+                    .objs
+                    .get(&i.ds_id)
+                    .map(|d| d.meta.name.as_str())
+                    .unwrap_or(""),
+            );
+            ids(out, "VMS", i.vms.iter().copied());
+            out.push_str("<CLONES></CLONES><APP_CLONES></APP_CLONES>");
+            o.template.render(out, "TEMPLATE");
+            out.push_str("<SNAPSHOTS>");
+            cdata_elem(out, "ALLOW_ORPHANS", "NO");
+            cdata_elem(out, "CURRENT_BASE", "-1");
+            cdata_elem(out, "NEXT_SNAPSHOT", "0");
+            out.push_str("</SNAPSHOTS><BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS></IMAGE>");
+        }
+        Extra::Datastore(d) => {
+            out.push_str("<DATASTORE>");
+            owner(out, s, &o.meta);
+            perms(out, &o.meta.perms);
+            cdata_elem(out, "DS_MAD", &d.ds_mad);
+            cdata_elem(out, "TM_MAD", &d.tm_mad);
+            cdata_elem(
+                out,
+                "BASE_PATH",
+                &format!("/var/lib/one/var//datastores/{}", o.meta.id),
+            );
+            el(out, "TYPE", d.ds_type);
+            el(out, "DISK_TYPE", 0);
+            el(out, "STATE", d.state);
+            ids(out, "CLUSTERS", d.clusters.iter().copied());
+            let used: i64 = s
+                .pool(Kind::Image)
+                .objs
+                .values()
+                .filter_map(|i| match &i.extra {
+                    Extra::Image(x) if x.ds_id == o.meta.id => Some(x.size),
+                    _ => None,
+                })
+                .sum();
+            el(out, "TOTAL_MB", d.total_mb);
+            el(out, "FREE_MB", (d.total_mb - used).max(0));
+            el(out, "USED_MB", used);
+            ids(
+                out,
+                "IMAGES",
+                s.pool(Kind::Image)
+                    .objs
+                    .values()
+                    .filter_map(|i| match &i.extra {
+                        Extra::Image(x) if x.ds_id == o.meta.id => Some(i.meta.id),
+                        _ => None,
+                    }),
+            );
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</DATASTORE>");
+        }
+        Extra::SecGroup => {
+            out.push_str("<SECURITY_GROUP>");
+            owner(out, s, &o.meta);
+            perms(out, &o.meta.perms);
+            out.push_str("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</SECURITY_GROUP>");
+        }
+        Extra::VmGroup => {
+            out.push_str("<VM_GROUP>");
+            owner(out, s, &o.meta);
+            perms(out, &o.meta.perms);
+            lock(out, &o.meta);
+            out.push_str("<ROLES>");
+            for (i, r) in o.template.vectors("ROLE").iter().enumerate() {
+                out.push_str("<ROLE>");
+                cdata_elem(out, "ID", &i.to_string());
+                for (k, v) in r.iter() {
+                    cdata_elem(out, k, v);
+                }
+                out.push_str("</ROLE>");
+            }
+            out.push_str("</ROLES>");
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</VM_GROUP>");
+        }
+        Extra::Document { doc_type } => {
+            out.push_str("<DOCUMENT>");
+            owner(out, s, &o.meta);
+            el(out, "TYPE", doc_type);
+            perms(out, &o.meta.perms);
+            lock(out, &o.meta);
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</DOCUMENT>");
+        }
+    }
+}
+
+/// The effective image state (INIT turns READY once its time has come).
+pub(crate) fn image_state(i: &super::state::ImageData) -> i32 {
+    if i.state == 0 && i.ready_at <= super::state::now() {
+        1
+    } else if i.state == 1 && !i.vms.is_empty() {
+        if i.persistent { 8 } else { 2 }
+    } else {
+        i.state
+    }
+}
+
+/// The effective virtual network state.
+pub(crate) fn vnet_state(v: &super::state::VnetData) -> (i32, i32) {
+    if v.state == 2 && v.ready_at_ms <= super::state::now_ms() {
+        (1, 1)
+    } else {
+        (v.state, v.prev_state)
+    }
+}
+
+fn mac_str(m: u64) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        (m >> 40) & 0xff,
+        (m >> 32) & 0xff,
+        (m >> 24) & 0xff,
+        (m >> 16) & 0xff,
+        (m >> 8) & 0xff,
+        m & 0xff
+    )
+}
+
+fn ip_str(ip: u32) -> String {
+    std::net::Ipv4Addr::from(ip).to_string()
+}
+
+/// IP and MAC of lease `idx` of an address range.
+pub(crate) fn lease_addr(ar: &super::state::AddressRange, idx: u32) -> (Option<String>, String) {
+    (
+        ar.ip.map(|ip| ip_str(ip.wrapping_add(idx))),
+        mac_str(ar.mac + u64::from(idx)),
+    )
+}
+
+fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short: bool) {
+    let (state, prev) = vnet_state(v);
+    let used: usize = v.ars.iter().map(|a| a.leases.len()).sum();
+    out.push_str("<VNET>");
+    owner(out, s, &o.meta);
+    lock(out, &o.meta);
+    perms(out, &o.meta.perms);
+    ids(out, "CLUSTERS", v.clusters.iter().copied());
+    cdata_elem(out, "BRIDGE", &v.bridge);
+    cdata_elem(out, "BRIDGE_TYPE", "linux");
+    cdata_elem(out, "STATE", &state.to_string());
+    cdata_elem(out, "PREV_STATE", &prev.to_string());
+    out.push_str("<PARENT_NETWORK_ID/><TEMPLATE_ID/>");
+    cdata_elem(out, "VN_MAD", &v.vn_mad);
+    out.push_str("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/><VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>");
+    el(out, "USED_LEASES", used);
+    out.push_str("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+    o.template.render(out, "TEMPLATE");
+    out.push_str("<AR_POOL>");
+    if state != 2 {
+        for ar in &v.ars {
+            out.push_str("<AR>");
+            cdata_elem(out, "AR_ID", &ar.id.to_string());
+            let mut attrs: Vec<(String, String)> = ar.extra.clone();
+            if let Some(ip) = ar.ip {
+                attrs.push(("IP".into(), ip_str(ip)));
+            }
+            attrs.push(("MAC".into(), mac_str(ar.mac)));
+            attrs.push(("NEXT_INDEX".into(), "0".into()));
+            attrs.push(("SHARED".into(), "NO".into()));
+            attrs.push(("SIZE".into(), ar.size.to_string()));
+            attrs.push(("TYPE".into(), ar.ar_type.clone()));
+            attrs.sort();
+            for (k, x) in &attrs {
+                cdata_elem(out, k, x);
+            }
+            if !short {
+                let last = ar.size.saturating_sub(1);
+                cdata_elem(out, "MAC_END", &mac_str(ar.mac + u64::from(last)));
+                if let Some(ip) = ar.ip {
+                    cdata_elem(out, "IP_END", &ip_str(ip.wrapping_add(last)));
+                }
+                el(out, "USED_LEASES", ar.leases.len());
+                if ar.leases.is_empty() {
+                    out.push_str("<LEASES/>");
+                } else {
+                    out.push_str("<LEASES>");
+                    for (idx, vm) in &ar.leases {
+                        out.push_str("<LEASE>");
+                        let (ip, mac) = lease_addr(ar, *idx);
+                        if let Some(ip) = ip {
+                            cdata_elem(out, "IP", &ip);
+                        }
+                        cdata_elem(out, "MAC", &mac);
+                        cdata_elem(out, "VM", &vm.to_string());
+                        out.push_str("</LEASE>");
+                    }
+                    out.push_str("</LEASES>");
+                }
+            }
+            out.push_str("</AR>");
+        }
+    }
+    out.push_str("</AR_POOL></VNET>");
+}
+
+fn history(out: &mut String, oid: i32, h: &History) {
+    out.push_str("<HISTORY>");
+    el(out, "OID", oid);
+    el(out, "SEQ", h.seq);
+    el_text(out, "HOSTNAME", &h.hostname);
+    el(out, "HID", h.hid);
+    el(out, "CID", h.cid);
+    el(out, "STIME", h.stime);
+    el(out, "ETIME", h.etime);
+    cdata_elem(out, "VM_MAD", &h.vm_mad);
+    cdata_elem(out, "TM_MAD", &h.tm_mad);
+    el(out, "DS_ID", h.ds_id);
+    el(out, "PLAN_ID", -2);
+    el(out, "ACTION_ID", -1);
+    el(out, "PSTIME", h.pstime);
+    el(out, "PETIME", h.petime);
+    el(out, "RSTIME", h.rstime);
+    el(out, "RETIME", h.retime);
+    el(out, "ESTIME", h.estime);
+    el(out, "EETIME", h.eetime);
+    el(out, "ACTION", h.action);
+    el(out, "UID", h.uid);
+    el(out, "GID", h.gid);
+    el(out, "REQUEST_ID", h.req_id);
+    out.push_str("</HISTORY>");
+}
+
+fn vm_monitoring(out: &mut String, oid: i32, m: &(i64, f64, i64, i64, i64)) {
+    cdata_elem(out, "CPU", &m.1.to_string());
+    cdata_elem(out, "DISKRDBYTES", "0");
+    cdata_elem(out, "DISKRDIOPS", "0");
+    cdata_elem(out, "DISKWRBYTES", "0");
+    cdata_elem(out, "DISKWRIOPS", "0");
+    cdata_elem(out, "ID", &oid.to_string());
+    cdata_elem(out, "MEMORY", &m.2.to_string());
+    cdata_elem(out, "NETRX", &m.3.to_string());
+    cdata_elem(out, "NETTX", &m.4.to_string());
+    cdata_elem(out, "TIMESTAMP", &m.0.to_string());
+}
+
+/// `<MONITORING>` records for `one.vm.monitoring` / `one.vmpool.monitoring`.
+pub(crate) fn monitoring_records(
+    out: &mut String,
+    oid: i32,
+    v: &super::state::VmData,
+    last_only: bool,
+) {
+    let recs: &[_] = if last_only {
+        match v.monitoring.last() {
+            Some(_) => &v.monitoring[v.monitoring.len() - 1..],
+            None => &[],
+        }
+    } else {
+        &v.monitoring
+    };
+    for m in recs {
+        out.push_str("<MONITORING>");
+        vm_monitoring(out, oid, m);
+        out.push_str("</MONITORING>");
+    }
+}
+
+fn vm_full(out: &mut String, s: &State, o: &Obj) {
+    let Some(v) = o.vm() else { return };
+    out.push_str("<VM>");
+    owner(out, s, &o.meta);
+    perms(out, &o.meta.perms);
+    el(
+        out,
+        "LAST_POLL",
+        v.monitoring.last().map(|m| m.0).unwrap_or(0),
+    );
+    el(out, "STATE", v.state);
+    el(out, "LCM_STATE", v.lcm_state);
+    el(out, "PREV_STATE", v.prev_state);
+    el(out, "PREV_LCM_STATE", v.prev_lcm_state);
+    el(out, "RESCHED", v.resched);
+    el(out, "STIME", v.stime);
+    el(out, "ETIME", v.etime);
+    el_text(out, "DEPLOY_ID", &v.deploy_id);
+    lock(out, &o.meta);
+    match v.monitoring.last() {
+        Some(m) => {
+            out.push_str("<MONITORING>");
+            vm_monitoring(out, o.meta.id, m);
+            out.push_str("</MONITORING>");
+        }
+        None => out.push_str("<MONITORING></MONITORING>"),
+    }
+    out.push_str("<SCHED_ACTIONS></SCHED_ACTIONS>");
+    o.template.render(out, "TEMPLATE");
+    v.user_template.render(out, "USER_TEMPLATE");
+    if v.history.is_empty() {
+        out.push_str("<HISTORY_RECORDS/>");
+    } else {
+        out.push_str("<HISTORY_RECORDS>");
+        for h in &v.history {
+            history(out, o.meta.id, h);
+        }
+        out.push_str("</HISTORY_RECORDS>");
+    }
+    out.push_str("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS></VM>");
+}
+
+const SHORT_DISK: [&str; 11] = [
+    "DISK_ID",
+    "DATASTORE",
+    "DATASTORE_ID",
+    "IMAGE",
+    "IMAGE_ID",
+    "SIZE",
+    "TYPE",
+    "CLONE",
+    "CLONE_TARGET",
+    "LN_TARGET",
+    "DISK_SNAPSHOT_TOTAL_SIZE",
+];
+const SHORT_NIC: [&str; 9] = [
+    "IP",
+    "IP6",
+    "IP6_GLOBAL",
+    "IP6_ULA",
+    "MAC",
+    "NETWORK",
+    "NETWORK_ID",
+    "NIC_ID",
+    "SECURITY_GROUPS",
+];
+const SHORT_USER: [&str; 3] = ["LABELS", "SCHED_RANK", "SCHED_REQUIREMENTS"];
+
+fn vm_short(out: &mut String, s: &State, o: &Obj) {
+    let Some(v) = o.vm() else { return };
+    out.push_str("<VM>");
+    owner(out, s, &o.meta);
+    el(
+        out,
+        "LAST_POLL",
+        v.monitoring.last().map(|m| m.0).unwrap_or(0),
+    );
+    el(out, "STATE", v.state);
+    el(out, "LCM_STATE", v.lcm_state);
+    el(out, "RESCHED", v.resched);
+    el(out, "STIME", v.stime);
+    el(out, "ETIME", v.etime);
+    el_text(out, "DEPLOY_ID", &v.deploy_id);
+    lock(out, &o.meta);
+    out.push_str("<TEMPLATE>");
+    for n in ["CPU", "MEMORY", "VCPU"] {
+        if let Some(x) = o.template.get(n) {
+            el_text(out, n, x);
+        }
+    }
+    for d in o.template.vectors("DISK") {
+        out.push_str("<DISK>");
+        for k in SHORT_DISK {
+            cdata_elem(
+                out,
+                k,
+                d.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, x)| x.as_str())
+                    .unwrap_or(""),
+            );
+        }
+        out.push_str("</DISK>");
+    }
+    for n in o.template.vectors("NIC") {
+        out.push_str("<NIC>");
+        for k in SHORT_NIC {
+            if let Some((_, x)) = n.iter().find(|(n, _)| n == k) {
+                cdata_elem(out, k, x);
+            }
+        }
+        out.push_str("</NIC>");
+    }
+    if let Some(g) = o.template.vectors("GRAPHICS").first() {
+        out.push_str("<GRAPHICS>");
+        for (k, x) in g.iter() {
+            cdata_elem(out, k, x);
+        }
+        out.push_str("</GRAPHICS>");
+    }
+    out.push_str("</TEMPLATE>");
+    match v.monitoring.last() {
+        Some(m) => {
+            out.push_str("<MONITORING>");
+            vm_monitoring(out, o.meta.id, m);
+            out.push_str("</MONITORING>");
+        }
+        None => out.push_str("<MONITORING/>"),
+    }
+    out.push_str("<USER_TEMPLATE>");
+    for a in v.user_template.attrs() {
+        if SHORT_USER.contains(&a.name.as_str()) {
+            if let super::tmpl::AttrValue::Single(x) = &a.value {
+                cdata_elem(out, &a.name, x);
+            }
+        }
+    }
+    out.push_str("</USER_TEMPLATE>");
+    match v.history.last() {
+        None => out.push_str("<HISTORY_RECORDS/>"),
+        Some(h) => {
+            out.push_str("<HISTORY_RECORDS><HISTORY>");
+            el(out, "OID", o.meta.id);
+            el(out, "SEQ", h.seq);
+            cdata_elem(out, "HOSTNAME", &h.hostname);
+            el(out, "HID", h.hid);
+            el(out, "CID", h.cid);
+            el(out, "DS_ID", h.ds_id);
+            cdata_elem(out, "VM_MAD", &h.vm_mad);
+            cdata_elem(out, "TM_MAD", &h.tm_mad);
+            cdata_elem(out, "ACTION", &h.action.to_string());
+            out.push_str("</HISTORY></HISTORY_RECORDS>");
+        }
+    }
+    out.push_str("</VM>");
+}

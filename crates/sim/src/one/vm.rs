@@ -1,0 +1,1491 @@
+//! Virtual machines (state machine, actions, scheduler) and virtual network leases.
+
+use super::api::{Ctx, not_implemented, update_tmpl};
+use super::methods::Args;
+use super::state::{
+    AddressRange, Caller, Extra, History, Kind, Lock, Obj, Op, R, RpcError, State, VmData,
+    VnetData, check_name, code, no_exists, now, now_ms,
+};
+use super::tmpl::{AttrValue, Tmpl};
+use super::xmlrpc::Ret;
+
+/// VM states.
+pub(crate) mod st {
+    pub(crate) const PENDING: i32 = 1;
+    pub(crate) const HOLD: i32 = 2;
+    pub(crate) const ACTIVE: i32 = 3;
+    pub(crate) const STOPPED: i32 = 4;
+    pub(crate) const SUSPENDED: i32 = 5;
+    pub(crate) const DONE: i32 = 6;
+    pub(crate) const POWEROFF: i32 = 8;
+    pub(crate) const UNDEPLOYED: i32 = 9;
+}
+
+/// LCM states.
+pub(crate) mod lcm {
+    pub(crate) const INIT: i32 = 0;
+    pub(crate) const PROLOG: i32 = 1;
+    pub(crate) const BOOT: i32 = 2;
+    pub(crate) const RUNNING: i32 = 3;
+    pub(crate) const SAVE_STOP: i32 = 5;
+    pub(crate) const SAVE_SUSPEND: i32 = 6;
+    pub(crate) const PROLOG_RESUME: i32 = 9;
+    pub(crate) const EPILOG_STOP: i32 = 10;
+    pub(crate) const EPILOG: i32 = 11;
+    pub(crate) const SHUTDOWN: i32 = 12;
+    pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
+    pub(crate) const BOOT_POWEROFF: i32 = 20;
+    pub(crate) const BOOT_SUSPENDED: i32 = 21;
+    pub(crate) const BOOT_STOPPED: i32 = 22;
+    pub(crate) const SHUTDOWN_UNDEPLOY: i32 = 29;
+    pub(crate) const EPILOG_UNDEPLOY: i32 = 30;
+    pub(crate) const PROLOG_UNDEPLOY: i32 = 31;
+    pub(crate) const BOOT_UNDEPLOY: i32 = 32;
+}
+
+const VM_STATE_NAMES: [&str; 12] = [
+    "INIT",
+    "PENDING",
+    "HOLD",
+    "ACTIVE",
+    "STOPPED",
+    "SUSPENDED",
+    "DONE",
+    "FAILED",
+    "POWEROFF",
+    "UNDEPLOYED",
+    "CLONING",
+    "CLONING_FAILURE",
+];
+const LCM_NAMES: [&str; 33] = [
+    "LCM_INIT",
+    "PROLOG",
+    "BOOT",
+    "RUNNING",
+    "MIGRATE",
+    "SAVE_STOP",
+    "SAVE_SUSPEND",
+    "SAVE_MIGRATE",
+    "PROLOG_MIGRATE",
+    "PROLOG_RESUME",
+    "EPILOG_STOP",
+    "EPILOG",
+    "SHUTDOWN",
+    "CANCEL",
+    "FAILURE",
+    "CLEANUP_RESUBMIT",
+    "UNKNOWN",
+    "HOTPLUG",
+    "SHUTDOWN_POWEROFF",
+    "BOOT_UNKNOWN",
+    "BOOT_POWEROFF",
+    "BOOT_SUSPENDED",
+    "BOOT_STOPPED",
+    "CLEANUP_DELETE",
+    "HOTPLUG_SNAPSHOT",
+    "HOTPLUG_NIC",
+    "HOTPLUG_SAVEAS",
+    "HOTPLUG_SAVEAS_POWEROFF",
+    "HOTPLUG_SAVEAS_SUSPENDED",
+    "SHUTDOWN_UNDEPLOY",
+    "EPILOG_UNDEPLOY",
+    "PROLOG_UNDEPLOY",
+    "BOOT_UNDEPLOY",
+];
+
+/// oned's state name (the LCM state for ACTIVE VMs).
+pub(crate) fn state_name(v: &VmData) -> &'static str {
+    if v.state == st::ACTIVE {
+        LCM_NAMES
+            .get(v.lcm_state as usize)
+            .copied()
+            .unwrap_or("UNKNOWN")
+    } else {
+        VM_STATE_NAMES
+            .get(v.state as usize)
+            .copied()
+            .unwrap_or("UNKNOWN")
+    }
+}
+
+/// History action numbers.
+fn action_number(a: &str) -> i32 {
+    match a {
+        "undeploy" => 5,
+        "undeploy-hard" => 6,
+        "hold" => 7,
+        "release" => 8,
+        "stop" => 9,
+        "suspend" => 10,
+        "resume" => 11,
+        "reboot" => 15,
+        "reboot-hard" => 16,
+        "resched" => 17,
+        "unresched" => 18,
+        "poweroff" => 19,
+        "poweroff-hard" => 20,
+        "terminate" => 27,
+        "terminate-hard" => 28,
+        _ => 0,
+    }
+}
+
+/// Attributes that stay in a VM's TEMPLATE; all others go to USER_TEMPLATE.
+const VM_TEMPLATE_ATTRS: &[&str] = &[
+    "AUTOMATIC_DS_REQUIREMENTS",
+    "AUTOMATIC_NIC_REQUIREMENTS",
+    "AUTOMATIC_REQUIREMENTS",
+    "BACKUP_CONFIG",
+    "CONTEXT",
+    "CPU",
+    "CPU_COST",
+    "CPU_MODEL",
+    "DISK",
+    "DISK_COST",
+    "EMULATOR",
+    "FEATURES",
+    "GRAPHICS",
+    "HYPERV_OPTIONS",
+    "INPUT",
+    "MEMORY",
+    "MEMORY_COST",
+    "MEMORY_MAX",
+    "MEMORY_RESIZE_MODE",
+    "MEMORY_SLOTS",
+    "NIC",
+    "NIC_ALIAS",
+    "NIC_DEFAULT",
+    "NUMA_NODE",
+    "OS",
+    "PCI",
+    "RAW",
+    "SECURITY_GROUP_RULE",
+    "SNAPSHOT",
+    "SPICE_OPTIONS",
+    "SUBMIT_ON_HOLD",
+    "TEMPLATE_ID",
+    "TM_MAD_SYSTEM",
+    "TOPOLOGY",
+    "VCPU",
+    "VCPU_MAX",
+    "VIDEO",
+    "VMGROUP",
+    "VMID",
+];
+
+fn set_state(v: &mut VmData, state: i32, lcm_state: i32) {
+    v.prev_state = v.state;
+    v.prev_lcm_state = v.lcm_state;
+    v.state = state;
+    v.lcm_state = lcm_state;
+}
+
+/// Build a VM from a template. Returns the new id.
+fn create_vm(
+    s: &mut State,
+    ctx: &Ctx,
+    c: &Caller,
+    mut t: Tmpl,
+    name: Option<String>,
+    hold: bool,
+    template_id: Option<i32>,
+) -> R<i32> {
+    s.authorize_create(c, super::state::acl::VM, "VM")?;
+    let mem_ok = t
+        .get("MEMORY")
+        .and_then(|m| m.parse::<i64>().ok())
+        .map(|m| m > 0)
+        .unwrap_or(false);
+    if !mem_ok {
+        return Err(RpcError::internal(
+            "MEMORY attribute must be a positive integer value.",
+        ));
+    }
+    let cpu_ok = t
+        .get("CPU")
+        .and_then(|m| m.parse::<f64>().ok())
+        .map(|m| m > 0.0)
+        .unwrap_or(false);
+    if !cpu_ok {
+        return Err(RpcError::internal(
+            "CPU attribute must be a positive float or integer value.",
+        ));
+    }
+    let token = t
+        .vectors("CONTEXT")
+        .first()
+        .and_then(|c| {
+            c.iter()
+                .find(|(k, _)| k == "TOKEN")
+                .map(|(_, v)| v.eq_ignore_ascii_case("YES"))
+        })
+        .unwrap_or(false);
+    if token && s.onegate_endpoint.is_none() {
+        return Err(RpcError::internal(
+            "TOKEN set, but onegate endpoint was not defined in oned.conf.",
+        ));
+    }
+    let name_attr = t.get("NAME").map(str::to_owned);
+    t.remove("NAME");
+    let pool = s.pool_mut(Kind::Vm);
+    let id = pool.next_id;
+    let name = name
+        .filter(|n| !n.is_empty())
+        .or(name_attr)
+        .unwrap_or_else(|| format!("one-{id}"));
+    check_name(&name)?;
+    let mut meta = s.new_meta(Kind::Vm, c, name.clone());
+    meta.id = id;
+
+    // Split TEMPLATE / USER_TEMPLATE.
+    let user_template = t.extract(|n| !VM_TEMPLATE_ATTRS.contains(&n));
+    let mut t = t;
+    t.set("VMID", id.to_string());
+    t.set("AUTOMATIC_REQUIREMENTS", "!(PIN_POLICY = PINNED)");
+    if hold {
+        t.set("SUBMIT_ON_HOLD", "YES");
+    }
+    if let Some(tid) = template_id {
+        t.set("TEMPLATE_ID", tid.to_string());
+    }
+    let mut os = t
+        .vectors("OS")
+        .first()
+        .map(|v| v.to_vec())
+        .unwrap_or_default();
+    os.retain(|(k, _)| k != "UUID");
+    os.push(("UUID".into(), uuid::Uuid::new_v4().to_string()));
+    t.remove("OS");
+    t.push("OS", AttrValue::Vector(os));
+
+    // Disks.
+    let mut disk_id = 0;
+    for d in t.vectors_mut("DISK") {
+        let prefix = d
+            .iter()
+            .find(|(k, _)| k == "DEV_PREFIX")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "sd".into());
+        if !d.iter().any(|(k, _)| k == "DEV_PREFIX") {
+            d.push(("DEV_PREFIX".into(), prefix.clone()));
+        }
+        d.push(("DISK_ID".into(), disk_id.to_string()));
+        if !d.iter().any(|(k, _)| k == "TARGET") {
+            d.push((
+                "TARGET".into(),
+                format!("{prefix}{}", (b'a' + disk_id as u8) as char),
+            ));
+        }
+        d.sort();
+        disk_id += 1;
+    }
+    // NICs: take leases.
+    let mut nics: Vec<Vec<(String, String)>> =
+        t.vectors("NIC").iter().map(|v| v.to_vec()).collect();
+    t.remove("NIC");
+    let mut taken: Vec<(i32, i32, u32)> = Vec::new();
+    let mut ctx_extra: Vec<(String, String)> = Vec::new();
+    for (nic_id, nic) in nics.iter_mut().enumerate() {
+        match lease_for_nic(s, c, id, nic, nic_id as i32) {
+            Ok((vnet, ar, idx, ctxv)) => {
+                taken.push((vnet, ar, idx));
+                ctx_extra.extend(ctxv);
+            }
+            Err(e) => {
+                for (vnet, ar, idx) in taken {
+                    release_lease(s, vnet, ar, idx);
+                }
+                return Err(e);
+            }
+        }
+        nic.sort();
+    }
+    for nic in nics {
+        t.push("NIC", AttrValue::Vector(nic));
+    }
+    // Context.
+    let mut token_value = None;
+    if let Some(cv) = t.vectors_mut("CONTEXT").into_iter().next() {
+        for (_, v) in cv.iter_mut() {
+            *v = v.replace("$NAME", &name);
+        }
+        cv.retain(|(k, _)| k != "TOKEN");
+        cv.push(("DISK_ID".into(), disk_id.to_string()));
+        cv.push(("TARGET".into(), "hda".into()));
+        cv.extend(ctx_extra);
+        if token {
+            let tok: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+            cv.push((
+                "ONEGATE_ENDPOINT".into(),
+                s.onegate_endpoint.clone().unwrap_or_default(),
+            ));
+            cv.push(("TOKEN".into(), "YES".into()));
+            cv.push(("VMID".into(), id.to_string()));
+            token_value = Some(tok);
+        }
+        cv.sort();
+    }
+
+    let data = VmData {
+        state: if hold { st::HOLD } else { st::PENDING },
+        lcm_state: lcm::INIT,
+        prev_state: if hold { st::HOLD } else { st::PENDING },
+        prev_lcm_state: 0,
+        resched: 0,
+        stime: now(),
+        etime: 0,
+        deploy_id: String::new(),
+        user_template,
+        history: Vec::new(),
+        token: token_value,
+        monitoring: Vec::new(),
+        forced_host: None,
+    };
+    meta.regtime = now();
+    s.pool_mut(Kind::Vm).objs.insert(
+        id,
+        Obj {
+            meta,
+            template: t,
+            extra: Extra::Vm(Box::new(data)),
+        },
+    );
+    let _ = ctx;
+    Ok(id)
+}
+
+/// Find the network of a NIC, take a lease and fill the NIC attributes.
+fn lease_for_nic(
+    s: &mut State,
+    c: &Caller,
+    vm_id: i32,
+    nic: &mut Vec<(String, String)>,
+    nic_id: i32,
+) -> R<(i32, i32, u32, Vec<(String, String)>)> {
+    let get = |k: &str| nic.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let vnet_id = if let Some(id) = get("NETWORK_ID").and_then(|x| x.parse::<i32>().ok()) {
+        id
+    } else if let Some(name) = get("NETWORK") {
+        let uname = get("NETWORK_UNAME");
+        let uid = match uname {
+            Some(u) => s
+                .users
+                .values()
+                .find(|x| x.name == u)
+                .map(|x| x.id)
+                .unwrap_or(-9),
+            None => c.uid,
+        };
+        s.pool(Kind::Vnet)
+            .objs
+            .values()
+            .find(|o| o.meta.name == name && o.meta.uid == uid)
+            .map(|o| o.meta.id)
+            .ok_or_else(|| RpcError::internal(format!("Error getting virtual network [{name}].")))?
+    } else {
+        return Err(RpcError::internal(
+            "NIC does not have NETWORK or NETWORK_ID attribute",
+        ));
+    };
+    let o = s.get(Kind::Vnet, vnet_id)?;
+    s.authorize(c, Op::Use, Kind::Vnet, &o.meta, true)?;
+    let vname = o.meta.name.clone();
+    let uname = s.uname(o.meta.uid).to_owned();
+    let vt = o.template.clone();
+    let o = s.get_mut(Kind::Vnet, vnet_id)?;
+    let Extra::Vnet(v) = &mut o.extra else {
+        return Err(RpcError::internal("not a network"));
+    };
+    let mut found = None;
+    for ar in v.ars.iter_mut() {
+        if let Some(idx) = (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
+            ar.leases.insert(idx, vm_id);
+            found = Some((ar.id, idx, super::render::lease_addr(ar, idx)));
+            break;
+        }
+    }
+    let Some((ar_id, idx, (ip, mac))) = found else {
+        return Err(RpcError::internal(format!(
+            "Cannot get IP/MAC lease from virtual network {vnet_id}."
+        )));
+    };
+    let bridge = v.bridge.clone();
+    let vn_mad = v.vn_mad.clone();
+    let cluster = v.clusters.iter().next().copied().unwrap_or(0);
+    nic.retain(|(k, _)| !matches!(k.as_str(), "NETWORK_ID" | "NETWORK" | "NETWORK_UNAME"));
+    let mut add = vec![
+        ("AR_ID", ar_id.to_string()),
+        ("BRIDGE", bridge),
+        ("BRIDGE_TYPE", "linux".into()),
+        ("CLUSTER_ID", cluster.to_string()),
+        ("MAC", mac.clone()),
+        ("NAME", format!("NIC{nic_id}")),
+        ("NETWORK", vname),
+        ("NETWORK_ID", vnet_id.to_string()),
+        ("NETWORK_UNAME", uname),
+        ("NIC_ID", nic_id.to_string()),
+        (
+            "SECURITY_GROUPS",
+            vt.get("SECURITY_GROUPS").unwrap_or("0").to_owned(),
+        ),
+        ("TARGET", format!("one-{vm_id}-{nic_id}")),
+        ("VN_MAD", vn_mad),
+    ];
+    for k in ["DNS", "GATEWAY"] {
+        if let Some(x) = vt.get(k) {
+            add.push((k, x.to_owned()));
+        }
+    }
+    if let Some(ip) = &ip {
+        add.push(("IP", ip.clone()));
+    }
+    for (k, x) in add {
+        nic.retain(|(n, _)| n != k);
+        nic.push((k.to_owned(), x));
+    }
+    let p = format!("ETH{nic_id}_");
+    let ctxv = vec![
+        (format!("{p}DNS"), vt.get("DNS").unwrap_or("").to_owned()),
+        (
+            format!("{p}GATEWAY"),
+            vt.get("GATEWAY").unwrap_or("").to_owned(),
+        ),
+        (format!("{p}IP"), ip.unwrap_or_default()),
+        (format!("{p}MAC"), mac),
+        (
+            format!("{p}MASK"),
+            vt.get("NETWORK_MASK").unwrap_or("").to_owned(),
+        ),
+        (
+            format!("{p}NETWORK"),
+            vt.get("NETWORK_ADDRESS").unwrap_or("").to_owned(),
+        ),
+    ];
+    Ok((vnet_id, ar_id, idx, ctxv))
+}
+
+fn release_lease(s: &mut State, vnet: i32, ar: i32, idx: u32) {
+    if let Ok(o) = s.get_mut(Kind::Vnet, vnet) {
+        if let Extra::Vnet(v) = &mut o.extra {
+            if let Some(a) = v.ars.iter_mut().find(|a| a.id == ar) {
+                a.leases.remove(&idx);
+            }
+        }
+    }
+}
+
+/// Release every lease held by a VM.
+fn release_vm_leases(s: &mut State, vm_id: i32) {
+    for o in s.pool_mut(Kind::Vnet).objs.values_mut() {
+        if let Extra::Vnet(v) = &mut o.extra {
+            for ar in &mut v.ars {
+                ar.leases.retain(|_, vm| *vm != vm_id);
+            }
+        }
+    }
+}
+
+/// `one.template.instantiate`.
+pub(crate) fn instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<Ret> {
+    let id = a.int(0);
+    let o = s.get(Kind::Template, id)?;
+    s.authorize(c, Op::Use, Kind::Template, &o.meta, true)?;
+    let mut t = o.template.clone();
+    if !a.str(3).is_empty() {
+        let extra = Tmpl::parse(a.str(3)).map_err(RpcError::internal)?;
+        t.merge(&extra);
+    }
+    let name = a.str(1).to_owned();
+    let vm = create_vm(s, ctx, c, t, Some(name), a.bool(2), Some(id))?;
+    Ok(Ret::Int(vm))
+}
+
+/// `one.vn.allocate`.
+pub(crate) fn vnet_allocate(
+    s: &mut State,
+    ctx: &Ctx,
+    c: &Caller,
+    mut t: Tmpl,
+    name: String,
+    cluster: i32,
+) -> R<Ret> {
+    let Some(vn_mad) = t.get("VN_MAD").map(str::to_owned) else {
+        return Err(RpcError::internal(
+            "No VN_MAD in template for Virtual Network.",
+        ));
+    };
+    let cid = if cluster < 0 { 0 } else { cluster };
+    if !s.clusters.contains_key(&cid) {
+        return Err(no_exists("cluster", cid));
+    }
+    let ars: Vec<Vec<(String, String)>> = t.vectors("AR").iter().map(|v| v.to_vec()).collect();
+    let mut data = VnetData {
+        state: 2,
+        prev_state: 0,
+        clusters: [cid].into(),
+        bridge: t.get("BRIDGE").unwrap_or("").to_owned(),
+        vn_mad,
+        ars: Vec::new(),
+        next_ar: 0,
+        ready_at_ms: now_ms() + ctx.delays.monitor.as_millis() as i64,
+    };
+    if data.bridge.is_empty() {
+        data.bridge = "br0".into();
+        t.set("BRIDGE", "br0");
+    }
+    for ar in &ars {
+        add_ar(&mut data, ar)?;
+    }
+    t.remove("AR");
+    for (k, v) in [
+        ("BRIDGE_TYPE", "linux"),
+        ("PHYDEV", ""),
+        ("SECURITY_GROUPS", "0"),
+        ("OUTER_VLAN_ID", ""),
+        ("VLAN_ID", ""),
+    ] {
+        if t.get(k).is_none() {
+            t.set(k, v);
+        }
+    }
+    let meta = s.new_meta(Kind::Vnet, c, name);
+    let id = meta.id;
+    if let Some(cl) = s.clusters.get_mut(&cid) {
+        cl.vnets.insert(id);
+    }
+    s.pool_mut(Kind::Vnet).objs.insert(
+        id,
+        Obj {
+            meta,
+            template: t,
+            extra: Extra::Vnet(data),
+        },
+    );
+    Ok(Ret::Int(id))
+}
+
+fn parse_mac(m: &str) -> Option<u64> {
+    let parts: Vec<&str> = m.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut v = 0u64;
+    for p in parts {
+        v = (v << 8) | u64::from(u8::from_str_radix(p, 16).ok()?);
+    }
+    Some(v)
+}
+
+fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
+    let get = |k: &str| ar.iter().find(|(n, _)| n == k).map(|(_, x)| x.as_str());
+    let ar_type = get("TYPE").unwrap_or("IP4").to_ascii_uppercase();
+    let size: u32 = get("SIZE")
+        .and_then(|x| x.parse().ok())
+        .filter(|x| *x > 0)
+        .ok_or_else(|| RpcError::internal("Wrong SIZE for address range"))?;
+    let ip = match ar_type.as_str() {
+        "IP4" | "IP4_6" => Some(
+            get("IP")
+                .and_then(|x| x.parse::<std::net::Ipv4Addr>().ok())
+                .map(u32::from)
+                .ok_or_else(|| RpcError::internal("Wrong IP for address range"))?,
+        ),
+        "IP6" | "ETHER" | "IP6_STATIC" => None,
+        other => {
+            return Err(RpcError::internal(format!(
+                "Unknown address range type {other}"
+            )));
+        }
+    };
+    let mac = match get("MAC").and_then(parse_mac) {
+        Some(m) => m,
+        None => match ip {
+            Some(ip) => 0x0200_0000_0000 | u64::from(ip),
+            None => 0x0200_0000_0000 | u64::from(fastrand::u32(..)),
+        },
+    };
+    let extra: Vec<(String, String)> = ar
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "TYPE" | "SIZE" | "IP" | "MAC" | "AR_ID"))
+        .cloned()
+        .collect();
+    let id = v.next_ar;
+    v.next_ar += 1;
+    v.ars.push(AddressRange {
+        id,
+        ar_type,
+        ip,
+        mac,
+        size,
+        extra,
+        leases: Default::default(),
+    });
+    Ok(())
+}
+
+/// `one.vn.add_ar`, `rm_ar`, `hold`, `release`.
+pub(crate) fn vnet_op(s: &mut State, c: &Caller, op: &str, a: &Args) -> R<Ret> {
+    let id = a.int(0);
+    let o = s.get(Kind::Vnet, id)?;
+    s.authorize(
+        c,
+        if op == "add_ar" || op == "rm_ar" {
+            Op::Admin
+        } else {
+            Op::Manage
+        },
+        Kind::Vnet,
+        &o.meta,
+        true,
+    )?;
+    let o = s.get_mut(Kind::Vnet, id)?;
+    let Extra::Vnet(v) = &mut o.extra else {
+        return Err(RpcError::internal("not a network"));
+    };
+    let (state, _) = super::render::vnet_state(v);
+    if state != 1 {
+        return Err(RpcError::action(format!(
+            "Virtual network is not in READY state: {}",
+            match state {
+                2 => "LOCK_CREATE",
+                3 => "LOCK_DELETE",
+                _ => "ERROR",
+            }
+        )));
+    }
+    v.state = 1;
+    v.prev_state = 1;
+    match op {
+        "add_ar" => {
+            let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+            let ars = t.vectors("AR");
+            if ars.is_empty() {
+                return Err(RpcError::internal(
+                    "Wrong AR definition. AR vector attribute is missing.",
+                ));
+            }
+            for ar in ars {
+                add_ar(v, ar)?;
+            }
+        }
+        "rm_ar" => {
+            let ar_id = a.int(1);
+            let Some(pos) = v.ars.iter().position(|x| x.id == ar_id) else {
+                return Err(RpcError::internal(format!(
+                    "Address Range does not exist. [{ar_id}]"
+                )));
+            };
+            if !v.ars[pos].leases.is_empty() && !a.bool(2) {
+                return Err(RpcError::internal("Address Range has leases in use"));
+            }
+            v.ars.remove(pos);
+        }
+        _ => {
+            let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+            let leases = t.vectors("LEASES");
+            let Some(l) = leases.first() else {
+                return Err(RpcError::internal("Missing LEASES attribute"));
+            };
+            let want_ip = l.iter().find(|(k, _)| k == "IP").map(|(_, x)| x.clone());
+            let want_mac = l.iter().find(|(k, _)| k == "MAC").map(|(_, x)| x.clone());
+            let mut done = false;
+            for ar in v.ars.iter_mut() {
+                for idx in 0..ar.size {
+                    let (ip, mac) = super::render::lease_addr(ar, idx);
+                    let hit = (want_ip.is_some() && ip == want_ip)
+                        || (want_mac.is_some() && Some(mac) == want_mac);
+                    if !hit {
+                        continue;
+                    }
+                    if op == "hold" {
+                        if ar.leases.contains_key(&idx) {
+                            return Err(RpcError::internal("Address already in use"));
+                        }
+                        ar.leases.insert(idx, -1);
+                    } else if ar.leases.get(&idx) == Some(&-1) {
+                        ar.leases.remove(&idx);
+                    } else {
+                        return Err(RpcError::internal("Address is not on hold"));
+                    }
+                    done = true;
+                    break;
+                }
+                if done {
+                    break;
+                }
+            }
+            if !done {
+                return Err(RpcError::internal("Address not in any address range"));
+            }
+        }
+    }
+    Ok(Ret::Int(id))
+}
+
+/// `one.vm.*` calls that change state.
+pub(crate) fn write(
+    s: &mut State,
+    ctx: &Ctx,
+    c: &Caller,
+    op: &str,
+    a: &Args,
+    method: &str,
+) -> R<Ret> {
+    match op {
+        "allocate" => {
+            let t = Tmpl::parse(a.str(0)).map_err(RpcError::internal)?;
+            return Ok(Ret::Int(create_vm(s, ctx, c, t, None, a.bool(1), None)?));
+        }
+        "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
+        | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf" => {}
+        _ => return Err(not_implemented(method)),
+    }
+    let (id, action) = if op == "action" {
+        (a.int(1), a.str(0).to_owned())
+    } else {
+        (a.int(0), String::new())
+    };
+    let level = match op {
+        "deploy" => Op::Admin,
+        "action" if matches!(action.as_str(), "resched" | "unresched") => Op::Admin,
+        _ => Op::Manage,
+    };
+    {
+        let o = s.get(Kind::Vm, id)?;
+        let check_lock = !matches!(op, "lock" | "unlock");
+        s.authorize(c, level, Kind::Vm, &o.meta, check_lock)?;
+    }
+    match op {
+        "update" => {
+            let o = s.get_mut(Kind::Vm, id)?;
+            if let Some(v) = o.vm_mut() {
+                update_tmpl(&mut v.user_template, a.str(1), a.int(2))?;
+            }
+        }
+        "rename" => {
+            check_name(a.str(1))?;
+            s.get_mut(Kind::Vm, id)?.meta.name = a.str(1).to_owned();
+        }
+        "chmod" => {
+            let o = s.get_mut(Kind::Vm, id)?;
+            for i in 0..9 {
+                let v = a.int(1 + i);
+                if v >= 0 {
+                    o.meta.perms[i] = u8::from(v > 0);
+                }
+            }
+        }
+        "chown" => {
+            let (uid, gid) = (a.int(1), a.int(2));
+            if uid >= 0 && !s.users.contains_key(&uid) {
+                return Err(no_exists("user", uid));
+            }
+            if gid >= 0 && !s.groups.contains_key(&gid) {
+                return Err(no_exists("group", gid));
+            }
+            if !c.admin && uid >= 0 && uid != c.uid {
+                return Err(RpcError::new(
+                    code::AUTHORIZATION,
+                    format!(
+                        "User [{}] : Not authorized to perform MANAGE USER [{uid}].",
+                        c.uid
+                    ),
+                ));
+            }
+            let o = s.get_mut(Kind::Vm, id)?;
+            if uid >= 0 {
+                o.meta.uid = uid;
+            }
+            if gid >= 0 {
+                o.meta.gid = gid;
+            }
+        }
+        "lock" => {
+            let level = a.int(1);
+            if !(1..=4).contains(&level) {
+                return Err(RpcError::new(code::RPC_API, "Wrong lock level"));
+            }
+            let req = s.next_req_id();
+            let o = s.get_mut(Kind::Vm, id)?;
+            if o.meta.lock.is_some() && !a.bool(2) {
+                return Err(RpcError::action(format!(
+                    "Error trying to lock the resource [{id}]"
+                )));
+            }
+            o.meta.lock = Some(Lock {
+                level,
+                owner: c.uid,
+                time: now(),
+                req_id: req,
+            });
+        }
+        "unlock" => s.get_mut(Kind::Vm, id)?.meta.lock = None,
+        "deploy" => {
+            let hid = a.int(1);
+            let host = s.hosts.get(&hid).ok_or_else(|| no_exists("host", hid))?;
+            let cid = host.cluster_id;
+            let ds = a.int(3);
+            let o = s.get_mut(Kind::Vm, id)?;
+            let Some(v) = o.vm_mut() else {
+                return Err(no_exists("virtual machine", id));
+            };
+            if !matches!(
+                v.state,
+                st::PENDING | st::HOLD | st::STOPPED | st::UNDEPLOYED
+            ) {
+                return Err(RpcError::action(format!(
+                    "Deploy action is not available for state {}",
+                    state_name(v)
+                )));
+            }
+            v.forced_host = Some((hid, if ds < 0 { 0 } else { ds }));
+            let _ = cid;
+            place(s, ctx, id, hid, if ds < 0 { 0 } else { ds }, c);
+        }
+        "action" => vm_action(s, ctx, c, id, &action)?,
+        "attach" | "attachnic" => {
+            let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+            require_state(
+                s,
+                id,
+                &[st::POWEROFF],
+                &[lcm::RUNNING],
+                if op == "attach" {
+                    "disk-attach"
+                } else {
+                    "nic-attach"
+                },
+            )?;
+            if op == "attach" {
+                let d = t
+                    .vectors("DISK")
+                    .first()
+                    .map(|d| d.to_vec())
+                    .ok_or_else(|| RpcError::internal("Wrong format for DISK attribute"))?;
+                let o = s.get_mut(Kind::Vm, id)?;
+                let next = o
+                    .template
+                    .vectors("DISK")
+                    .iter()
+                    .filter_map(|d| {
+                        d.iter()
+                            .find(|(k, _)| k == "DISK_ID")
+                            .and_then(|(_, v)| v.parse::<i32>().ok())
+                    })
+                    .max()
+                    .map(|m| m + 1)
+                    .unwrap_or(0);
+                let mut d = d;
+                d.push(("DISK_ID".into(), next.to_string()));
+                if !d.iter().any(|(k, _)| k == "TARGET") {
+                    d.push((
+                        "TARGET".into(),
+                        format!("sd{}", (b'a' + (next as u8 % 26)) as char),
+                    ));
+                }
+                o.template.push("DISK", AttrValue::Vector(d));
+            } else {
+                let mut nic = t
+                    .vectors("NIC")
+                    .first()
+                    .map(|d| d.to_vec())
+                    .ok_or_else(|| RpcError::internal("Wrong format for NIC attribute"))?;
+                let next = {
+                    let o = s.get(Kind::Vm, id)?;
+                    o.template
+                        .vectors("NIC")
+                        .iter()
+                        .filter_map(|d| {
+                            d.iter()
+                                .find(|(k, _)| k == "NIC_ID")
+                                .and_then(|(_, v)| v.parse::<i32>().ok())
+                        })
+                        .max()
+                        .map(|m| m + 1)
+                        .unwrap_or(0)
+                };
+                lease_for_nic(s, c, id, &mut nic, next)?;
+                s.get_mut(Kind::Vm, id)?
+                    .template
+                    .push("NIC", AttrValue::Vector(nic));
+            }
+        }
+        "detach" | "detachnic" => {
+            require_state(
+                s,
+                id,
+                &[st::POWEROFF],
+                &[lcm::RUNNING],
+                if op == "detach" {
+                    "disk-detach"
+                } else {
+                    "nic-detach"
+                },
+            )?;
+            let (name, key) = if op == "detach" {
+                ("DISK", "DISK_ID")
+            } else {
+                ("NIC", "NIC_ID")
+            };
+            let want = a.int(1).to_string();
+            let o = s.get_mut(Kind::Vm, id)?;
+            let found: Vec<(String, String)> = o
+                .template
+                .vectors(name)
+                .iter()
+                .find(|v| v.iter().any(|(k, x)| k == key && *x == want))
+                .map(|v| v.to_vec())
+                .ok_or_else(|| RpcError::internal(format!("{name} {want} does not exist")))?;
+            let rest: Vec<Vec<(String, String)>> = o
+                .template
+                .vectors(name)
+                .iter()
+                .filter(|v| !v.iter().any(|(k, x)| k == key && *x == want))
+                .map(|v| v.to_vec())
+                .collect();
+            o.template.remove(name);
+            for r in rest {
+                o.template.push(name, AttrValue::Vector(r));
+            }
+            if op == "detachnic" {
+                let get = |k: &str| {
+                    found
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .and_then(|(_, x)| x.parse::<i64>().ok())
+                };
+                if let (Some(vn), Some(ar)) = (get("NETWORK_ID"), get("AR_ID")) {
+                    if let Ok(vo) = s.get_mut(Kind::Vnet, vn as i32) {
+                        if let Extra::Vnet(v) = &mut vo.extra {
+                            if let Some(r) = v.ars.iter_mut().find(|r| i64::from(r.id) == ar) {
+                                r.leases.retain(|_, vm| *vm != id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        "resize" => {
+            require_state(
+                s,
+                id,
+                &[st::POWEROFF, st::UNDEPLOYED, st::PENDING, st::HOLD],
+                &[],
+                "resize",
+            )?;
+            let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+            if let Some(m) = t.get("MEMORY") {
+                if m.parse::<i64>().map(|x| x <= 0).unwrap_or(true) {
+                    return Err(RpcError::internal(
+                        "MEMORY attribute must be a positive integer value.",
+                    ));
+                }
+            }
+            let o = s.get_mut(Kind::Vm, id)?;
+            for k in ["CPU", "VCPU", "MEMORY"] {
+                if let Some(x) = t.get(k) {
+                    o.template.set(k, x);
+                }
+            }
+        }
+        "updateconf" => {
+            let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+            let o = s.get_mut(Kind::Vm, id)?;
+            for attr in t.attrs() {
+                if [
+                    "OS",
+                    "FEATURES",
+                    "INPUT",
+                    "GRAPHICS",
+                    "RAW",
+                    "CONTEXT",
+                    "CPU_MODEL",
+                    "BACKUP_CONFIG",
+                    "VIDEO",
+                ]
+                .contains(&attr.name.as_str())
+                {
+                    if a.int(2) == 0 || !matches!(attr.value, AttrValue::Vector(_)) {
+                        o.template.remove(&attr.name);
+                        o.template.push(&attr.name, attr.value.clone());
+                    } else if let AttrValue::Vector(new) = &attr.value {
+                        let mut cur = o
+                            .template
+                            .vectors(&attr.name)
+                            .first()
+                            .map(|v| v.to_vec())
+                            .unwrap_or_default();
+                        for (k, x) in new {
+                            cur.retain(|(n, _)| n != k);
+                            cur.push((k.clone(), x.clone()));
+                        }
+                        o.template.remove(&attr.name);
+                        o.template.push(&attr.name, AttrValue::Vector(cur));
+                    }
+                }
+            }
+        }
+        _ => return Err(not_implemented(method)),
+    }
+    Ok(Ret::Int(id))
+}
+
+fn require_state(s: &State, id: i32, states: &[i32], running_lcm: &[i32], action: &str) -> R<()> {
+    let o = s.get(Kind::Vm, id)?;
+    let Some(v) = o.vm() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let ok =
+        states.contains(&v.state) || (v.state == st::ACTIVE && running_lcm.contains(&v.lcm_state));
+    if ok {
+        Ok(())
+    } else {
+        Err(RpcError::action(format!(
+            "Error performing action \"{action}\": This action is not available for state {}",
+            state_name(v)
+        )))
+    }
+}
+
+/// Close the current history record.
+fn close_history(v: &mut VmData, action: i32, c: Option<&Caller>, req: i32) {
+    let t = now();
+    if let Some(h) = v.history.last_mut() {
+        if h.etime == 0 {
+            h.etime = t;
+            if h.retime == 0 {
+                h.retime = t;
+            }
+            h.action = action;
+            if let Some(c) = c {
+                h.uid = c.uid;
+                h.gid = c.gid;
+                h.req_id = req;
+            }
+        }
+    }
+}
+
+fn vm_action(s: &mut State, ctx: &Ctx, c: &Caller, id: i32, action: &str) -> R<()> {
+    let known = [
+        "terminate",
+        "terminate-hard",
+        "undeploy",
+        "undeploy-hard",
+        "hold",
+        "release",
+        "stop",
+        "suspend",
+        "resume",
+        "reboot",
+        "reboot-hard",
+        "poweroff",
+        "poweroff-hard",
+        "resched",
+        "unresched",
+    ];
+    if !known.contains(&action) {
+        return Err(RpcError::action(format!(
+            "Action \"{action}\" is not supported"
+        )));
+    }
+    let req = s.next_req_id();
+    let o = s.get_mut(Kind::Vm, id)?;
+    let Some(v) = o.vm_mut() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let wrong = |v: &VmData| {
+        RpcError::action(format!(
+            "Error performing action \"{action}\": This action is not available for state {}",
+            state_name(v)
+        ))
+    };
+    let running = v.state == st::ACTIVE && v.lcm_state == lcm::RUNNING;
+    let num = action_number(action);
+    let mut released = false;
+    match action {
+        "terminate" | "terminate-hard" => match v.state {
+            st::PENDING | st::HOLD | st::STOPPED | st::UNDEPLOYED => {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::DONE, lcm::INIT);
+                v.etime = now();
+                released = true;
+            }
+            st::POWEROFF | st::SUSPENDED => {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::ACTIVE, lcm::EPILOG);
+            }
+            _ if running => {
+                close_history(v, num, Some(c), req);
+                set_state(
+                    v,
+                    st::ACTIVE,
+                    if action == "terminate" {
+                        lcm::SHUTDOWN
+                    } else {
+                        lcm::EPILOG
+                    },
+                );
+            }
+            _ => return Err(wrong(v)),
+        },
+        "poweroff" | "poweroff-hard" => {
+            if !running {
+                return Err(wrong(v));
+            }
+            close_history(v, num, Some(c), req);
+            set_state(v, st::ACTIVE, lcm::SHUTDOWN_POWEROFF);
+        }
+        "undeploy" | "undeploy-hard" => {
+            if running {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::ACTIVE, lcm::SHUTDOWN_UNDEPLOY);
+            } else if v.state == st::POWEROFF {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::ACTIVE, lcm::EPILOG_UNDEPLOY);
+            } else {
+                return Err(wrong(v));
+            }
+        }
+        "stop" => {
+            if running {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::ACTIVE, lcm::SAVE_STOP);
+            } else {
+                return Err(wrong(v));
+            }
+        }
+        "suspend" => {
+            if running {
+                close_history(v, num, Some(c), req);
+                set_state(v, st::ACTIVE, lcm::SAVE_SUSPEND);
+            } else {
+                return Err(wrong(v));
+            }
+        }
+        "hold" => {
+            if v.state != st::PENDING {
+                return Err(wrong(v));
+            }
+            set_state(v, st::HOLD, lcm::INIT);
+        }
+        "release" => {
+            if v.state != st::HOLD {
+                return Err(wrong(v));
+            }
+            set_state(v, st::PENDING, lcm::INIT);
+        }
+        "resume" => match v.state {
+            st::POWEROFF | st::SUSPENDED => {
+                reopen_history(v);
+                let l = if v.state == st::POWEROFF {
+                    lcm::BOOT_POWEROFF
+                } else {
+                    lcm::BOOT_SUSPENDED
+                };
+                set_state(v, st::ACTIVE, l);
+            }
+            st::STOPPED | st::UNDEPLOYED => set_state(v, st::PENDING, lcm::INIT),
+            _ => return Err(wrong(v)),
+        },
+        "reboot" | "reboot-hard" => {
+            if !running {
+                return Err(wrong(v));
+            }
+        }
+        "resched" | "unresched" => {
+            if !running && v.state != st::POWEROFF {
+                return Err(wrong(v));
+            }
+            v.resched = i32::from(action == "resched");
+        }
+        _ => return Err(wrong(v)),
+    }
+    if released {
+        release_vm_leases(s, id);
+    }
+    let _ = ctx;
+    Ok(())
+}
+
+/// Open a new history record on the same host (resume after poweroff/suspend).
+fn reopen_history(v: &mut VmData) {
+    if let Some(last) = v.history.last().cloned() {
+        let t = now();
+        v.history.push(History {
+            seq: last.seq + 1,
+            stime: t,
+            etime: 0,
+            pstime: 0,
+            petime: 0,
+            rstime: t,
+            retime: 0,
+            estime: 0,
+            eetime: 0,
+            action: 0,
+            uid: -1,
+            gid: -1,
+            req_id: -1,
+            ..last
+        });
+    }
+}
+
+/// Put a VM on a host: new history record, PROLOG (or PROLOG_RESUME / PROLOG_UNDEPLOY).
+fn place(s: &mut State, _ctx: &Ctx, id: i32, hid: i32, ds_id: i32, c: &Caller) {
+    let Some(h) = s.hosts.get(&hid) else { return };
+    let (hostname, vm_mad, cid) = (h.name.clone(), h.vm_mad.clone(), h.cluster_id);
+    let tm_mad = s
+        .pool(Kind::Datastore)
+        .objs
+        .get(&ds_id)
+        .and_then(|d| match &d.extra {
+            Extra::Datastore(x) => Some(x.tm_mad.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "local".into());
+    let ds_name = s
+        .pool(Kind::Datastore)
+        .objs
+        .get(&ds_id)
+        .map(|d| d.meta.name.clone())
+        .unwrap_or_default();
+    let Ok(o) = s.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let name = o.meta.name.clone();
+    for d in o.template.vectors_mut("DISK") {
+        for (k, v) in [
+            ("CLUSTER_ID", cid.to_string()),
+            ("DATASTORE", ds_name.clone()),
+            ("DATASTORE_ID", ds_id.to_string()),
+            ("TM_MAD", tm_mad.clone()),
+        ] {
+            if !d.iter().any(|(n, _)| n == k) {
+                d.push((k.to_owned(), v));
+            }
+        }
+        d.sort();
+    }
+    o.template.set("TM_MAD_SYSTEM", tm_mad.clone());
+    let Some(v) = o.vm_mut() else { return };
+    let t = now();
+    let seq = v.history.len() as i32;
+    v.history.push(History {
+        seq,
+        hostname: hostname.clone(),
+        hid,
+        cid,
+        stime: t,
+        etime: 0,
+        vm_mad: vm_mad.clone(),
+        tm_mad,
+        ds_id,
+        pstime: t,
+        petime: 0,
+        rstime: 0,
+        retime: 0,
+        estime: 0,
+        eetime: 0,
+        action: 0,
+        uid: -1,
+        gid: -1,
+        req_id: -1,
+    });
+    let l = match v.state {
+        st::STOPPED => lcm::PROLOG_RESUME,
+        st::UNDEPLOYED => lcm::PROLOG_UNDEPLOY,
+        _ => lcm::PROLOG,
+    };
+    // A stopped/undeployed VM being resumed passes through PENDING first.
+    let l = match (v.prev_state, v.state) {
+        (st::STOPPED, st::PENDING) => lcm::PROLOG_RESUME,
+        (st::UNDEPLOYED, st::PENDING) => lcm::PROLOG_UNDEPLOY,
+        _ => l,
+    };
+    set_state(v, st::ACTIVE, l);
+    v.deploy_id = format!("{hostname}:{name}:{vm_mad}");
+    v.forced_host = None;
+    let _ = c;
+}
+
+fn host_fits(s: &State, hid: i32, cpu: f64, mem: i64) -> bool {
+    let Some(h) = s.hosts.get(&hid) else {
+        return false;
+    };
+    if h.state != 2 {
+        return false;
+    }
+    let (_, used_cpu, used_mem) = super::render::host_usage(s, hid);
+    (used_cpu as f64 + cpu * 100.0) <= h.total_cpu as f64 && used_mem + mem * 1024 <= h.total_mem
+}
+
+/// One scheduler pass: advance every VM whose phase is over. Returns whether anything
+/// changed. `phase_due(vm)` says whether the VM's current transitional phase has lasted
+/// long enough.
+pub(crate) fn tick(
+    s: &mut State,
+    ctx: &Ctx,
+    phase_due: &mut dyn FnMut(i32, i32, i32) -> bool,
+) -> bool {
+    let t = now();
+    // Hosts leave INIT once monitored.
+    for h in s.hosts.values_mut() {
+        if h.state == 0 && h.monitored_at <= t {
+            h.prev_state = 2;
+            h.state = 2;
+        }
+    }
+    for o in s.pool_mut(Kind::Image).objs.values_mut() {
+        if let Extra::Image(i) = &mut o.extra {
+            if i.state == 0 && i.ready_at <= t {
+                i.state = 1;
+            }
+        }
+    }
+    let ms = now_ms();
+    for o in s.pool_mut(Kind::Vnet).objs.values_mut() {
+        if let Extra::Vnet(v) = &mut o.extra {
+            if v.state == 2 && v.ready_at_ms <= ms {
+                v.state = 1;
+                v.prev_state = 1;
+            }
+        }
+    }
+    let mut changed = false;
+    let ids: Vec<(i32, i32, i32)> = s
+        .pool(Kind::Vm)
+        .objs
+        .values()
+        .filter_map(|o| o.vm().map(|v| (o.meta.id, v.state, v.lcm_state)))
+        .filter(|(_, st_, l)| *st_ == st::PENDING || (*st_ == st::ACTIVE && *l != lcm::RUNNING))
+        .collect();
+    for (id, state, l) in ids {
+        if !phase_due(id, state, l) {
+            continue;
+        }
+        if state == st::PENDING {
+            let (cpu, mem, forced) = {
+                let Ok(o) = s.get(Kind::Vm, id) else { continue };
+                let cpu = o
+                    .template
+                    .get("CPU")
+                    .and_then(|x| x.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let mem = o
+                    .template
+                    .get("MEMORY")
+                    .and_then(|x| x.parse::<i64>().ok())
+                    .unwrap_or(0);
+                (cpu, mem, o.vm().and_then(|v| v.forced_host))
+            };
+            let target = match forced {
+                Some((h, d)) => Some((h, d)),
+                None => s
+                    .hosts
+                    .keys()
+                    .copied()
+                    .find(|h| host_fits(s, *h, cpu, mem))
+                    .map(|h| (h, 0)),
+            };
+            if let Some((hid, ds)) = target {
+                let admin = Caller {
+                    uid: 0,
+                    gid: 0,
+                    groups: [0].into(),
+                    admin: true,
+                };
+                place(s, ctx, id, hid, ds, &admin);
+                changed = true;
+            }
+            continue;
+        }
+        let Ok(o) = s.get_mut(Kind::Vm, id) else {
+            continue;
+        };
+        let Some(v) = o.vm_mut() else { continue };
+        let t = now();
+        let mut release = false;
+        match l {
+            lcm::PROLOG | lcm::PROLOG_RESUME | lcm::PROLOG_UNDEPLOY => {
+                if let Some(h) = v.history.last_mut() {
+                    h.petime = t;
+                    h.rstime = t;
+                }
+                let next = match l {
+                    lcm::PROLOG_RESUME => lcm::BOOT_STOPPED,
+                    lcm::PROLOG_UNDEPLOY => lcm::BOOT_UNDEPLOY,
+                    _ => lcm::BOOT,
+                };
+                set_state(v, st::ACTIVE, next);
+            }
+            lcm::BOOT
+            | lcm::BOOT_POWEROFF
+            | lcm::BOOT_SUSPENDED
+            | lcm::BOOT_STOPPED
+            | lcm::BOOT_UNDEPLOY => {
+                set_state(v, st::ACTIVE, lcm::RUNNING);
+                v.prev_state = st::ACTIVE;
+                v.prev_lcm_state = lcm::RUNNING;
+            }
+            lcm::SHUTDOWN => set_state(v, st::ACTIVE, lcm::EPILOG),
+            lcm::SHUTDOWN_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+            lcm::SAVE_SUSPEND => set_state(v, st::SUSPENDED, lcm::INIT),
+            lcm::SAVE_STOP => set_state(v, st::ACTIVE, lcm::EPILOG_STOP),
+            lcm::SHUTDOWN_UNDEPLOY => set_state(v, st::ACTIVE, lcm::EPILOG_UNDEPLOY),
+            lcm::EPILOG_STOP => set_state(v, st::STOPPED, lcm::INIT),
+            lcm::EPILOG_UNDEPLOY => set_state(v, st::UNDEPLOYED, lcm::INIT),
+            lcm::EPILOG => {
+                if let Some(h) = v.history.last_mut() {
+                    h.estime = t;
+                    h.eetime = t;
+                }
+                set_state(v, st::DONE, lcm::INIT);
+                v.prev_state = st::DONE;
+                v.prev_lcm_state = lcm::INIT;
+                v.etime = t;
+                release = true;
+            }
+            _ => continue,
+        }
+        if matches!(
+            v.state,
+            st::POWEROFF | st::SUSPENDED | st::STOPPED | st::UNDEPLOYED
+        ) {
+            v.prev_state = v.state;
+            v.prev_lcm_state = v.lcm_state;
+        }
+        changed = true;
+        if release {
+            release_vm_leases(s, id);
+        }
+    }
+    changed
+}
+
+/// Add a monitoring sample to every running VM.
+pub(crate) fn monitor(s: &mut State) {
+    let t = now();
+    for o in s.pool_mut(Kind::Vm).objs.values_mut() {
+        let mem = o
+            .template
+            .get("MEMORY")
+            .and_then(|m| m.parse::<i64>().ok())
+            .unwrap_or(0);
+        if let Some(v) = o.vm_mut() {
+            if v.state == st::ACTIVE && v.lcm_state == lcm::RUNNING {
+                let prev = v.monitoring.last().map(|m| (m.3, m.4)).unwrap_or((0, 0));
+                v.monitoring.push((
+                    t,
+                    f64::from(fastrand::u8(0..100)) / 10.0,
+                    mem * 1024 / 2 + i64::from(fastrand::u16(..)),
+                    prev.0 + i64::from(fastrand::u16(..)),
+                    prev.1 + i64::from(fastrand::u16(..)),
+                ));
+                if v.monitoring.len() > 20 {
+                    v.monitoring.remove(0);
+                }
+            }
+        }
+    }
+}
