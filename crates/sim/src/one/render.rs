@@ -320,9 +320,9 @@ pub(crate) fn zone(out: &mut String, z: &super::state::Zone, endpoint: &str) {
     out.push_str("<STATE>0</STATE>");
     z.template.render(out, "TEMPLATE");
     out.push_str("<SERVER_POOL><SERVER>");
+    el_text(out, "ENDPOINT", endpoint);
     el(out, "ID", 0);
     el_text(out, "NAME", "simulator");
-    el_text(out, "ENDPOINT", endpoint);
     out.push_str("</SERVER></SERVER_POOL></ZONE>");
 }
 
@@ -472,8 +472,11 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             out.push_str("<ROLES>");
             for (i, r) in o.template.vectors("ROLE").iter().enumerate() {
                 out.push_str("<ROLE>");
-                cdata_elem(out, "ID", &i.to_string());
-                for (k, v) in r.iter() {
+                let mut attrs: Vec<(String, String)> = r.to_vec();
+                attrs.retain(|(k, _)| k != "ID");
+                attrs.push(("ID".into(), i.to_string()));
+                attrs.sort();
+                for (k, v) in &attrs {
                     cdata_elem(out, k, v);
                 }
                 out.push_str("</ROLE>");

@@ -1,0 +1,89 @@
+"""PyONE against the nebulair OpenNebula simulator: the seed walkthrough plus error cases.
+
+Usage: pyone_walkthrough.py URL  (oneadmin's password is "opennebula").
+Prints OK and exits 0 when every assertion holds.
+"""
+import sys
+import time
+
+import pyone
+
+url = sys.argv[1]
+one = pyone.OneServer(url, session="oneadmin:opennebula")
+
+# system
+assert one.system.version() == "7.5.80"
+
+# allocate a host, list hosts
+hid = one.host.allocate("pyone-host", "kvm", "kvm", -1)
+assert isinstance(hid, int) and hid >= 2, hid
+hosts = one.hostpool.info()
+names = [h.NAME for h in hosts.HOST]
+assert "pyone-host" in names and "host01" in names and "host02" in names, names
+host = one.host.info(hid)
+assert host.ID == hid and host.IM_MAD == "kvm" and host.CLUSTER == "default"
+
+# read a VM template's TEMPLATE as a dict
+tmpl = one.template.info(0)
+assert tmpl.NAME == "ttylinux", tmpl.NAME
+t = tmpl.TEMPLATE
+assert t["CPU"] == "0.1" and t["MEMORY"] == "128", t
+assert t["NIC"]["NETWORK"] == "public", t["NIC"]
+assert t["DISK"]["SIZE"] == "1024", t["DISK"]
+assert list(t.keys()) == sorted(t.keys()), list(t.keys())
+
+# instantiate it
+vmid = one.template.instantiate(0, "pyone-vm", False, "", False)
+assert isinstance(vmid, int)
+
+# read the VM pool (newest first)
+pool = one.vmpool.info(-2, -1, -1, -1)
+assert pool.VM[0].ID == vmid, [vm.ID for vm in pool.VM]
+assert pool.VM[0].NAME == "pyone-vm"
+
+deadline = time.time() + 10
+while True:
+    vm = one.vm.info(vmid)
+    if vm.STATE == 3 and vm.LCM_STATE == 3:
+        break
+    assert time.time() < deadline, (vm.STATE, vm.LCM_STATE)
+    time.sleep(0.02)
+assert vm.TEMPLATE["NIC"]["IP"].startswith("192.168.150."), vm.TEMPLATE["NIC"]
+assert vm.TEMPLATE["TEMPLATE_ID"] == "0"
+assert vm.HISTORY_RECORDS.HISTORY[0].HOSTNAME in ("host01", "host02", "pyone-host")
+
+# update the user template with a dict, read it back
+one.vm.update(vmid, {"NOTE": "from pyone", "LABELS": "a,b"}, 1)
+vm = one.vm.info(vmid)
+assert vm.USER_TEMPLATE["NOTE"] == "from pyone", vm.USER_TEMPLATE
+assert vm.USER_TEMPLATE["LABELS"] == "a,b"
+
+# wrong state
+try:
+    one.vm.action("resume", vmid)
+    raise AssertionError("resume on a running VM must fail")
+except pyone.OneActionException as e:
+    assert "This action is not available for state RUNNING" in str(e), str(e)
+
+# terminate the VM
+one.vm.action("terminate", vmid)
+deadline = time.time() + 10
+while one.vm.info(vmid).STATE != 6:
+    assert time.time() < deadline
+    time.sleep(0.02)
+assert all(v.ID != vmid for v in (one.vmpool.info(-2, -1, -1, -1).VM or []))
+
+# error cases
+bad = pyone.OneServer(url, session="oneadmin:wrong-password")
+try:
+    bad.vm.info(0)
+    raise AssertionError("a bad password must fail")
+except pyone.OneAuthenticationException as e:
+    assert "User couldn't be authenticated" in str(e), str(e)
+try:
+    one.vm.info(99999)
+    raise AssertionError("a missing VM must fail")
+except pyone.OneNoExistsException as e:
+    assert "Error getting virtual machine [99999]" in str(e), str(e)
+
+print("OK")
