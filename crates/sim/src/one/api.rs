@@ -610,7 +610,8 @@ fn user_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R<
             )
         })?;
         let name = a.str(0);
-        check_name(name)?;
+        // oned ends the user-name message with a period (recording 008).
+        check_name(name).map_err(|e| RpcError::internal(format!("{}.", e.msg)))?;
         if let Some(u) = s.users.values().find(|u| u.name == name) {
             return Err(RpcError::internal(format!(
                 "NAME is already taken by USER {}.",
