@@ -300,6 +300,12 @@ struct Method {
     notes: String,
 }
 
+/// Whether the Rust API treats a parameter as optional. The update type (`append`) is
+/// always explicit, as in goca's `Update(tpl, UpdateType)`.
+fn is_optional(p: &Param) -> bool {
+    (p.default.is_some() && p.name != "append") || p.optional_absent
+}
+
 fn parse_params(text: &str) -> Result<Vec<Param>, String> {
     let text = text.trim();
     if text == "(session only)" {
@@ -525,7 +531,7 @@ fn build_args(m: &Method, is_handle: bool, with_optional: bool) -> Result<Vec<Ar
         }
         let _ = pool_like;
         let ident = rust_ident(&p.name);
-        let optional = p.default.is_some() || p.optional_absent;
+        let optional = is_optional(p);
         // the object id of a handle
         if is_handle && (p.name == "oid" || p.name == "id") && p.ty == "int" {
             args.push(Arg {

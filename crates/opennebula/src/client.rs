@@ -263,6 +263,144 @@ fn parse_auth(content: &str, path: &Path) -> Result<Credentials> {
     Ok(Credentials::password(user, secret))
 }
 
+/// The settings [`OneClient::from_env`] found, before a client is built.
+#[derive(Debug, Clone)]
+pub struct EnvConfig {
+    endpoint: String,
+    credentials: Credentials,
+    auth_file: PathBuf,
+    timeout: Option<Duration>,
+    insecure: bool,
+    page_size: Option<u32>,
+}
+
+impl EnvConfig {
+    /// Reads the OpenNebula settings from `env` (see [`OneClient::from_env`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming the file or variable that is missing or
+    /// malformed.
+    pub fn load(env: &EnvSource<'_>) -> Result<EnvConfig> {
+        let one_dir = env.home.map(|h| h.join(".one"));
+        let endpoint = match env.get("ONE_XMLRPC") {
+            Some(e) => e.trim().to_owned(),
+            None => match one_dir.as_ref().map(|d| d.join("one_endpoint")) {
+                Some(p) if p.is_file() => {
+                    let text = read_file(&p, "OpenNebula endpoint")?;
+                    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+                    line.map(str::to_owned).ok_or_else(|| {
+                        Error::invalid_input(format!(
+                            "the OpenNebula endpoint file {} is empty",
+                            p.display()
+                        ))
+                    })?
+                }
+                _ => DEFAULT_ENDPOINT.to_owned(),
+            },
+        };
+        let auth_file = match env.get("ONE_AUTH") {
+            Some(p) => PathBuf::from(p),
+            None => one_dir.map(|d| d.join("one_auth")).ok_or_else(|| {
+                Error::invalid_input(
+                    "no OpenNebula credentials: ONE_AUTH is not set and there is no home folder",
+                )
+            })?,
+        };
+        let credentials = parse_auth(&read_file(&auth_file, "OpenNebula auth")?, &auth_file)?;
+        let timeout = match env.get("ONE_XMLRPC_TIMEOUT") {
+            Some(t) => {
+                let secs: f64 = t
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && s.is_finite() && *s < 1e9)
+                    .ok_or_else(|| {
+                        Error::invalid_input(format!(
+                            "ONE_XMLRPC_TIMEOUT must be a positive number of seconds, got {t:?}"
+                        ))
+                    })?;
+                Some(Duration::from_secs_f64(secs))
+            }
+            None => None,
+        };
+        let insecure = env.get("ONE_DISABLE_SSL_VERIFY").is_some_and(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "" | "0" | "false" | "no"
+            )
+        });
+        let page_size =
+            match env.get("ONE_POOL_PAGE_SIZE") {
+                Some(p) => Some(p.trim().parse().ok().filter(|n: &u32| *n > 0).ok_or_else(
+                    || {
+                        Error::invalid_input(format!(
+                            "ONE_POOL_PAGE_SIZE must be a positive integer, got {p:?}"
+                        ))
+                    },
+                )?),
+                None => None,
+            };
+        Ok(EnvConfig {
+            endpoint,
+            credentials,
+            auth_file,
+            timeout,
+            insecure,
+            page_size,
+        })
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The credentials read from the auth file.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The auth file that was read.
+    pub fn auth_file(&self) -> &Path {
+        &self.auth_file
+    }
+
+    /// The per-call timeout from `ONE_XMLRPC_TIMEOUT`.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Whether `ONE_DISABLE_SSL_VERIFY` turns TLS verification off.
+    pub fn tls_verification_disabled(&self) -> bool {
+        self.insecure
+    }
+
+    /// The pool page size from `ONE_POOL_PAGE_SIZE`.
+    pub fn page_size(&self) -> Option<u32> {
+        self.page_size
+    }
+
+    /// Applies these settings to `builder` (endpoint, credentials, timeout, TLS, page size).
+    pub fn apply(self, builder: OneClientBuilder) -> OneClientBuilder {
+        let mut builder = builder
+            .endpoint(self.endpoint)
+            .credentials(self.credentials);
+        let mut http = builder.http.take().unwrap_or_default();
+        if let Some(t) = self.timeout {
+            builder = builder.timeout(t);
+            http = http.request_timeout(t);
+        }
+        if self.insecure {
+            http = http.danger_accept_invalid_certs(true);
+        }
+        if let Some(n) = self.page_size {
+            builder = builder.page_size(n);
+        }
+        builder.http = Some(http);
+        builder
+    }
+}
+
 impl OneClient {
     /// A builder.
     pub fn builder() -> OneClientBuilder {
@@ -295,63 +433,7 @@ impl OneClient {
     /// # Errors
     /// As [`OneClient::from_env`].
     pub fn from_env_with(env: &EnvSource<'_>, builder: OneClientBuilder) -> Result<OneClient> {
-        let one_dir = env.home.map(|h| h.join(".one"));
-        let endpoint = match env.get("ONE_XMLRPC") {
-            Some(e) => e,
-            None => match one_dir.as_ref().map(|d| d.join("one_endpoint")) {
-                Some(p) if p.is_file() => {
-                    let text = read_file(&p, "OpenNebula endpoint")?;
-                    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
-                    line.map(str::to_owned).ok_or_else(|| {
-                        Error::invalid_input(format!(
-                            "the OpenNebula endpoint file {} is empty",
-                            p.display()
-                        ))
-                    })?
-                }
-                _ => DEFAULT_ENDPOINT.to_owned(),
-            },
-        };
-        let auth_path = match env.get("ONE_AUTH") {
-            Some(p) => PathBuf::from(p),
-            None => one_dir.map(|d| d.join("one_auth")).ok_or_else(|| {
-                Error::invalid_input(
-                    "no OpenNebula credentials: ONE_AUTH is not set and there is no home folder",
-                )
-            })?,
-        };
-        let credentials = parse_auth(&read_file(&auth_path, "OpenNebula auth")?, &auth_path)?;
-        let mut builder = builder.endpoint(endpoint).credentials(credentials);
-        let mut http = builder.http.take().unwrap_or_default();
-        if let Some(t) = env.get("ONE_XMLRPC_TIMEOUT") {
-            let secs: f64 = t
-                .trim()
-                .parse()
-                .ok()
-                .filter(|s: &f64| *s > 0.0 && s.is_finite())
-                .ok_or_else(|| {
-                    Error::invalid_input(format!(
-                        "ONE_XMLRPC_TIMEOUT must be a positive number of seconds, got {t:?}"
-                    ))
-                })?;
-            builder = builder.timeout(Duration::from_secs_f64(secs));
-            http = http.request_timeout(Duration::from_secs_f64(secs));
-        }
-        if let Some(v) = env.get("ONE_DISABLE_SSL_VERIFY")
-            && !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no")
-        {
-            http = http.danger_accept_invalid_certs(true);
-        }
-        if let Some(p) = env.get("ONE_POOL_PAGE_SIZE") {
-            let n: u32 = p.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "ONE_POOL_PAGE_SIZE must be a positive integer, got {p:?}"
-                ))
-            })?;
-            builder = builder.page_size(n);
-        }
-        builder.http = Some(http);
-        builder.build()
+        EnvConfig::load(env)?.apply(builder).build()
     }
 
     /// The endpoint URL.

@@ -16,9 +16,10 @@ pub mod template;
 pub mod onegate;
 
 pub use api::{VmAction, XmlDocument};
-pub use client::{EnvSource, OneClient, OneClientBuilder};
+pub use client::{EnvConfig, EnvSource, OneClient, OneClientBuilder};
 pub use error::OneErrorCode;
 pub use ids::*;
 pub use nebulair_core::{Error, ErrorKind, Result};
 pub use pool::{PoolFilter, Who};
 pub use template::Template;
+pub mod compute;

@@ -701,16 +701,17 @@ impl HostHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.host.update", &p).await?;
         v.into_i32()
     }
@@ -926,16 +927,17 @@ impl ClusterHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.cluster.update", &p).await?;
         v.into_i32()
     }
@@ -1256,16 +1258,17 @@ impl TemplateHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.template.update", &p).await?;
         v.into_i32()
     }
@@ -1588,16 +1591,17 @@ impl VnTemplateHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vntemplate.update", &p).await?;
         v.into_i32()
     }
@@ -1859,16 +1863,17 @@ impl VmHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vm.update", &p).await?;
         v.into_i32()
     }
@@ -2305,6 +2310,7 @@ impl VmHandle<'_> {
     /// Parameters:
     /// * `nic_id`: wire parameter `nic_id` (int).
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The VM ID / The error string.
     ///
@@ -2312,12 +2318,12 @@ impl VmHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn updatenic(&self, nic_id: i32, template: &Template) -> Result<i32> {
+    pub async fn updatenic(&self, nic_id: i32, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(12);
         p.push(self.id.into());
         p.push(nic_id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vm.updatenic", &p).await?;
         v.into_i32()
     }
@@ -2483,6 +2489,7 @@ impl VmHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
@@ -2490,11 +2497,11 @@ impl VmHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn updateconf(&self, template: &Template) -> Result<i32> {
+    pub async fn updateconf(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vm.updateconf", &p).await?;
         v.into_i32()
     }
@@ -3108,16 +3115,17 @@ impl VnetHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vn.update", &p).await?;
         v.into_i32()
     }
@@ -3536,16 +3544,17 @@ impl ImageHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.image.update", &p).await?;
         v.into_i32()
     }
@@ -3967,16 +3976,17 @@ impl DatastoreHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.datastore.update", &p).await?;
         v.into_i32()
     }
@@ -4212,16 +4222,17 @@ impl GroupHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.group.update", &p).await?;
         v.into_i32()
     }
@@ -4365,16 +4376,17 @@ impl UserHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.user.update", &p).await?;
         v.into_i32()
     }
@@ -4772,16 +4784,17 @@ impl DocumentHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.document.update", &p).await?;
         v.into_i32()
     }
@@ -5014,16 +5027,17 @@ impl ZoneHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.zone.update", &p).await?;
         v.into_i32()
     }
@@ -5384,16 +5398,17 @@ impl SecGroupHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.secgroup.update", &p).await?;
         v.into_i32()
     }
@@ -5665,16 +5680,17 @@ impl VmGroupHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vmgroup.update", &p).await?;
         v.into_i32()
     }
@@ -5865,16 +5881,17 @@ impl VdcHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vdc.update", &p).await?;
         v.into_i32()
     }
@@ -6205,16 +6222,17 @@ impl VrouterHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.vrouter.update", &p).await?;
         v.into_i32()
     }
@@ -6531,16 +6549,17 @@ impl MarketHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.market.update", &p).await?;
         v.into_i32()
     }
@@ -6848,16 +6867,17 @@ impl MarketAppHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.marketapp.update", &p).await?;
         v.into_i32()
     }
@@ -7106,16 +7126,17 @@ impl HookHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid -- doc: The resource ID / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.hook.update", &p).await?;
         v.into_i32()
     }
@@ -7353,16 +7374,17 @@ impl BackupJobHandle<'_> {
     ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
+    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
     ///
     /// Returns: int: oid
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update(&self, template: &Template) -> Result<i32> {
+    pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
-        p.push(UpdateType::Replace.into());
+        p.push(append.into());
         let v = self.client.call_full("one.backupjob.update", &p).await?;
         v.into_i32()
     }

@@ -358,8 +358,13 @@ pub fn encode_call(method: &str, session: &str, params: &[RpcValue]) -> Result<S
         name: Cow::Borrowed(method),
         params: values,
     };
-    call.to_xml()
-        .map_err(|_| Error::invalid_input(format!("{method}: the call could not be encoded")))
+    let xml = call
+        .to_xml()
+        .map_err(|_| Error::invalid_input(format!("{method}: the call could not be encoded")))?;
+    let mut body = String::with_capacity(xml.len() + 22);
+    body.push_str("<?xml version=\"1.0\"?>\n");
+    body.push_str(&xml);
+    Ok(body)
 }
 
 fn xml_char(c: char) -> bool {

@@ -316,10 +316,10 @@ mod tests {
         let doc = "<VM><ID>1</ID><USER_TEMPLATE><A>1</A></USER_TEMPLATE><NAME>x</NAME></VM>";
         let mut r = Reader::from_str(doc);
         loop {
-            if let Event::Start(s) = r.read_event().map_err(|e| Error::protocol(e.to_string()))? {
-                if s.name().as_ref() == b"USER_TEMPLATE" {
-                    break;
-                }
+            if let Event::Start(s) = r.read_event().map_err(|e| Error::protocol(e.to_string()))?
+                && s.name().as_ref() == b"USER_TEMPLATE"
+            {
+                break;
             }
         }
         let t = from_xml_reader(&mut r, b"USER_TEMPLATE")?;
