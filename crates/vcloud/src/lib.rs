@@ -7,36 +7,44 @@
 //! ## Log in and query (the seed walkthrough, in Rust)
 //!
 //! The classic vCD walkthrough logs in with `POST /api/sessions` (Basic `user@org`),
-//! keeps the `x-vcloud-authorization` header, then follows the org links and runs
-//! queries. Here the same against a vCD (the simulator in `nebulair-sim` speaks the
-//! same protocol):
+//! keeps the `x-vcloud-authorization` header, follows the org links and runs queries.
+//! Here it is against the loopback simulator from `nebulair-sim`, which speaks the same
+//! protocol as a vCD (point `VcdSession::builder` at your vCD instead):
 //!
-//! ```no_run
+//! ```
 //! use futures::TryStreamExt;
 //! use nebulair_core::Credentials;
+//! use nebulair_sim::vcloud::{VcloudSimulator, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER};
 //! use nebulair_vcloud::query::{Filter, Query, QueryType, VmRecord};
 //! use nebulair_vcloud::session::{LoginMode, VcdSession};
 //!
-//! # async fn run() -> nebulair_core::Result<()> {
-//! // 1. Log in: negotiates the API version from GET /api/versions, then
-//! //    POST /api/sessions with Basic alice@acme (LoginMode::Auto uses cloudapi from 33.0).
-//! let session = VcdSession::builder("https://vcd.example.test")
-//!     .org("acme")
-//!     .credentials(Credentials::password("alice", "secret"))
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = VcloudSimulator::builder().start().await?;
+//!
+//! // 1. Log in: POST /api/sessions with Basic admin@nebulair. Without `.version(..)`
+//! //    the version is negotiated from GET /api/versions; 32.0 keeps the seed's view
+//! //    (the Org lists its vDCs as links). LoginMode::Auto uses cloudapi from 33.0.
+//! let session = VcdSession::builder(sim.base_url().as_str())
+//!     .org(DEFAULT_ORG)
+//!     .credentials(Credentials::password(DEFAULT_USER, DEFAULT_PASSWORD))
+//!     .version("32.0".parse()?)
 //!     .login_mode(LoginMode::Legacy)
 //!     .build()?;
 //! let org_info = session.login().await?;
-//! println!("API {} at {}", org_info.version(), org_info.vcdurl());
+//! assert_eq!(org_info.auth_header(), "x-vcloud-authorization");
 //!
-//! // 2. A client for the org: sets the token and Accept headers, maps errors, and
-//! //    logs in again by itself if the token expires (401).
+//! // 2. A client for the org: it sets the token and Accept headers, maps errors to
+//! //    typed ones, and logs in again by itself when the token expires (401).
 //! let client = session.client()?;
 //! let org = client.get_xml(&format!("api/org/{}", org_info.org_uuid())).await?;
-//! for link in org.children_named("Link") {
-//!     println!("{} -> {}", link.attr("name").unwrap_or("-"), link.attr("href").unwrap_or("-"));
-//! }
+//! let vdcs: Vec<&str> = org
+//!     .children_named("Link")
+//!     .filter(|l| l.attr("type") == Some("application/vnd.vmware.vcloud.vdc+xml"))
+//!     .filter_map(|l| l.attr("name"))
+//!     .collect();
+//! assert!(vdcs.contains(&"VDC-Prod"));
 //!
-//! // 3. Query: every VM whose name starts with "web", 128 per page, all pages.
+//! // 3. Query every VM whose name starts with "web": 128 per page, every page.
 //! let vms: Vec<VmRecord> = Query::new(QueryType::Vm)
 //!     .fields(["name", "status", "containerName"])
 //!     .filter(Filter::eq("name", "web*"))
@@ -44,22 +52,25 @@
 //!     .stream_typed(&client)
 //!     .try_collect()
 //!     .await?;
-//! for vm in &vms {
-//!     println!("{:?} {:?}", vm.name, vm.status);
-//! }
+//! assert_eq!(vms.len(), 3);
 //!
-//! // vcloudair's shape: uuid -> fields, and find_by_name (case-insensitive, all matches).
-//! let edges = Query::new(QueryType::EdgeGateway).execute(&client).await?;
-//! let ids = edges.find_by_name("edge-prod");
-//! # let _ = ids;
+//! // vcloudair's result shape: uuid -> fields, and a case-insensitive find_by_name.
+//! let vapps = Query::new(QueryType::VApp).execute(&client).await?;
+//! assert_eq!(vapps.find_by_name("web-tier").len(), 2); // "web-tier" and "Web-Tier"
+//!
 //! session.logout().await?;
+//! sim.shutdown().await;
 //! # Ok(()) }
+//! # tokio::runtime::Runtime::new().expect("runtime").block_on(run()).expect("walkthrough");
 //! ```
+//!
+//! vCloud Air logins ([`VcaSession`] for VPC/Dedicated, [`VcaOdSession`] for On-Demand)
+//! give the same [`OrgInfo`], so queries, metrics, ANS and DR work the same way after them.
 //!
 //! ## Modules
 //!
-//! - [`session`]: [`VcaSession`](session::VcaSession), [`VcaOdSession`](session::VcaOdSession),
-//!   [`VcdSession`](session::VcdSession) and [`OrgInfo`].
+//! - [`session`]: [`VcaSession`], [`VcaOdSession`],
+//!   [`VcdSession`] and [`OrgInfo`].
 //! - [`client`]: [`VcdClient`], the request plumbing every feature shares.
 //! - [`query`], [`task`], [`metrics`]; [`ans`], [`edge`], [`dr`].
 //! - [`error`]: how vCD, cloudapi, NSX and OAuth errors map to [`ErrorKind`]s.

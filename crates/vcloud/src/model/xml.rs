@@ -4,7 +4,7 @@
 //! attributes that newer servers add; the schemas change between API versions. Decoding
 //! through this tree keeps every model lenient: names are compared by their local part
 //! (prefixes and namespaces are ignored), unknown elements and attributes are kept, and
-//! malformed input is an [`ErrorKind::Protocol`](nebulair_core::ErrorKind::Protocol)
+//! malformed input is an [`ErrorKind::Protocol`]
 //! error, never a panic.
 //!
 //! ```

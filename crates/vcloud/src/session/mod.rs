@@ -5,7 +5,7 @@
 //! itself when the server answers `401`.
 //!
 //! All three implement [`nebulair_core::Session`]. Passwords and tokens are held in
-//! [`SecretString`](nebulair_core::SecretString) and never appear in `Debug`, logs or
+//! [`SecretString`] and never appear in `Debug`, logs or
 //! errors.
 
 mod org_info;

@@ -82,16 +82,24 @@ struct Inner {
 /// [`login_to_vdc`](Self::login_to_vdc) then get a vCD token for one vDC (names are
 /// case-insensitive) and return its [`OrgInfo`].
 ///
-/// ```no_run
+/// ```
+/// use nebulair_sim::vcloud::{VcloudSimulator, DEFAULT_PASSWORD, DEFAULT_USER};
 /// use nebulair_vcloud::session::VcaSession;
 ///
-/// # async fn run() -> nebulair_core::Result<()> {
-/// let sess = VcaSession::builder("user@example.com", "secret").build()?;
-/// let org_info = sess.login("VDC12345-6789").await?;
-/// assert!(sess.vdc_names().iter().any(|n| n.eq_ignore_ascii_case("vdc12345-6789")));
-/// let client = sess.client("vdc12345-6789")?; // re-logs in on 401
-/// # let _ = (org_info, client);
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let sim = VcloudSimulator::builder().start().await?;
+/// let sess = VcaSession::builder(DEFAULT_USER, DEFAULT_PASSWORD)
+///     .base_url(sim.base_url().as_str()) // default https://vchs.vmware.com/
+///     .build()?;
+/// let org_info = sess.login("vdc-prod").await?; // vDC names are case-insensitive
+/// assert!(sess.vdc_names().contains(&"VDC-Dev".to_owned()));
+/// let dev = sess.login_to_vdc("VDC-Dev").await?; // reuses the vCA token
+/// assert_ne!(dev.org_uuid(), org_info.org_uuid());
+/// let client = sess.client("VDC-Prod")?; // logs in again on 401
+/// client.get_xml(&format!("api/vdc/{}", org_info.org_uuid())).await?;
+/// # sim.shutdown().await;
 /// # Ok(()) }
+/// # tokio::runtime::Runtime::new().expect("rt").block_on(run()).expect("ok");
 /// ```
 #[derive(Clone)]
 pub struct VcaSession {

@@ -246,18 +246,25 @@ struct Inner {
 /// [`login_to_instance`](Self::login_to_instance) logs in to one instance's vCD and
 /// returns its [`OrgInfo`] (vcdurl `https://<region>/api/compute/`, org uuid = instance id).
 ///
-/// ```no_run
+/// ```
+/// use nebulair_sim::vcloud::{VcloudSimulator, DEFAULT_PASSWORD, DEFAULT_USER};
 /// use nebulair_vcloud::session::VcaOdSession;
 ///
-/// # async fn run() -> nebulair_core::Result<()> {
-/// let sess = VcaOdSession::builder("user@example.com", "secret").build()?;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let sim = VcloudSimulator::builder().start().await?;
+/// let sess = VcaOdSession::builder(DEFAULT_USER, DEFAULT_PASSWORD)
+///     .base_url(sim.base_url().as_str()) // default https://vca.vmware.com/
+///     .build()?;
 /// sess.login_iam().await?;
 /// for (i, inst) in sess.instances().iter().enumerate() {
 ///     println!("{i}: {} ({})", inst.friendly_name, inst.short_region());
 /// }
-/// let dr = sess.login_to_instance(0).await?;
-/// # let _ = dr;
+/// let dr = sess.instances().iter().position(|i| i.plan_type == "DR").expect("DR instance");
+/// let org_info = sess.login_to_instance(dr).await?;
+/// assert!(org_info.vcdurl().path().ends_with("/api/compute/"));
+/// # sim.shutdown().await;
 /// # Ok(()) }
+/// # tokio::runtime::Runtime::new().expect("rt").block_on(run()).expect("ok");
 /// ```
 #[derive(Clone)]
 pub struct VcaOdSession {

@@ -169,19 +169,26 @@ struct Inner {
 /// reads `GET /api/versions` and negotiates the highest common one. A `406` says which
 /// versions the server supports.
 ///
-/// ```no_run
+/// ```
 /// use nebulair_core::Credentials;
+/// use nebulair_sim::vcloud::{VcloudSimulator, DEFAULT_API_TOKEN, DEFAULT_ORG};
 /// use nebulair_vcloud::session::VcdSession;
 ///
-/// # async fn run() -> nebulair_core::Result<()> {
-/// let sess = VcdSession::builder("https://vcd.example.test")
-///     .org("acme")
-///     .credentials(Credentials::password("alice", "secret"))
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let sim = VcloudSimulator::builder().start().await?;
+/// // An API token, exchanged at /oauth/tenant/{org}/token for a bearer access token.
+/// let sess = VcdSession::builder(sim.base_url().as_str())
+///     .org(DEFAULT_ORG)
+///     .credentials(Credentials::api_token(DEFAULT_API_TOKEN))
 ///     .build()?;
 /// let org_info = sess.login().await?;
+/// assert!(org_info.is_bearer());
 /// let client = sess.client()?; // logs in again on 401
-/// # let _ = (org_info, client);
+/// client.get_xml("api/org/").await?;
+/// sess.logout().await?;
+/// # sim.shutdown().await;
 /// # Ok(()) }
+/// # tokio::runtime::Runtime::new().expect("rt").block_on(run()).expect("ok");
 /// ```
 #[derive(Clone)]
 pub struct VcdSession {
