@@ -14,7 +14,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sim = VcloudSimulator::builder().start().await?;
 //! // Direct vCD login: POST /api/sessions with Basic user@org:password.
-//! let resp = reqwest::Client::new()
+//! // Any HTTP client works; this one comes from nebulair-core's builder.
+//! let client = nebulair_core::config::build_reqwest_client(&Default::default())?;
+//! let resp = client
 //!     .post(sim.base_url().join("api/sessions")?)
 //!     .header("Accept", "application/*+xml;version=32.0")
 //!     .basic_auth(format!("{DEFAULT_USER}@{DEFAULT_ORG}"), Some(DEFAULT_PASSWORD))

@@ -540,6 +540,7 @@ fn run(
         );
     };
     let format = ctx.param("format").unwrap_or(default_format);
+    let refs_root = format!("{ref_el}s");
     let (root, media) = match format {
         "records" => (
             "QueryResultRecords",
@@ -550,7 +551,7 @@ fn run(
             "application/vnd.vmware.vcloud.query.idrecords+xml",
         ),
         "references" => (
-            "QueryResultReferences",
+            refs_root.as_str(),
             "application/vnd.vmware.vcloud.query.references+xml",
         ),
         other => return bad(ctx, &format!("Unknown query format \"{other}\".")),
