@@ -158,7 +158,7 @@ async fn exact_requests_for_every_resource_group() {
         .await
         .expect("status");
     mock.ok("<string>&lt;VM&gt;&lt;ID&gt;42&lt;/ID&gt;&lt;/VM&gt;</string>");
-    let doc = c.vm(VmId::new(42)).info().await.expect("vm info");
+    let doc = c.vm(VmId::new(42)).info_raw().await.expect("vm info");
     assert_eq!(doc.as_str(), "<VM><ID>42</ID></VM>");
     assert_eq!(doc.root_name(), Some("VM"));
     mock.ok("<i4>42</i4>");
@@ -168,7 +168,7 @@ async fn exact_requests_for_every_resource_group() {
         .expect("action");
     mock.ok("<string>&lt;VM_POOL&gt;&lt;/VM_POOL&gt;</string>");
     c.vms()
-        .info(&PoolFilter::mine().state(VmStateFilter::Any))
+        .info_raw(&PoolFilter::mine().state(VmStateFilter::Any))
         .await
         .expect("pool");
     mock.ok("<i4>5</i4>");
@@ -209,7 +209,7 @@ async fn exact_requests_for_every_resource_group() {
         .await
         .expect("ds");
     mock.ok("<string>&lt;ZONE_POOL/&gt;</string>");
-    c.zones().info().await.expect("zones");
+    c.zones().info_raw().await.expect("zones");
     mock.ok("<i8>12</i8>");
     assert_eq!(
         c.zones()
@@ -327,7 +327,7 @@ async fn requests_match_recorded_sessions() {
         .await
         .expect("host");
     mock.ok("<string>&lt;USER/&gt;</string>");
-    c.user(UserId::new(-1)).info().await.expect("user");
+    c.user(UserId::new(-1)).info_raw().await.expect("user");
     mock.ok("<i4>0</i4>");
     c.vm(3).action(VmAction::Poweroff).await.expect("action");
     let ours: Vec<String> = mock.take().iter().map(|b| canonical(b)).collect();
@@ -500,4 +500,25 @@ async fn pool_stream_pages_like_the_ruby_oca() {
         .await
         .expect_err("range with paging");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+/// Typed info calls parse recorded oned documents into the model types.
+#[tokio::test]
+async fn typed_info_from_recorded_responses() {
+    let (mock, c) = start().await;
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rpc/");
+    let file = |n: &str| std::fs::read_to_string(format!("{data}{n}")).expect("data file");
+    mock.push(200, file("003_one.user.info.response.xml"));
+    let user = c.user(UserId::new(-1)).info().await.expect("typed user");
+    assert_eq!(user.name.as_deref(), Some("oneadmin"));
+    mock.push(200, file("005_one.userpool.info.response.xml"));
+    let users = c.users().info().await.expect("typed user pool");
+    assert!(!users.user.is_empty());
+    mock.push(200, file("002_one.system.config.response.xml"));
+    c.system().config().await.expect("typed config");
+    mock.push(200, file("001_one.system.version.response.xml"));
+    assert_eq!(c.system().version().await.expect("version"), "7.5.80");
+    mock.push(200, file("003_one.user.info.response.xml"));
+    let raw = c.user(0).info_raw().await.expect("raw");
+    assert_eq!(raw.root_name(), Some("USER"));
 }

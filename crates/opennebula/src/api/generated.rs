@@ -4,8 +4,10 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::{
-    HostStatus, LockLevel, Permissions, UpdateType, VmAction, XmlDocument, template_param,
+    HostStatus, LockLevel, Permissions, UpdateType, VmAction, XmlDocument, parse_document,
+    template_param,
 };
+use crate::model;
 use crate::client::OneClient;
 use crate::ids::*;
 use crate::pool::{PoolFilter, Who};
@@ -624,11 +626,27 @@ impl Acls<'_> {
 
     /// `one.acl.info`: Returns the ACL rule set
     ///
+    /// Returns the document parsed into [`crate::model::AclPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::AclPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.acl.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.acl.info`: Returns the ACL rule set
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::AclPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.acl.info", &p).await?;
         XmlDocument::from_value(v)
@@ -664,13 +682,33 @@ impl HostHandle<'_> {
 
     /// `one.host.info`: Returns host information
     ///
+    /// Returns the document parsed into [`crate::model::Host`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Host> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.host.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.host.info`: Returns host information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Host`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -680,6 +718,8 @@ impl HostHandle<'_> {
 
     /// `one.host.info`: Returns host information
     ///
+    /// Returns the document parsed into [`crate::model::Host`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -687,7 +727,26 @@ impl HostHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Host> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.host.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.host.info`: Returns host information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Host`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -815,11 +874,27 @@ impl Hosts<'_> {
 
     /// `one.hostpool.info`: Returns the host pool
     ///
+    /// Returns the document parsed into [`crate::model::HostPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::HostPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.hostpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hostpool.info`: Returns the host pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::HostPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.hostpool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -890,13 +965,33 @@ impl ClusterHandle<'_> {
 
     /// `one.cluster.info`: Returns Cluster information
     ///
+    /// Returns the document parsed into [`crate::model::Cluster`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Cluster> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.cluster.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.cluster.info`: Returns Cluster information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Cluster`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -906,6 +1001,8 @@ impl ClusterHandle<'_> {
 
     /// `one.cluster.info`: Returns Cluster information
     ///
+    /// Returns the document parsed into [`crate::model::Cluster`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -913,7 +1010,26 @@ impl ClusterHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Cluster> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.cluster.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.cluster.info`: Returns Cluster information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Cluster`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -1154,11 +1270,27 @@ impl Clusters<'_> {
 
     /// `one.clusterpool.info`: Returns the Cluster pool
     ///
+    /// Returns the document parsed into [`crate::model::ClusterPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::ClusterPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.clusterpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.clusterpool.info`: Returns the Cluster pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::ClusterPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.clusterpool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -1218,13 +1350,34 @@ impl TemplateHandle<'_> {
 
     /// `one.template.info`: Returns Template information
     ///
+    /// Returns the document parsed into [`crate::model::VmTemplate`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::VmTemplate> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.template.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.template.info`: Returns Template information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmTemplate`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -1235,6 +1388,8 @@ impl TemplateHandle<'_> {
 
     /// `one.template.info`: Returns Template information
     ///
+    /// Returns the document parsed into [`crate::model::VmTemplate`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `extended`: wire parameter `extended` (bool) (optional on the server, default `false`).
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
@@ -1243,7 +1398,28 @@ impl TemplateHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, extended: bool, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, extended: bool, decrypt: bool) -> Result<model::VmTemplate> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
+        p.push(self.id.into());
+        p.push(extended.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.template.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.template.info`: Returns Template information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmTemplate`].
+    ///
+    /// Parameters:
+    /// * `extended`: wire parameter `extended` (bool) (optional on the server, default `false`).
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, extended: bool, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(extended.into());
@@ -1510,6 +1686,8 @@ impl Templates<'_> {
 
     /// `one.templatepool.info`: Returns the Template pool
     ///
+    /// Returns the document parsed into [`crate::model::VmTemplatePool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -1517,7 +1695,25 @@ impl Templates<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VmTemplatePool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.templatepool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.templatepool.info`: Returns the Template pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmTemplatePool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.templatepool.info", &p).await?;
@@ -1554,13 +1750,33 @@ impl VnTemplateHandle<'_> {
 
     /// `one.vntemplate.info`: Returns VNTemplate information
     ///
+    /// Returns the document parsed into [`crate::model::VnTemplate`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::VnTemplate> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vntemplate.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vntemplate.info`: Returns VNTemplate information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VnTemplate`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -1570,6 +1786,8 @@ impl VnTemplateHandle<'_> {
 
     /// `one.vntemplate.info`: Returns VNTemplate information
     ///
+    /// Returns the document parsed into [`crate::model::VnTemplate`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -1577,7 +1795,26 @@ impl VnTemplateHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::VnTemplate> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vntemplate.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vntemplate.info`: Returns VNTemplate information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VnTemplate`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -1793,6 +2030,8 @@ impl VnTemplates<'_> {
 
     /// `one.vntemplatepool.info`: Returns the VNTemplate pool
     ///
+    /// Returns the document parsed into [`crate::model::VnTemplatePool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -1802,7 +2041,27 @@ impl VnTemplates<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VnTemplatePool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.vntemplatepool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vntemplatepool.info`: Returns the VNTemplate pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VnTemplatePool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:s; params read: A:siii
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.vntemplatepool.info", &p).await?;
@@ -1826,13 +2085,33 @@ impl VmHandle<'_> {
 
     /// `one.vm.info`: Returns Virtual Machine information
     ///
+    /// Returns the document parsed into [`crate::model::Vm`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Vm> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vm.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vm.info`: Returns Virtual Machine information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vm`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -1842,6 +2121,8 @@ impl VmHandle<'_> {
 
     /// `one.vm.info`: Returns Virtual Machine information
     ///
+    /// Returns the document parsed into [`crate::model::Vm`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -1849,7 +2130,26 @@ impl VmHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Vm> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vm.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vm.info`: Returns Virtual Machine information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vm`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -2546,11 +2846,28 @@ impl VmHandle<'_> {
 
     /// `one.vm.monitoring`: Monitor a Virtual Machine
     ///
+    /// Returns the document parsed into [`crate::model::MonitoringData`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The monitoring information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring(&self) -> Result<XmlDocument> {
+    pub async fn monitoring(&self) -> Result<model::MonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(self.id.into());
+        let v = self.client.call_full("one.vm.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vm.monitoring`: Monitor a Virtual Machine
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MonitoringData`].
+    ///
+    /// Returns: XML string -- doc: The monitoring information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(self.id.into());
         let v = self.client.call_full("one.vm.monitoring", &p).await?;
@@ -2853,6 +3170,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.info`: Returns the Virtual Machine pool
     ///
+    /// Returns the document parsed into [`crate::model::VmPool`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Parameters:
@@ -2862,7 +3181,28 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VmPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.extend(filter.vm_params());
+        p.push(RpcValue::from(""));
+        let v = self.client.call_full("one.vmpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.info`: Returns the Virtual Machine pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmPool`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
+    ///
+    /// Returns: XML string -- doc: Version of the VM Pool with a short VM body documents.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.extend(filter.vm_params());
         p.push(RpcValue::from(""));
@@ -2872,6 +3212,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.info`: Returns the Virtual Machine pool
     ///
+    /// Returns the document parsed into [`crate::model::VmPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
     /// * `json_query`: wire parameter `json_query` (string) (optional on the server, default `""`).
@@ -2880,7 +3222,27 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, filter: &PoolFilter, json_query: &str) -> Result<XmlDocument> {
+    pub async fn info_with(&self, filter: &PoolFilter, json_query: &str) -> Result<model::VmPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.extend(filter.vm_params());
+        p.push(json_query.into());
+        let v = self.client.call_full("one.vmpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.info`: Returns the Virtual Machine pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
+    /// * `json_query`: wire parameter `json_query` (string) (optional on the server, default `""`).
+    ///
+    /// Returns: XML string -- doc: Version of the VM Pool with a short VM body documents.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, filter: &PoolFilter, json_query: &str) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.extend(filter.vm_params());
         p.push(json_query.into());
@@ -2889,6 +3251,8 @@ impl Vms<'_> {
     }
 
     /// `one.vmpool.infoextended`: Returns the Virtual Machine pool in extended format
+    ///
+    /// Returns the document parsed into [`crate::model::VmPoolExtended`] (the `_raw` form returns the XML).
     ///
     /// Optional parameters are sent with their server defaults; see [`Self::infoextended_with`] to set them.
     ///
@@ -2899,7 +3263,28 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn infoextended(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn infoextended(&self, filter: &PoolFilter) -> Result<model::VmPoolExtended> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.extend(filter.vm_params());
+        p.push(RpcValue::from(""));
+        let v = self.client.call_full("one.vmpool.infoextended", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.infoextended`: Returns the Virtual Machine pool in extended format
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmPoolExtended`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::infoextended_with`] to set them.
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
+    ///
+    /// Returns: XML string -- doc: Version of the VM Pool with a short VM body documents.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn infoextended_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.extend(filter.vm_params());
         p.push(RpcValue::from(""));
@@ -2909,6 +3294,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.infoextended`: Returns the Virtual Machine pool in extended format
     ///
+    /// Returns the document parsed into [`crate::model::VmPoolExtended`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
     /// * `json_query`: wire parameter `json_query` (string) (optional on the server, default `""`).
@@ -2917,7 +3304,27 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn infoextended_with(&self, filter: &PoolFilter, json_query: &str) -> Result<XmlDocument> {
+    pub async fn infoextended_with(&self, filter: &PoolFilter, json_query: &str) -> Result<model::VmPoolExtended> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.extend(filter.vm_params());
+        p.push(json_query.into());
+        let v = self.client.call_full("one.vmpool.infoextended", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.infoextended`: Returns the Virtual Machine pool in extended format
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmPoolExtended`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects, which id range or page, which VM state (`filter_flag`, `start_id`, `end_id`, `state`).
+    /// * `json_query`: wire parameter `json_query` (string) (optional on the server, default `""`).
+    ///
+    /// Returns: XML string -- doc: Version of the VM Pool with a short VM body documents.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn infoextended_with_raw(&self, filter: &PoolFilter, json_query: &str) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.extend(filter.vm_params());
         p.push(json_query.into());
@@ -2945,6 +3352,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.accounting`: Returns the Virtual Machine history records
     ///
+    /// Returns the document parsed into [`crate::model::AccountingRecords`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `who`: whose objects (`filter_flag`).
     /// * `time_start`: wire parameter `time_start` (int).
@@ -2954,7 +3363,29 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn accounting(&self, who: Who, time_start: i32, time_end: i32) -> Result<XmlDocument> {
+    pub async fn accounting(&self, who: Who, time_start: i32, time_end: i32) -> Result<model::AccountingRecords> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
+        p.push(who.into());
+        p.push(time_start.into());
+        p.push(time_end.into());
+        let v = self.client.call_full("one.vmpool.accounting", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.accounting`: Returns the Virtual Machine history records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::AccountingRecords`].
+    ///
+    /// Parameters:
+    /// * `who`: whose objects (`filter_flag`).
+    /// * `time_start`: wire parameter `time_start` (int).
+    /// * `time_end`: wire parameter `time_end` (int).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn accounting_raw(&self, who: Who, time_start: i32, time_end: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(who.into());
         p.push(time_start.into());
@@ -2965,6 +3396,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.monitoring`: Returns the Virtual Machine monitoring records
     ///
+    /// Returns the document parsed into [`crate::model::MonitoringData`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::monitoring_with`] to set them.
     ///
     /// Parameters:
@@ -2974,7 +3407,28 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring(&self, who: Who) -> Result<XmlDocument> {
+    pub async fn monitoring(&self, who: Who) -> Result<model::MonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(who.into());
+        p.push(RpcValue::from(-1));
+        let v = self.client.call_full("one.vmpool.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.monitoring`: Returns the Virtual Machine monitoring records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MonitoringData`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::monitoring_with`] to set them.
+    ///
+    /// Parameters:
+    /// * `who`: whose objects (`filter_flag`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_raw(&self, who: Who) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(who.into());
         p.push(RpcValue::from(-1));
@@ -2984,6 +3438,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.monitoring`: Returns the Virtual Machine monitoring records
     ///
+    /// Returns the document parsed into [`crate::model::MonitoringData`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `who`: whose objects (`filter_flag`).
     /// * `seconds`: wire parameter `seconds` (int) (optional on the server, default `-1`).
@@ -2992,7 +3448,27 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring_with(&self, who: Who, seconds: i32) -> Result<XmlDocument> {
+    pub async fn monitoring_with(&self, who: Who, seconds: i32) -> Result<model::MonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(who.into());
+        p.push(seconds.into());
+        let v = self.client.call_full("one.vmpool.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.monitoring`: Returns the Virtual Machine monitoring records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MonitoringData`].
+    ///
+    /// Parameters:
+    /// * `who`: whose objects (`filter_flag`).
+    /// * `seconds`: wire parameter `seconds` (int) (optional on the server, default `-1`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_with_raw(&self, who: Who, seconds: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(who.into());
         p.push(seconds.into());
@@ -3001,6 +3477,8 @@ impl Vms<'_> {
     }
 
     /// `one.vmpool.showback`: Returns the Virtual Machine showback records
+    ///
+    /// Returns the document parsed into [`crate::model::ShowbackRecords`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `who`: whose objects (`filter_flag`).
@@ -3013,7 +3491,33 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn showback(&self, who: Who, start_month: i32, start_year: i32, end_month: i32, end_year: i32) -> Result<XmlDocument> {
+    pub async fn showback(&self, who: Who, start_month: i32, start_year: i32, end_month: i32, end_year: i32) -> Result<model::ShowbackRecords> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(13);
+        p.push(who.into());
+        p.push(start_month.into());
+        p.push(start_year.into());
+        p.push(end_month.into());
+        p.push(end_year.into());
+        let v = self.client.call_full("one.vmpool.showback", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.showback`: Returns the Virtual Machine showback records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::ShowbackRecords`].
+    ///
+    /// Parameters:
+    /// * `who`: whose objects (`filter_flag`).
+    /// * `start_month`: wire parameter `start_month` (int).
+    /// * `start_year`: wire parameter `start_year` (int).
+    /// * `end_month`: wire parameter `end_month` (int).
+    /// * `end_year`: wire parameter `end_year` (int).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn showback_raw(&self, who: Who, start_month: i32, start_year: i32, end_month: i32, end_year: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(13);
         p.push(who.into());
         p.push(start_month.into());
@@ -3078,13 +3582,33 @@ impl VnetHandle<'_> {
 
     /// `one.vn.info`: Returns VirtualNetwork information
     ///
+    /// Returns the document parsed into [`crate::model::Vnet`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Vnet> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vn.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vn.info`: Returns VirtualNetwork information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vnet`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -3094,6 +3618,8 @@ impl VnetHandle<'_> {
 
     /// `one.vn.info`: Returns VirtualNetwork information
     ///
+    /// Returns the document parsed into [`crate::model::Vnet`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -3101,7 +3627,26 @@ impl VnetHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Vnet> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vn.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vn.info`: Returns VirtualNetwork information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vnet`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -3443,6 +3988,8 @@ impl Vnets<'_> {
 
     /// `one.vnpool.info`: Returns the VirtualNetwork pool
     ///
+    /// Returns the document parsed into [`crate::model::VnetPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -3450,7 +3997,25 @@ impl Vnets<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VnetPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.vnpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vnpool.info`: Returns the VirtualNetwork pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VnetPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.vnpool.info", &p).await?;
@@ -3507,13 +4072,33 @@ impl ImageHandle<'_> {
 
     /// `one.image.info`: Returns Image information
     ///
+    /// Returns the document parsed into [`crate::model::Image`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Image> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.image.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.image.info`: Returns Image information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Image`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -3523,6 +4108,8 @@ impl ImageHandle<'_> {
 
     /// `one.image.info`: Returns Image information
     ///
+    /// Returns the document parsed into [`crate::model::Image`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -3530,7 +4117,26 @@ impl ImageHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Image> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.image.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.image.info`: Returns Image information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Image`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -3895,6 +4501,8 @@ impl Images<'_> {
 
     /// `one.imagepool.info`: Returns the Image pool
     ///
+    /// Returns the document parsed into [`crate::model::ImagePool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -3902,7 +4510,25 @@ impl Images<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::ImagePool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.imagepool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.imagepool.info`: Returns the Image pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::ImagePool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.imagepool.info", &p).await?;
@@ -3939,13 +4565,33 @@ impl DatastoreHandle<'_> {
 
     /// `one.datastore.info`: Returns Datastore information
     ///
+    /// Returns the document parsed into [`crate::model::Datastore`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Datastore> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.datastore.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.datastore.info`: Returns Datastore information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Datastore`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -3955,6 +4601,8 @@ impl DatastoreHandle<'_> {
 
     /// `one.datastore.info`: Returns Datastore information
     ///
+    /// Returns the document parsed into [`crate::model::Datastore`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -3962,7 +4610,26 @@ impl DatastoreHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Datastore> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.datastore.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.datastore.info`: Returns Datastore information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Datastore`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -4109,11 +4776,27 @@ impl Datastores<'_> {
 
     /// `one.datastorepool.info`: Returns the Datastore pool
     ///
+    /// Returns the document parsed into [`crate::model::DatastorePool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::DatastorePool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.datastorepool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.datastorepool.info`: Returns the Datastore pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::DatastorePool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.datastorepool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -4149,13 +4832,33 @@ impl GroupHandle<'_> {
 
     /// `one.group.info`: Returns group information
     ///
+    /// Returns the document parsed into [`crate::model::Group`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Group> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.group.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.group.info`: Returns group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Group`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -4165,6 +4868,8 @@ impl GroupHandle<'_> {
 
     /// `one.group.info`: Returns group information
     ///
+    /// Returns the document parsed into [`crate::model::Group`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -4172,7 +4877,26 @@ impl GroupHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Group> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.group.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.group.info`: Returns group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Group`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -4317,11 +5041,27 @@ impl Groups<'_> {
 
     /// `one.grouppool.info`: Returns the group pool
     ///
+    /// Returns the document parsed into [`crate::model::GroupPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::GroupPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.grouppool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.grouppool.info`: Returns the group pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::GroupPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.grouppool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -4425,13 +5165,33 @@ impl UserHandle<'_> {
 
     /// `one.user.info`: Returns user information
     ///
+    /// Returns the document parsed into [`crate::model::User`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::User> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.user.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.user.info`: Returns user information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::User`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -4441,6 +5201,8 @@ impl UserHandle<'_> {
 
     /// `one.user.info`: Returns user information
     ///
+    /// Returns the document parsed into [`crate::model::User`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -4448,7 +5210,26 @@ impl UserHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::User> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.user.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.user.info`: Returns user information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::User`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -4679,11 +5460,27 @@ impl Users<'_> {
 
     /// `one.userpool.info`: Returns the user pool
     ///
+    /// Returns the document parsed into [`crate::model::UserPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::UserPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.userpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.userpool.info`: Returns the user pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::UserPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.userpool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -4747,13 +5544,33 @@ impl DocumentHandle<'_> {
 
     /// `one.document.info`: Returns generic document information
     ///
+    /// Returns the document parsed into [`crate::model::Document`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Document> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.document.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.document.info`: Returns generic document information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Document`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -4763,6 +5580,8 @@ impl DocumentHandle<'_> {
 
     /// `one.document.info`: Returns generic document information
     ///
+    /// Returns the document parsed into [`crate::model::Document`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -4770,7 +5589,26 @@ impl DocumentHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Document> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.document.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.document.info`: Returns generic document information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Document`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -4969,6 +5807,8 @@ impl Documents<'_> {
 
     /// `one.documentpool.info`: Returns the generic document pool
     ///
+    /// Returns the document parsed into [`crate::model::DocumentPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     /// * `kind`: wire parameter `type` (int).
@@ -4977,7 +5817,27 @@ impl Documents<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter, kind: i32) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter, kind: i32) -> Result<model::DocumentPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.extend(filter.range_params());
+        p.push(kind.into());
+        let v = self.client.call_full("one.documentpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.documentpool.info`: Returns the generic document pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::DocumentPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    /// * `kind`: wire parameter `type` (int).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter, kind: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.extend(filter.range_params());
         p.push(kind.into());
@@ -5076,13 +5936,33 @@ impl ZoneHandle<'_> {
 
     /// `one.zone.info`: Returns zone information
     ///
+    /// Returns the document parsed into [`crate::model::Zone`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Zone> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.zone.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.zone.info`: Returns zone information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Zone`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -5092,6 +5972,8 @@ impl ZoneHandle<'_> {
 
     /// `one.zone.info`: Returns zone information
     ///
+    /// Returns the document parsed into [`crate::model::Zone`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -5099,7 +5981,26 @@ impl ZoneHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Zone> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.zone.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.zone.info`: Returns zone information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Zone`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -5309,11 +6210,27 @@ impl Zones<'_> {
 
     /// `one.zone.raftstatus`: Returns Raft status
     ///
+    /// Returns the document parsed into [`crate::model::RaftStatus`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn raftstatus(&self) -> Result<XmlDocument> {
+    pub async fn raftstatus(&self) -> Result<model::RaftStatus> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.zone.raftstatus", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.zone.raftstatus`: Returns Raft status
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::RaftStatus`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn raftstatus_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.zone.raftstatus", &p).await?;
         XmlDocument::from_value(v)
@@ -5321,11 +6238,27 @@ impl Zones<'_> {
 
     /// `one.zonepool.info`: Returns the zone pool
     ///
+    /// Returns the document parsed into [`crate::model::ZonePool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::ZonePool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.zonepool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.zonepool.info`: Returns the zone pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::ZonePool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.zonepool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -5361,13 +6294,33 @@ impl SecGroupHandle<'_> {
 
     /// `one.secgroup.info`: Returns security group information
     ///
+    /// Returns the document parsed into [`crate::model::SecurityGroup`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::SecurityGroup> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.secgroup.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.secgroup.info`: Returns security group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::SecurityGroup`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -5377,6 +6330,8 @@ impl SecGroupHandle<'_> {
 
     /// `one.secgroup.info`: Returns security group information
     ///
+    /// Returns the document parsed into [`crate::model::SecurityGroup`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -5384,7 +6339,26 @@ impl SecGroupHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::SecurityGroup> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.secgroup.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.secgroup.info`: Returns security group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::SecurityGroup`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -5546,6 +6520,8 @@ impl SecGroups<'_> {
 
     /// `one.secgrouppool.info`: Returns the security group pool
     ///
+    /// Returns the document parsed into [`crate::model::SecurityGroupPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -5553,7 +6529,25 @@ impl SecGroups<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::SecurityGroupPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.secgrouppool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.secgrouppool.info`: Returns the security group pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::SecurityGroupPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.secgrouppool.info", &p).await?;
@@ -5590,13 +6584,33 @@ impl VmGroupHandle<'_> {
 
     /// `one.vmgroup.info`: Returns vm group information
     ///
+    /// Returns the document parsed into [`crate::model::VmGroup`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::VmGroup> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vmgroup.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmgroup.info`: Returns vm group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmGroup`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -5606,6 +6620,8 @@ impl VmGroupHandle<'_> {
 
     /// `one.vmgroup.info`: Returns vm group information
     ///
+    /// Returns the document parsed into [`crate::model::VmGroup`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -5613,7 +6629,26 @@ impl VmGroupHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::VmGroup> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vmgroup.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmgroup.info`: Returns vm group information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmGroup`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -5846,6 +6881,8 @@ impl VmGroups<'_> {
 
     /// `one.vmgrouppool.info`: Returns the vm group pool
     ///
+    /// Returns the document parsed into [`crate::model::VmGroupPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -5853,7 +6890,25 @@ impl VmGroups<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VmGroupPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.vmgrouppool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmgrouppool.info`: Returns the vm group pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmGroupPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.vmgrouppool.info", &p).await?;
@@ -6116,13 +7171,33 @@ impl VdcHandle<'_> {
 
     /// `one.vdc.info`: Returns VDC information
     ///
+    /// Returns the document parsed into [`crate::model::Vdc`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Vdc> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vdc.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vdc.info`: Returns VDC information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vdc`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -6132,6 +7207,8 @@ impl VdcHandle<'_> {
 
     /// `one.vdc.info`: Returns VDC information
     ///
+    /// Returns the document parsed into [`crate::model::Vdc`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -6139,7 +7216,26 @@ impl VdcHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Vdc> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vdc.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vdc.info`: Returns VDC information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Vdc`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -6191,11 +7287,27 @@ impl Vdcs<'_> {
 
     /// `one.vdcpool.info`: Returns the VDC pool
     ///
+    /// Returns the document parsed into [`crate::model::VdcPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::VdcPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.vdcpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vdcpool.info`: Returns the VDC pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VdcPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.vdcpool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -6271,13 +7383,33 @@ impl VrouterHandle<'_> {
 
     /// `one.vrouter.info`: Returns virtual router information
     ///
+    /// Returns the document parsed into [`crate::model::VirtualRouter`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::VirtualRouter> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.vrouter.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vrouter.info`: Returns virtual router information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VirtualRouter`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -6287,6 +7419,8 @@ impl VrouterHandle<'_> {
 
     /// `one.vrouter.info`: Returns virtual router information
     ///
+    /// Returns the document parsed into [`crate::model::VirtualRouter`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -6294,7 +7428,26 @@ impl VrouterHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::VirtualRouter> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.vrouter.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vrouter.info`: Returns virtual router information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VirtualRouter`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -6493,6 +7646,8 @@ impl Vrouters<'_> {
 
     /// `one.vrouterpool.info`: Returns the virtual router pool
     ///
+    /// Returns the document parsed into [`crate::model::VirtualRouterPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -6500,7 +7655,25 @@ impl Vrouters<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::VirtualRouterPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.vrouterpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vrouterpool.info`: Returns the virtual router pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VirtualRouterPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.vrouterpool.info", &p).await?;
@@ -6634,13 +7807,33 @@ impl MarketHandle<'_> {
 
     /// `one.market.info`: Returns MarketPlace information
     ///
+    /// Returns the document parsed into [`crate::model::Marketplace`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Marketplace> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.market.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.market.info`: Returns MarketPlace information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Marketplace`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -6650,6 +7843,8 @@ impl MarketHandle<'_> {
 
     /// `one.market.info`: Returns MarketPlace information
     ///
+    /// Returns the document parsed into [`crate::model::Marketplace`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -6657,7 +7852,26 @@ impl MarketHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Marketplace> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.market.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.market.info`: Returns MarketPlace information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Marketplace`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -6748,11 +7962,27 @@ impl Markets<'_> {
 
     /// `one.marketpool.info`: Returns the MarketPlace pool
     ///
+    /// Returns the document parsed into [`crate::model::MarketplacePool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::MarketplacePool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.marketpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.marketpool.info`: Returns the MarketPlace pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MarketplacePool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.marketpool.info", &p).await?;
         XmlDocument::from_value(v)
@@ -6826,6 +8056,8 @@ impl MarketAppHandle<'_> {
 
     /// `one.marketapp.info`: Returns MarketPlaceApp information
     ///
+    /// Returns the document parsed into [`crate::model::MarketplaceApp`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
@@ -6834,7 +8066,27 @@ impl MarketAppHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::MarketplaceApp> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.marketapp.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.marketapp.info`: Returns MarketPlaceApp information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MarketplaceApp`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:si; params read: A:sib
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -6843,6 +8095,8 @@ impl MarketAppHandle<'_> {
     }
 
     /// `one.marketapp.info`: Returns MarketPlaceApp information
+    ///
+    /// Returns the document parsed into [`crate::model::MarketplaceApp`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
@@ -6853,7 +8107,28 @@ impl MarketAppHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::MarketplaceApp> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.marketapp.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.marketapp.info`: Returns MarketPlaceApp information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MarketplaceApp`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:si; params read: A:sib
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -7076,6 +8351,8 @@ impl MarketApps<'_> {
 
     /// `one.marketapppool.info`: Returns the MarketPlaceApp pool
     ///
+    /// Returns the document parsed into [`crate::model::MarketplaceAppPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -7085,7 +8362,27 @@ impl MarketApps<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::MarketplaceAppPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.marketapppool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.marketapppool.info`: Returns the MarketPlaceApp pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::MarketplaceAppPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:s; params read: A:siii
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.marketapppool.info", &p).await?;
@@ -7179,13 +8476,33 @@ impl HookHandle<'_> {
 
     /// `one.hook.info`: Returns hook information
     ///
+    /// Returns the document parsed into [`crate::model::Hook`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::Hook> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(RpcValue::from(false));
+        let v = self.client.call_full("one.hook.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hook.info`: Returns hook information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Hook`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::info_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(RpcValue::from(false));
@@ -7195,6 +8512,8 @@ impl HookHandle<'_> {
 
     /// `one.hook.info`: Returns hook information
     ///
+    /// Returns the document parsed into [`crate::model::Hook`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
     ///
@@ -7202,7 +8521,26 @@ impl HookHandle<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info_with(&self, decrypt: bool) -> Result<XmlDocument> {
+    pub async fn info_with(&self, decrypt: bool) -> Result<model::Hook> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(self.id.into());
+        p.push(decrypt.into());
+        let v = self.client.call_full("one.hook.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hook.info`: Returns hook information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Hook`].
+    ///
+    /// Parameters:
+    /// * `decrypt`: wire parameter `decrypt` (bool) (optional on the server, default `false`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_with_raw(&self, decrypt: bool) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
         p.push(self.id.into());
         p.push(decrypt.into());
@@ -7306,19 +8644,39 @@ impl Hooks<'_> {
 
     /// `one.hookpool.info`: Returns the hook pool
     ///
+    /// Returns the document parsed into [`crate::model::HookPool`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The information string / The error string.
     ///
     /// Note: source sig string says A:siii; params read: A:s
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::HookPool> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.hookpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hookpool.info`: Returns the hook pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::HookPool`].
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:siii; params read: A:s
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.hookpool.info", &p).await?;
         XmlDocument::from_value(v)
     }
 
     /// `one.hooklog.info`: Returns the hook pool log info
+    ///
+    /// Returns the document parsed into [`crate::model::Hooklog`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `min_ts`: wire parameter `min_ts` (int).
@@ -7330,7 +8688,31 @@ impl Hooks<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn log_info(&self, min_ts: i32, max_ts: i32, hook_id: HookId, rc_hook: i32) -> Result<XmlDocument> {
+    pub async fn log_info(&self, min_ts: i32, max_ts: i32, hook_id: HookId, rc_hook: i32) -> Result<model::Hooklog> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(12);
+        p.push(min_ts.into());
+        p.push(max_ts.into());
+        p.push(hook_id.into());
+        p.push(rc_hook.into());
+        let v = self.client.call_full("one.hooklog.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hooklog.info`: Returns the hook pool log info
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::Hooklog`].
+    ///
+    /// Parameters:
+    /// * `min_ts`: wire parameter `min_ts` (int).
+    /// * `max_ts`: wire parameter `max_ts` (int).
+    /// * `hook_id`: wire parameter `hook_id` (int).
+    /// * `rc_hook`: wire parameter `rc_hook` (int).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn log_info_raw(&self, min_ts: i32, max_ts: i32, hook_id: HookId, rc_hook: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(12);
         p.push(min_ts.into());
         p.push(max_ts.into());
@@ -7427,13 +8809,32 @@ impl BackupJobHandle<'_> {
 
     /// `one.backupjob.info`: Returns Backup Job information
     ///
+    /// Returns the document parsed into [`crate::model::BackupJob`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string
     ///
     /// Note: source sig string says A:sib; params read: A:si
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self) -> Result<XmlDocument> {
+    pub async fn info(&self) -> Result<model::BackupJob> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(self.id.into());
+        let v = self.client.call_full("one.backupjob.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.backupjob.info`: Returns Backup Job information
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::BackupJob`].
+    ///
+    /// Returns: XML string
+    ///
+    /// Note: source sig string says A:sib; params read: A:si
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(self.id.into());
         let v = self.client.call_full("one.backupjob.info", &p).await?;
@@ -7664,6 +9065,8 @@ impl BackupJobs<'_> {
 
     /// `one.backupjobpool.info`: Returns the Backup Job pool
     ///
+    /// Returns the document parsed into [`crate::model::BackupJobPool`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
     ///
@@ -7671,7 +9074,25 @@ impl BackupJobs<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn info(&self, filter: &PoolFilter) -> Result<XmlDocument> {
+    pub async fn info(&self, filter: &PoolFilter) -> Result<model::BackupJobPool> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.extend(filter.range_params());
+        let v = self.client.call_full("one.backupjobpool.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.backupjobpool.info`: Returns the Backup Job pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::BackupJobPool`].
+    ///
+    /// Parameters:
+    /// * `filter`: whose objects and which id range or page (`filter_flag`, `start_id`, `end_id`).
+    ///
+    /// Returns: XML string
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn info_raw(&self, filter: &PoolFilter) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.extend(filter.range_params());
         let v = self.client.call_full("one.backupjobpool.info", &p).await?;
@@ -7701,11 +9122,27 @@ impl System<'_> {
 
     /// `one.system.config`: Returns the OpenNebula configuration
     ///
+    /// Returns the document parsed into [`crate::model::SystemConfig`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string &lt;OPENNEBULA_CONFIGURATION&gt; (oned.conf; secrets hidden) -- doc: The loaded oned.conf file, in XML form
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn config(&self) -> Result<XmlDocument> {
+    pub async fn config(&self) -> Result<model::SystemConfig> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.system.config", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.system.config`: Returns the OpenNebula configuration
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::SystemConfig`].
+    ///
+    /// Returns: XML string &lt;OPENNEBULA_CONFIGURATION&gt; (oned.conf; secrets hidden) -- doc: The loaded oned.conf file, in XML form
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn config_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.system.config", &p).await?;
         XmlDocument::from_value(v)

@@ -15,8 +15,10 @@
 //!   `template(id).instantiate(name, hold, &extra, persistent)` takes them all;
 //! * ids are typed ([`crate::ids`]), templates are [`Template`](crate::Template)s, the
 //!   VM action, update type, lock level, host status and permissions are enums/structs;
-//! * XML documents come back as [`XmlDocument`]; ids as typed ids; other integers as
-//!   `i32`.
+//! * XML documents come back parsed into the typed resources of [`crate::model`]
+//!   (`vm(id).info()` gives a [`crate::model::Vm`], `vms().info(..)` a
+//!   [`crate::model::VmPool`]); each such method has a `_raw` twin returning the
+//!   [`XmlDocument`]; ids come back as typed ids; other integers as `i32`.
 //!
 //! Federation/HA internals (`one.zone.replicate`, `*.allocatedb`, `one.system.sql`, ...)
 //! are callable and marked **Internal** in their docs.
@@ -116,6 +118,30 @@ impl AsRef<str> for XmlDocument {
 impl From<XmlDocument> for String {
     fn from(d: XmlDocument) -> String {
         d.0
+    }
+}
+
+/// Documents larger than this are parsed on a blocking thread.
+const BLOCKING_PARSE_THRESHOLD: usize = 256 * 1024;
+
+/// Parses a document into a typed resource, on a blocking thread when it is large so the
+/// async runtime keeps running.
+pub(crate) async fn parse_document<T>(doc: XmlDocument) -> Result<T>
+where
+    T: FromStr<Err = Error> + Send + 'static,
+{
+    if doc.0.len() > BLOCKING_PARSE_THRESHOLD {
+        tokio::task::spawn_blocking(move || doc.parse::<T>())
+            .await
+            .map_err(|e| {
+                Error::with_source(
+                    nebulair_core::ErrorKind::Cancelled,
+                    "document parsing was aborted",
+                    e,
+                )
+            })?
+    } else {
+        doc.parse()
     }
 }
 
