@@ -61,16 +61,6 @@ impl J {
         }
     }
 
-    /// Removes a member; whether it was there.
-    pub(crate) fn remove(&mut self, key: &str) -> bool {
-        if let J::Obj(m) = self {
-            let before = m.len();
-            m.retain(|(k, _)| k != key);
-            return m.len() != before;
-        }
-        false
-    }
-
     /// A single value as a list of one, `null` as an empty list, a list as itself.
     pub(crate) fn into_list(self) -> Vec<J> {
         match self {

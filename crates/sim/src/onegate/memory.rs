@@ -285,6 +285,16 @@ impl OneGateBackend for MemoryBackend {
         Ok(())
     }
 
+    fn remove_user_attr(&self, id: i32, name: &str) -> Result<(), String> {
+        let mut mem = self.lock();
+        let vm = mem
+            .vms
+            .get_mut(&id)
+            .ok_or_else(|| format!("Error getting virtual machine [{id}]."))?;
+        vm.user_template.remove(name);
+        Ok(())
+    }
+
     fn vm_action(
         &self,
         id: i32,

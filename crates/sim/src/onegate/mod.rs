@@ -52,6 +52,7 @@
 mod escape;
 mod hash;
 mod memory;
+mod one;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -59,6 +60,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use memory::{MemoryBackend, MemoryVm};
+pub use one::OneSimBackend;
 
 /// The oned side the OneGate simulator works on. Implemented by the oned simulator's
 /// state and by [`MemoryBackend`].
@@ -87,6 +89,13 @@ pub trait OneGateBackend: Send + Sync + 'static {
     /// # Errors
     /// The oned error message (a template that does not parse, a VM that is gone).
     fn update_user_template(&self, id: i32, text: &str, append: bool) -> Result<(), String>;
+
+    /// Removes attribute `name` from the user template of VM `id` (the caller checked it
+    /// is there).
+    ///
+    /// # Errors
+    /// The oned error message.
+    fn remove_user_attr(&self, id: i32, name: &str) -> Result<(), String>;
 
     /// Runs an action (`rename`, `resched`, `terminate`, ...) with its parameters as
     /// OneGate received them.
@@ -251,13 +260,18 @@ impl OneGateSim {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
+        Ok((local, self.serve(listener)))
+    }
+
+    /// Serves on an already bound listener in a background task (bind first when the
+    /// oned simulator needs the OneGate URL before this simulator exists).
+    pub fn serve(&self, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
         let app = self.router();
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "OneGate simulator stopped");
             }
-        });
-        Ok((local, task))
+        })
     }
 
     /// The token of VM `vm`, as its `token.txt` holds it (`None` without `TOKEN=YES`).

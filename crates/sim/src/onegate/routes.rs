@@ -390,13 +390,12 @@ fn update(sim: &OneGateSim, req: &Req, vm: &J) -> Res<()> {
         }
         return Ok(());
     }
-    // Delete: remove the element from the user template and write the rest back.
-    let mut user = vm.get("USER_TEMPLATE").cloned().unwrap_or_else(J::obj);
-    if !valid_xpath_name(&attr) || !user.remove(&attr) {
+    // Delete: the element must be there (oned's delete_element finds nothing otherwise).
+    let present = vm.get("USER_TEMPLATE").and_then(|u| u.get(&attr)).is_some();
+    if !valid_xpath_name(&attr) || !present {
         return internal(format!("VMID:{id} vm.update error: attribute not found"));
     }
-    let text = template_text(&user);
-    if let Err(e) = sim.inner.backend.update_user_template(id, &text, false) {
+    if let Err(e) = sim.inner.backend.remove_user_attr(id, &attr) {
         return internal(format!("VMID:{id} vm.update error: {e}"));
     }
     Ok(())
@@ -408,34 +407,6 @@ fn valid_xpath_name(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// A user-template hash back to template text.
-fn template_text(user: &J) -> String {
-    fn quote(s: &str) -> String {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-    let mut out = String::new();
-    let J::Obj(m) = user else { return out };
-    for (k, v) in m {
-        for item in v.clone().into_list() {
-            match item {
-                J::Str(s) => out.push_str(&format!("{k}={}\n", quote(&s))),
-                J::Obj(pairs) => {
-                    let inner: Vec<String> = pairs
-                        .iter()
-                        .map(|(pk, pv)| match pv {
-                            J::Str(s) => format!("{pk}={}", quote(s)),
-                            _ => format!("{pk}=\"\""),
-                        })
-                        .collect();
-                    out.push_str(&format!("{k}=[{}]\n", inner.join(",")));
-                }
-                _ => {}
-            }
-        }
-    }
-    out
 }
 
 /// `get_requested_vm`.
