@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use nebulair_sim::vcloud::{
-    VcloudSimulator, VcloudSimulatorHandle, EDGE_ID, OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID,
-    VDC_DEV_ID, VDC_PROD_ID,
+    EDGE_ID, OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID, VDC_DEV_ID, VDC_PROD_ID, VcloudSimulator,
+    VcloudSimulatorHandle,
 };
 use serde_json::Value;
 

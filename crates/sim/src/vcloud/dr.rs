@@ -4,10 +4,10 @@
 use axum::response::Response;
 use http::StatusCode;
 
-use super::http::{parse_id, unauthorized, vcd_error, vcd_xml, Ctx};
+use super::http::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
 use super::state::Effect;
 use super::vcd::task_accepted;
-use super::xml::{attrs, esc, link, NS_VCLOUD, NS_VR};
+use super::xml::{NS_VCLOUD, NS_VR, attrs, esc, link};
 
 const REFS_MEDIA: &str = "application/vnd.vmware.hcs.replicationGroupReferences+xml";
 const GROUP_MEDIA: &str = "application/vnd.vmware.hcs.replicationGroup+xml";
@@ -121,10 +121,30 @@ pub(crate) fn details(ctx: &Ctx<'_>, id: &str) -> Response {
             ("href", &href),
             ("type", GROUP_MEDIA),
         ]),
-        link("up", &format!("{base}/api/org/{}/replications", r.org), Some(REFS_MEDIA), None),
-        link("testFailover", &format!("{href}/action/testFailover"), Some("application/vnd.vmware.hcs.testFailoverParams+xml"), None),
-        link("failover", &format!("{href}/action/failover"), Some("application/vnd.vmware.hcs.failoverParams+xml"), None),
-        link("testCleanup", &format!("{href}/action/testCleanup"), None, None),
+        link(
+            "up",
+            &format!("{base}/api/org/{}/replications", r.org),
+            Some(REFS_MEDIA),
+            None
+        ),
+        link(
+            "testFailover",
+            &format!("{href}/action/testFailover"),
+            Some("application/vnd.vmware.hcs.testFailoverParams+xml"),
+            None
+        ),
+        link(
+            "failover",
+            &format!("{href}/action/failover"),
+            Some("application/vnd.vmware.hcs.failoverParams+xml"),
+            None
+        ),
+        link(
+            "testCleanup",
+            &format!("{href}/action/testCleanup"),
+            None,
+            None
+        ),
         r.rpo,
         esc(r.test_recovery_state),
         esc(r.recovery_state),
@@ -133,35 +153,46 @@ pub(crate) fn details(ctx: &Ctx<'_>, id: &str) -> Response {
 }
 
 /// Checks a `TestFailoverParams` / `FailoverParams` body.
-fn check_params(ctx: &Ctx<'_>, root: &str, media: &str) -> Result<(), Response> {
+fn check_params(ctx: &Ctx<'_>, root: &str, media: &str) -> Result<(), Box<Response>> {
     let ct = ctx
         .header("content-type")
         .unwrap_or_default()
         .to_ascii_lowercase();
     if !ct.starts_with(&media.to_ascii_lowercase()) {
-        return Err(vcd_error(
+        return Err(Box::new(vcd_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             &format!("Expected Content-Type {media}."),
             &ctx.version,
-        ));
+        )));
     }
     let body = ctx.body_str()?;
-    let el = super::xml::parse(body).map_err(|e| bad(ctx, &format!("Bad {root}: {e}.")))?;
+    let el =
+        super::xml::parse(body).map_err(|e| Box::new(bad(ctx, &format!("Bad {root}: {e}."))))?;
     if el.name != root {
-        return Err(bad(
+        return Err(Box::new(bad(
             ctx,
             &format!("Expected a {root} document, got {}.", el.name),
-        ));
+        )));
     }
     match el.child_text("PowerOn") {
         Some("0" | "1" | "true" | "false") => {}
-        _ => return Err(bad(ctx, &format!("{root}/PowerOn must be 0 or 1."))),
+        _ => {
+            return Err(Box::new(bad(
+                ctx,
+                &format!("{root}/PowerOn must be 0 or 1."),
+            )));
+        }
     }
     if root == "TestFailoverParams" {
         match el.child_text("Synchronize") {
             None | Some("0" | "1" | "true" | "false") => {}
-            _ => return Err(bad(ctx, "TestFailoverParams/Synchronize must be 0 or 1.")),
+            _ => {
+                return Err(Box::new(bad(
+                    ctx,
+                    "TestFailoverParams/Synchronize must be 0 or 1.",
+                )));
+            }
         }
     }
     Ok(())
@@ -187,7 +218,7 @@ pub(crate) fn action(ctx: &Ctx<'_>, id: &str, action: &str) -> Response {
         other => return bad(ctx, &format!("Unknown replication action \"{other}\".")),
     };
     if let Err(resp) = checked {
-        return resp;
+        return *resp;
     }
     let mut st = ctx.lock();
     let Some(r) = parse_id(id, "")

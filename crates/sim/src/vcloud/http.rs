@@ -4,17 +4,17 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
+use axum::Router;
+use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State as AxState};
 use axum::response::Response;
-use axum::Router;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use uuid::Uuid;
 
 use super::state::{State, Token};
-use super::xml::{esc, NS_VCLOUD};
-use super::{dr, hybridity, query, vcd, vchs, Config, TokenKind};
+use super::xml::{NS_VCLOUD, esc};
+use super::{Config, TokenKind, dr, hybridity, query, vcd, vchs};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -103,17 +103,10 @@ impl Ctx<'_> {
     pub(crate) fn vcd_token(&self) -> Option<Token> {
         let st = self.lock();
         let kinds = [TokenKind::Vcd, TokenKind::VcdJwt];
-        if let Some(t) = self.header("x-vcloud-authorization") {
-            if let Some(tok) = st.check_token(t, &kinds, self.now) {
-                return Some(tok.clone());
-            }
-        }
-        if let Some(t) = self.bearer() {
-            if let Some(tok) = st.check_token(t, &kinds, self.now) {
-                return Some(tok.clone());
-            }
-        }
-        None
+        [self.header("x-vcloud-authorization"), self.bearer()]
+            .into_iter()
+            .flatten()
+            .find_map(|t| st.check_token(t, &kinds, self.now).cloned())
     }
 
     /// The raw token value this request authenticated with (for logout).
@@ -123,14 +116,14 @@ impl Ctx<'_> {
             .map(str::to_owned)
     }
 
-    pub(crate) fn body_str(&self) -> Result<&str, Response> {
+    pub(crate) fn body_str(&self) -> Result<&str, Box<Response>> {
         std::str::from_utf8(&self.body).map_err(|_| {
-            vcd_error(
+            Box::new(vcd_error(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
                 "The request body is not UTF-8.",
                 &self.version,
-            )
+            ))
         })
     }
 }
@@ -165,15 +158,15 @@ fn split_prefix(path: &str) -> (String, String) {
         "/compute%3A443",
         "/compute%3a443",
     ] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            if rest.starts_with("/api/") || rest.starts_with("/hybridity/") || rest == "/api" {
-                let prefix = if prefix.starts_with("/compute%") {
-                    "/compute:443"
-                } else {
-                    prefix
-                };
-                return (prefix.to_owned(), rest.to_owned());
-            }
+        if let Some(rest) = path.strip_prefix(prefix)
+            && (rest.starts_with("/api/") || rest.starts_with("/hybridity/") || rest == "/api")
+        {
+            let prefix = if prefix.starts_with("/compute%") {
+                "/compute:443"
+            } else {
+                prefix
+            };
+            return (prefix.to_owned(), rest.to_owned());
         }
     }
     (String::new(), path.to_owned())
@@ -233,20 +226,19 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
             segs.get(1),
             Some(&"vchs") | Some(&"iam") | Some(&"sc") | Some(&"versions")
         );
-    if versioned {
-        if let Some(v) = &requested {
-            if !shared.cfg.versions.iter().any(|s| s == v) {
-                let msg = format!(
-                    "The request has invalid accept header: Invalid api version requested {v}. Supported versions are: {}",
-                    shared.cfg.versions.join(", ")
-                );
-                return if segs.first() == Some(&"cloudapi") {
-                    cloudapi_error(StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE", &msg)
-                } else {
-                    vcd_error(StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE", &msg, v)
-                };
-            }
-        }
+    if versioned
+        && let Some(v) = &requested
+        && !shared.cfg.versions.iter().any(|s| s == v)
+    {
+        let msg = format!(
+            "The request has invalid accept header: Invalid api version requested {v}. Supported versions are: {}",
+            shared.cfg.versions.join(", ")
+        );
+        return if segs.first() == Some(&"cloudapi") {
+            cloudapi_error(StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE", &msg)
+        } else {
+            vcd_error(StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE", &msg, v)
+        };
     }
     tracing::trace!(method = %ctx.method, path = %ctx.path, prefix = %ctx.prefix, "vcloud sim request");
 
@@ -289,9 +281,17 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::DELETE, ["api", "vApp", id]) => vcd::delete_vapp(&ctx, id),
         (M::POST, ["api", "vApp", id, "power", "action", action]) => vcd::power(&ctx, id, action),
         (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
-        (M::POST, ["api", "admin", "edgeGateway", id, "action", "configureServices"]) => {
-            vcd::configure_services(&ctx, id)
-        }
+        (
+            M::POST,
+            [
+                "api",
+                "admin",
+                "edgeGateway",
+                id,
+                "action",
+                "configureServices",
+            ],
+        ) => vcd::configure_services(&ctx, id),
         // hybridity
         (M::GET, ["hybridity", "api", "gateways", edge, section, "config"]) => {
             hybridity::get_config(&ctx, edge, section)

@@ -2,11 +2,11 @@
 
 use axum::response::Response;
 use http::StatusCode;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::http::{json, nsx_json_error, parse_id, respond, Ctx};
-use super::state::AnsSection;
 use super::TokenKind;
+use super::http::{Ctx, json, nsx_json_error, parse_id, respond};
+use super::state::AnsSection;
 
 /// NSX error code used for "edge busy" answers.
 pub(crate) const BUSY_CODE: i64 = 10003;
@@ -84,14 +84,14 @@ pub(crate) fn put_config(ctx: &Ctx<'_>, edge: &str, section: &str) -> Response {
                 StatusCode::BAD_REQUEST,
                 400,
                 "The configuration must be a JSON object.",
-            )
+            );
         }
         Err(e) => {
             return nsx_json_error(
                 StatusCode::BAD_REQUEST,
                 400,
                 &format!("Malformed JSON: {e}"),
-            )
+            );
         }
     };
     let mut st = ctx.lock();
@@ -235,14 +235,14 @@ pub(crate) fn metrics(ctx: &Ctx<'_>, vdc_id: Option<&str>, vm: Option<&str>) -> 
                 StatusCode::BAD_REQUEST,
                 400,
                 "The request must be a JSON object.",
-            )
+            );
         }
         Err(e) => {
             return nsx_json_error(
                 StatusCode::BAD_REQUEST,
                 400,
                 &format!("Malformed JSON: {e}"),
-            )
+            );
         }
     };
     let Some(start) = req.get("relativeStartTime") else {
@@ -259,7 +259,7 @@ pub(crate) fn metrics(ctx: &Ctx<'_>, vdc_id: Option<&str>, vm: Option<&str>) -> 
                 StatusCode::BAD_REQUEST,
                 400,
                 &format!("relativeStartTime: {e}."),
-            )
+            );
         }
     };
     let end = match req.get("relativeEndTime") {
@@ -271,7 +271,7 @@ pub(crate) fn metrics(ctx: &Ctx<'_>, vdc_id: Option<&str>, vm: Option<&str>) -> 
                     StatusCode::BAD_REQUEST,
                     400,
                     &format!("relativeEndTime: {e}."),
-                )
+                );
             }
         },
     };
@@ -328,7 +328,7 @@ pub(crate) fn metrics(ctx: &Ctx<'_>, vdc_id: Option<&str>, vm: Option<&str>) -> 
                         StatusCode::NOT_FOUND,
                         404,
                         &format!("Unknown VM \"{v}\"."),
-                    )
+                    );
                 }
             }
         }
@@ -346,7 +346,7 @@ pub(crate) fn metrics(ctx: &Ctx<'_>, vdc_id: Option<&str>, vm: Option<&str>) -> 
                     StatusCode::BAD_REQUEST,
                     400,
                     &format!("Invalid next token \"{tok}\"."),
-                )
+                );
             }
         },
     };

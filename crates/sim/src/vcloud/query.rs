@@ -6,9 +6,9 @@ use std::cmp::Ordering;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::http::{parse_id, unauthorized, vcd_error, vcd_xml, Ctx};
+use super::http::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
 use super::state::{Power, State};
-use super::xml::{attrs, link, NS_VCLOUD};
+use super::xml::{NS_VCLOUD, attrs, link};
 
 /// The query types the simulator serves: (query type, record element, reference element,
 /// media type of one entity).
@@ -610,21 +610,17 @@ fn run(
         }
         recs.sort_by(|a, b| {
             let o = compare(a.get(attr).unwrap_or(""), b.get(attr).unwrap_or(""));
-            if desc {
-                o.reverse()
-            } else {
-                o
-            }
+            if desc { o.reverse() } else { o }
         });
     }
     let fields: Option<Vec<String>> = ctx
         .param("fields")
         .filter(|f| !f.is_empty())
         .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
-    if let Some(fs) = &fields {
-        if let Some(u) = fs.iter().find(|a| !is_known(a)) {
-            return bad(ctx, &format!("Invalid field \"{u}\" for query type {typ}."));
-        }
+    if let Some(fs) = &fields
+        && let Some(u) = fs.iter().find(|a| !is_known(a))
+    {
+        return bad(ctx, &format!("Invalid field \"{u}\" for query type {typ}."));
     }
     let total = recs.len() as u64;
     let last_page = total.div_ceil(page_size).max(1);

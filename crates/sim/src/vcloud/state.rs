@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Config, TokenKind};
@@ -553,10 +553,10 @@ impl State {
                         v.power = to;
                     }
                 }
-                if let Some(m) = vm {
-                    if let Some(v) = self.vms.iter_mut().find(|x| x.id == m) {
-                        v.power = to;
-                    }
+                if let Some(m) = vm
+                    && let Some(v) = self.vms.iter_mut().find(|x| x.id == m)
+                {
+                    v.power = to;
                 }
             }
             Effect::DeleteVApp(a) => {

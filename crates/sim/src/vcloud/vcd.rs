@@ -7,11 +7,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::http::{
-    cloudapi_error, iso8601, json, parse_id, respond, unauthorized, vcd_error, vcd_xml, xml, Ctx,
+    Ctx, cloudapi_error, iso8601, json, parse_id, respond, unauthorized, vcd_error, vcd_xml, xml,
 };
 use super::state::{Effect, Power, State, Task, TaskPhase, Token};
-use super::xml::{attrs, esc, link, NS_VCLOUD, NS_VERSIONS};
-use super::{TokenKind, SYSTEM_ORG};
+use super::xml::{NS_VCLOUD, NS_VERSIONS, attrs, esc, link};
+use super::{SYSTEM_ORG, TokenKind};
 
 const EDGE_INTERFACES: &str = include_str!("data/edge_interfaces.xml");
 
@@ -155,10 +155,10 @@ pub(crate) fn logout(ctx: &Ctx<'_>) -> Response {
     if ctx.vcd_token().is_none() {
         return unauthorized(ctx);
     }
-    if let Some(v) = ctx.vcd_token_value() {
-        if let Some(t) = ctx.lock().tokens.get_mut(&v) {
-            t.revoked = true;
-        }
+    if let Some(v) = ctx.vcd_token_value()
+        && let Some(t) = ctx.lock().tokens.get_mut(&v)
+    {
+        t.revoked = true;
     }
     respond(StatusCode::NO_CONTENT, "text/plain", "")
 }
@@ -450,14 +450,29 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         vm_count * 1000,
         vm_count * 2048,
         attrs(&[
-            ("href", &format!("{base}/api/network/{}", Uuid::from_u128(v.id.as_u128() ^ 0xff))),
+            (
+                "href",
+                &format!(
+                    "{base}/api/network/{}",
+                    Uuid::from_u128(v.id.as_u128() ^ 0xff)
+                )
+            ),
             ("name", "default-routed"),
             ("type", "application/vnd.vmware.vcloud.network+xml"),
         ]),
         attrs(&[
-            ("href", &format!("{base}/api/vdcStorageProfile/{}", Uuid::from_u128(v.id.as_u128() ^ 0xfe))),
+            (
+                "href",
+                &format!(
+                    "{base}/api/vdcStorageProfile/{}",
+                    Uuid::from_u128(v.id.as_u128() ^ 0xfe)
+                )
+            ),
             ("name", "*"),
-            ("type", "application/vnd.vmware.vcloud.vdcStorageProfile+xml"),
+            (
+                "type",
+                "application/vnd.vmware.vcloud.vdcStorageProfile+xml"
+            ),
         ]),
     );
     vcd_xml(
@@ -670,8 +685,18 @@ pub(crate) fn vapp_or_vm(ctx: &Ctx<'_>, id: &str) -> Response {
             ("href", &format!("{base}/api/vApp/vapp-{}", app.id)),
             ("type", "application/vnd.vmware.vcloud.vApp+xml"),
         ]),
-        link("up", &format!("{base}/api/vdc/{}", app.vdc), Some("application/vnd.vmware.vcloud.vdc+xml"), None),
-        link("remove", &format!("{base}/api/vApp/vapp-{}", app.id), None, None),
+        link(
+            "up",
+            &format!("{base}/api/vdc/{}", app.vdc),
+            Some("application/vnd.vmware.vcloud.vdc+xml"),
+            None
+        ),
+        link(
+            "remove",
+            &format!("{base}/api/vApp/vapp-{}", app.id),
+            None,
+            None
+        ),
         power_links(&base, "vapp", app.id),
     );
     vcd_xml(
@@ -695,7 +720,7 @@ pub(crate) fn power(ctx: &Ctx<'_>, id: &str, action: &str) -> Response {
                 "BAD_REQUEST",
                 &format!("Unknown power action {action}."),
                 &ctx.version,
-            )
+            );
         }
     };
     let mut st = ctx.lock();
@@ -875,7 +900,7 @@ pub(crate) fn configure_services(ctx: &Ctx<'_>, id: &str) -> Response {
     }
     let body = match ctx.body_str() {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let inner = match root_inner(body, "EdgeGatewayServiceConfiguration") {
         Ok(i) => i,
@@ -885,7 +910,7 @@ pub(crate) fn configure_services(ctx: &Ctx<'_>, id: &str) -> Response {
                 "BAD_REQUEST",
                 &format!("Bad EdgeGatewayServiceConfiguration: {e}"),
                 &ctx.version,
-            )
+            );
         }
     };
     let mut st = ctx.lock();
@@ -946,10 +971,12 @@ mod tests {
             "<FirewallService><IsEnabled>true</IsEnabled></FirewallService>"
         );
         assert!(root_inner("<Other/>", "EdgeGatewayServiceConfiguration").is_err());
-        assert!(root_inner(
-            "<EdgeGatewayServiceConfiguration>",
-            "EdgeGatewayServiceConfiguration"
-        )
-        .is_err());
+        assert!(
+            root_inner(
+                "<EdgeGatewayServiceConfiguration>",
+                "EdgeGatewayServiceConfiguration"
+            )
+            .is_err()
+        );
     }
 }

@@ -6,18 +6,21 @@ use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::http::{json, parse_id, respond, xml, Ctx};
-use super::xml::{attrs, esc, NS_VCHS};
 use super::TokenKind;
+use super::http::{Ctx, json, parse_id, respond, xml};
+use super::xml::{NS_VCHS, attrs, esc};
 
 const VCHS_CT: &str = "application/xml;class=vnd.vmware.vchs";
 
 fn vchs_error(status: StatusCode, message: &str) -> Response {
-    let body =
-        format!(
+    let body = format!(
         "<Error xmlns=\"{NS_VCHS}\" majorErrorCode=\"{}\" minorErrorCode=\"{}\" message=\"{}\"/>",
         status.as_u16(),
-        status.canonical_reason().unwrap_or("error").to_ascii_uppercase().replace(' ', "_"),
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_uppercase()
+            .replace(' ', "_"),
         esc(message)
     );
     xml(status, "application/xml;class=vnd.vmware.vchs.error", &body)
