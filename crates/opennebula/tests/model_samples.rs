@@ -167,7 +167,8 @@ fn check_vm(file: &str, xml: &str, vm: &Vm) {
         int_at(xml, &["VM", "STIME"]),
         "{file}: STIME"
     );
-    if let Some(cpu) = xml_text(xml, &["VM", "TEMPLATE", "CPU"]) {
+    // An empty `<CPU/>` is an empty vector in a Template; compare real values.
+    if let Some(cpu) = xml_text(xml, &["VM", "TEMPLATE", "CPU"]).filter(|c| !c.is_empty()) {
         assert_eq!(
             vm.template.get_str("CPU"),
             Some(cpu.as_str()),
@@ -211,7 +212,9 @@ fn check_pool_vm(file: &str, xml: &str, vm: &VmPoolVm) {
         int_at(xml, &["VM_POOL", "VM", "LCM_STATE"]),
         "{file}: LCM_STATE"
     );
-    if let Some(mem) = xml_text(xml, &["VM_POOL", "VM", "TEMPLATE", "MEMORY"]) {
+    if let Some(mem) =
+        xml_text(xml, &["VM_POOL", "VM", "TEMPLATE", "MEMORY"]).filter(|m| !m.is_empty())
+    {
         assert_eq!(
             vm.template.get_str("MEMORY"),
             Some(mem.as_str()),
@@ -421,7 +424,7 @@ fn decode_sample(file: &str, xml: &str) {
             let a: AccountingRecords = parse(file, xml);
             let h = a.history.first().expect("a record");
             assert_eq!(h.oid, int_at(xml, &["HISTORY_RECORDS", "HISTORY", "OID"]));
-            assert_eq!(h.action().map(VmAction::code), h.action);
+            assert_eq!(h.action().map(HistoryAction::code), h.action);
         }
         "vmpool_showback" => {
             let s: ShowbackRecords = parse(file, xml);
@@ -544,5 +547,5 @@ fn every_recorded_document_decodes_with_checked_fields() {
         }
         count += 1;
     }
-    assert_eq!(count, 60, "recorded count changed");
+    assert_eq!(count, 59, "recorded count changed");
 }

@@ -312,7 +312,8 @@ fn resolve_ref(r: &BytesRef<'_>) -> std::result::Result<char, String> {
     if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
         return Ok(c);
     }
-    match r.as_ref() {
+    let name: &[u8] = r;
+    match name {
         b"amp" => Ok('&'),
         b"lt" => Ok('<'),
         b"gt" => Ok('>'),

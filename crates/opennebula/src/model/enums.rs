@@ -282,7 +282,7 @@ one_enum! {
 one_enum! {
     /// The action recorded in a VM history record (`HISTORY/ACTION`), as numbered by oned's
     /// `include/VMActions.h` (3, 4 and 12 are retired but appear in old records).
-    VmAction {
+    HistoryAction {
         None = 0 => "none",
         Migrate = 1 => "migrate",
         LiveMigrate = 2 => "live-migrate",

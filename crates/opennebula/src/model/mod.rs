@@ -45,8 +45,8 @@ pub mod enums;
 pub mod generated;
 
 pub use enums::{
-    DatastoreState, DatastoreType, DiskType, HostState, HostStatus, ImageState, ImageType,
-    LcmState, MarketAppState, MarketAppType, VmAction, VmState,
+    DatastoreState, DatastoreType, DiskType, HistoryAction, HostState, HostStatus, ImageState,
+    ImageType, LcmState, MarketAppState, MarketAppType, VmState,
 };
 pub use generated::*;
 
@@ -78,15 +78,15 @@ vm_state_helpers!(Vm, VmPoolVm);
 
 impl VmHistory {
     /// The action that closed this history record.
-    pub fn action(&self) -> Option<VmAction> {
-        self.action.map(VmAction::from_code)
+    pub fn action(&self) -> Option<HistoryAction> {
+        self.action.map(HistoryAction::from_code)
     }
 }
 
 impl AccountingHistory {
     /// The action that closed this history record.
-    pub fn action(&self) -> Option<VmAction> {
-        self.action.map(VmAction::from_code)
+    pub fn action(&self) -> Option<HistoryAction> {
+        self.action.map(HistoryAction::from_code)
     }
 }
 
