@@ -23,4 +23,3 @@ pub use nebulair_core::{Error, ErrorKind, Result};
 pub use pool::{PoolFilter, Who};
 pub use template::Template;
 pub mod compute;
-pub mod compute;
