@@ -115,6 +115,28 @@ impl TemplateValue {
     }
 }
 
+impl fmt::Display for TemplateValue {
+    /// A single value as is; a vector as `[ K = "v", ... ]` (quotes escaped as `\"`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TemplateValue::Single(s) => f.write_str(s),
+            TemplateValue::Vector(v) => fmt::Display::fmt(v, f),
+        }
+    }
+}
+
+impl fmt::Display for Vector {
+    /// `[ K = "v", ... ]`, quotes escaped as `\"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, (k, v)) in self.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{k} = \"{}\"", v.replace('"', "\\\""))?;
+        }
+        f.write_str(" ]")
+    }
+}
+
 impl From<Vector> for TemplateValue {
     fn from(v: Vector) -> Self {
         TemplateValue::Vector(v)
@@ -710,6 +732,14 @@ mod tests {
         assert_eq!(t.render()?, "A = \"x\\y \\\"q\\\"\"\n");
         assert_eq!(t.to_string(), t.render()?);
         Ok(())
+    }
+
+    #[test]
+    fn display() {
+        let v = Vector::from([("A", "1"), ("B", "say \"x\"")]);
+        assert_eq!(v.to_string(), "[ A = \"1\", B = \"say \\\"x\\\"\" ]");
+        assert_eq!(TemplateValue::from("plain").to_string(), "plain");
+        assert_eq!(Vector::new().to_string(), "[ ]");
     }
 
     #[test]
