@@ -1,0 +1,10 @@
+//! One module per command group.
+
+pub(crate) mod common;
+pub(crate) mod demo;
+pub(crate) mod one;
+pub(crate) mod one_args;
+pub(crate) mod one_view;
+pub(crate) mod onegate;
+pub(crate) mod simulate;
+pub(crate) mod vcloud;
