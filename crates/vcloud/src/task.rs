@@ -422,4 +422,118 @@ mod tests {
             );
         }
     }
+
+    fn task_xml(status: &str, progress: Option<u8>) -> String {
+        let p = progress
+            .map(|p| format!("<Progress>{p}</Progress>"))
+            .unwrap_or_default();
+        format!(
+            r#"<Task href="https://vcd.example.test/api/task/1" status="{status}" operationName="vappDeploy">{p}</Task>"#
+        )
+    }
+
+    fn client(mock: std::sync::Arc<nebulair_core::MockTransport>) -> VcdClient {
+        VcdClient::new(
+            crate::session::OrgInfo::new("https://vcd.example.test/", "t", "o").expect("org"),
+            mock,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_polls_until_success() {
+        use nebulair_core::HttpResponse;
+        let mock = std::sync::Arc::new(nebulair_core::MockTransport::new());
+        for (s, p) in [("running", 10), ("running", 60), ("success", 100)] {
+            mock.push_response(HttpResponse::new(200, task_xml(s, Some(p))));
+        }
+        let c = client(mock.clone());
+        let start = Task::from_xml(&task_xml("queued", None)).expect("task");
+        let done = c
+            .task_waiter()
+            .poll_interval(Duration::from_secs(2))
+            .wait(&start)
+            .await
+            .expect("success");
+        assert_eq!(done.status, TaskStatus::Success);
+        assert_eq!(mock.request_count(), 3);
+        assert_eq!(
+            mock.requests()[0].url.as_str(),
+            "https://vcd.example.test/api/task/1"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_resets_on_progress_only() {
+        use nebulair_core::HttpResponse;
+        let mock = std::sync::Arc::new(nebulair_core::MockTransport::with_handler(|_| {
+            Ok(HttpResponse::new(200, task_xml("running", Some(50))))
+        }));
+        let c = client(mock.clone());
+        let start = Task::from_xml(&task_xml("running", Some(50))).expect("task");
+        let t0 = Instant::now();
+        let err = c
+            .task_waiter()
+            .poll_interval(Duration::from_secs(10))
+            .deadline(None)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .wait(&start)
+            .await
+            .expect_err("idle");
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.to_string().contains("no progress"), "{err}");
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_secs(60) && waited < Duration::from_secs(71),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_wins_even_with_progress() {
+        use nebulair_core::HttpResponse;
+        let counter = std::sync::atomic::AtomicU8::new(0);
+        let mock = std::sync::Arc::new(nebulair_core::MockTransport::with_handler(move |_| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(HttpResponse::new(200, task_xml("running", Some(n.min(99)))))
+        }));
+        let c = client(mock);
+        let start = Task::from_xml(&task_xml("running", Some(0))).expect("task");
+        let err = c
+            .task_waiter()
+            .poll_interval(Duration::from_secs(1))
+            .deadline(Some(Duration::from_secs(30)))
+            .wait(&start)
+            .await
+            .expect_err("deadline");
+        assert!(err.is_timeout());
+        assert!(err.to_string().contains("did not finish"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_task_and_poll_errors() {
+        use nebulair_core::HttpResponse;
+        let mock = std::sync::Arc::new(nebulair_core::MockTransport::new());
+        mock.push_response(HttpResponse::new(
+            200,
+            r#"<Task href="https://vcd.example.test/api/task/1" status="error"><Error majorErrorCode="409" minorErrorCode="BUSY_ENTITY" message="edge is busy"/></Task>"#,
+        ));
+        mock.push_response(HttpResponse::new(404, ""));
+        let c = client(mock);
+        let start = Task::from_xml(&task_xml("running", None)).expect("task");
+        let err = c.wait_for(&start).await.expect_err("error");
+        assert!(err.is_conflict(), "{err}");
+        assert!(err.to_string().contains("edge is busy"));
+        assert_eq!(
+            err.service().and_then(|s| s.code_name()),
+            Some("BUSY_ENTITY")
+        );
+        let err = c.wait_for(&start).await.expect_err("404 while polling");
+        assert!(err.is_not_found());
+        // An already finished task returns at once without a request.
+        let done = Task::from_xml(&task_xml("success", Some(100))).expect("done");
+        assert_eq!(
+            c.wait_for(&done).await.expect("done").status,
+            TaskStatus::Success
+        );
+    }
 }

@@ -685,6 +685,40 @@ impl VcdSession {
         ))
     }
 
+    /// vcloudair's direct-vCD `org_info` (its `VCASession.login(vcd_url=...)`): the
+    /// current one with `org_uuid` replaced by the id of the org's first vDC, which is
+    /// what vDC-level features such as [`Metrics::for_vdc`](crate::metrics::Metrics::for_vdc)
+    /// expect.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Authentication`] when not logged in; [`ErrorKind::NotFound`] when the
+    /// org has no vDC; request errors.
+    pub async fn vdc_org_info(&self) -> Result<OrgInfo> {
+        let client = self.client()?;
+        let info = client.org_info();
+        let org = client
+            .get_xml(&format!("api/org/{}", info.org_uuid()))
+            .await?;
+        let vdc = crate::model::links(&org)
+            .into_iter()
+            .find(|l| {
+                l.media_type
+                    .as_deref()
+                    .is_some_and(|t| t.contains("vcloud.vdc+xml"))
+            })
+            .and_then(|l| l.trailing_uuid())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("org {} has no vDC link", info.org_uuid()),
+                )
+            })?;
+        let base = info.vcdurl().as_str().to_owned();
+        Ok(OrgInfo::new(base, info.token().expose_secret(), vdc)?
+            .with_auth_header(info.auth_header())
+            .with_version(info.version().clone()))
+    }
+
     /// Ends the session (`DELETE /api/session`) and forgets the token. A token that is
     /// already dead is not an error.
     ///
@@ -991,5 +1025,172 @@ mod tests {
                 .build()
                 .is_err()
         );
+    }
+
+    use nebulair_core::MockTransport;
+
+    fn versions_body() -> String {
+        r#"<SupportedVersions><VersionInfo><Version>32.0</Version></VersionInfo><VersionInfo><Version>36.0</Version></VersionInfo></SupportedVersions>"#.to_owned()
+    }
+
+    #[tokio::test]
+    async fn cloudapi_login_with_mock() {
+        let mock = Arc::new(MockTransport::with_handler(|req| {
+            Ok(match (req.method.as_str(), req.url.path()) {
+                ("GET", "/api/versions") => HttpResponse::new(200, versions_body()),
+                ("POST", "/cloudapi/1.0.0/sessions") => {
+                    HttpResponse::new(200, sample("vcd_cloudapi_session.json"))
+                        .with_header(ACCESS_TOKEN_HEADER, "eyJ.jwt.sig")
+                }
+                ("DELETE", "/api/session") => HttpResponse::new(204, ""),
+                _ => HttpResponse::new(404, ""),
+            })
+        }));
+        let s = VcdSession::builder("https://vcd.example.test")
+            .credentials(Credentials::password("alice@Acme", "pw"))
+            .transport(mock.clone())
+            .build()
+            .expect("build");
+        let info = s.login().await.expect("login");
+        assert_eq!(info.version().as_str(), "36.0");
+        assert_eq!(info.org_uuid(), "8f03aa58-b618-4c32-836b-dc6b612ed3a4");
+        assert!(info.is_bearer());
+        let login = s.login_details().expect("details");
+        assert_eq!(login.roles, vec!["Organization Administrator".to_owned()]);
+        assert!(Session::is_valid(&s));
+        let req = &mock.requests()[1];
+        assert_eq!(
+            req.header_str("accept"),
+            Some("application/json;version=36.0")
+        );
+        assert_eq!(
+            req.header_str("authorization"),
+            Some(basic_auth("alice@Acme", &SecretString::from("pw".to_owned())).as_str())
+        );
+        s.logout().await.expect("logout");
+        let del = mock.requests().pop().expect("delete");
+        assert_eq!(del.header_str("authorization"), Some("Bearer eyJ.jwt.sig"));
+        assert!(!Session::is_valid(&s));
+    }
+
+    #[tokio::test]
+    async fn api_token_goes_through_oauth2_over_our_transport() {
+        let mock = Arc::new(MockTransport::with_handler(|req| {
+            Ok(match (req.method.as_str(), req.url.path()) {
+                ("POST", "/oauth/tenant/acme/token") => {
+                    let body = req.body_str().unwrap_or("");
+                    if body.contains("refresh_token=api-tok")
+                        && body.contains("grant_type=refresh_token")
+                    {
+                        HttpResponse::new(200, sample("vcd_oauth_token_response.json"))
+                            .with_header("content-type", "application/json")
+                    } else {
+                        HttpResponse::new(
+                            400,
+                            r#"{"error":"invalid_grant","error_description":"bad token"}"#,
+                        )
+                        .with_header("content-type", "application/json")
+                    }
+                }
+                ("GET", "/api/session") => HttpResponse::new(200, sample("vcd_session.xml")),
+                _ => HttpResponse::new(404, ""),
+            })
+        }));
+        let s = VcdSession::builder("https://vcd.example.test")
+            .org("acme")
+            .credentials(Credentials::api_token("api-tok"))
+            .version(ApiVersion::new("36.0").expect("v"))
+            .transport(mock.clone())
+            .build()
+            .expect("build");
+        let info = s.login().await.expect("login");
+        assert_eq!(
+            info.token().expose_secret(),
+            "eyJhbGciOiJSUzI1NiJ9.ZXhhbXBsZQ.c2lnbmF0dXJl"
+        );
+        assert_eq!(info.org_uuid(), "00000000-0000-0000-0000-000000000000");
+        let reqs = mock.requests();
+        let body = reqs[0].body_str().expect("body");
+        assert!(!body.contains("client_id"), "{body}");
+        assert_eq!(
+            reqs[0].header_str("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(
+            reqs[1].header_str("authorization"),
+            Some("Bearer eyJhbGciOiJSUzI1NiJ9.ZXhhbXBsZQ.c2lnbmF0dXJl")
+        );
+        assert!(Session::is_valid(&s), "expires in 30 days");
+
+        let bad = VcdSession::builder("https://vcd.example.test")
+            .org("acme")
+            .credentials(Credentials::api_token("wrong"))
+            .version(ApiVersion::new("36.0").expect("v"))
+            .transport(mock.clone())
+            .build()
+            .expect("build");
+        let err = bad.login().await.expect_err("invalid_grant");
+        assert!(err.is_authentication());
+        assert_eq!(
+            err.service().and_then(|s| s.code_name()),
+            Some("invalid_grant")
+        );
+        let other = VcdSession::builder("https://vcd.example.test")
+            .org("nope")
+            .credentials(Credentials::api_token("api-tok"))
+            .version(ApiVersion::new("36.0").expect("v"))
+            .transport(mock)
+            .build()
+            .expect("build");
+        assert!(other.login().await.expect_err("404").is_not_found());
+    }
+
+    #[tokio::test]
+    async fn not_acceptable_lists_server_versions() {
+        let mock = Arc::new(MockTransport::with_handler(|req| {
+            Ok(match req.url.path() {
+                "/api/versions" => HttpResponse::new(200, versions_body()),
+                _ => HttpResponse::new(
+                    406,
+                    r#"<Error majorErrorCode="406" minorErrorCode="NOT_ACCEPTABLE" message="The request has invalid accept header: Invalid API version requested."/>"#,
+                ),
+            })
+        }));
+        let s = VcdSession::builder("https://vcd.example.test")
+            .org("acme")
+            .credentials(Credentials::password("alice", "pw"))
+            .version(ApiVersion::new("5.1").expect("v"))
+            .transport(mock)
+            .build()
+            .expect("build");
+        let err = s.login().await.expect_err("406");
+        assert_eq!(err.http_status(), Some(406));
+        assert!(err.to_string().contains("[32.0, 36.0]"), "{err}");
+        assert!(err.to_string().contains("5.1"));
+    }
+
+    #[tokio::test]
+    async fn vdc_org_info_uses_the_first_vdc() {
+        let mock = Arc::new(MockTransport::with_handler(|req| {
+            Ok(match (req.method.as_str(), req.url.path()) {
+                ("POST", "/api/sessions") => HttpResponse::new(200, sample("vcd_session.xml"))
+                    .with_header(VCLOUD_AUTH_HEADER, "tok"),
+                ("GET", "/api/org/00000000-0000-0000-0000-000000000000") => {
+                    HttpResponse::new(200, sample("vcd_org.xml"))
+                }
+                _ => HttpResponse::new(404, ""),
+            })
+        }));
+        let s = VcdSession::builder("http://localhost:4444")
+            .org("organization")
+            .credentials(Credentials::password("username", "pw"))
+            .version(ApiVersion::new("5.6").expect("v"))
+            .transport(mock)
+            .build()
+            .expect("build");
+        s.login().await.expect("login");
+        let info = s.vdc_org_info().await.expect("vdc");
+        assert_eq!(info.org_uuid(), "00000000-0000-0000-0000-000000000000");
+        assert_eq!(info.token().expose_secret(), "tok");
     }
 }
