@@ -14,8 +14,9 @@ use serde::{Serialize, Serializer};
 /// nothing, and the server stores keys as given.
 ///
 /// OneGate re-quotes what it receives with a simple character scan, so some characters
-/// can never be stored through it: a value must not contain `"`, `,`, `[`, `]`, `\` or a
-/// line break. [`VmAttributes::encode`] rejects those with
+/// can never be stored through it: a value must not contain `"`, `,`, `[`, `]`, `\\` or a
+/// line break, and a sub-value of a vector attribute must not contain `=` either.
+/// [`VmAttributes::encode`] rejects those with
 /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) instead of letting the server
 /// fail with an opaque 500.
 ///
@@ -28,7 +29,7 @@ use serde::{Serialize, Serializer};
 ///     .set_vector("APP_INFO", [("PORT", "8080"), ("PROTO", "http")]);
 /// assert_eq!(
 ///     attrs.encode()?,
-///     "APP_STATUS=\"ready\"\nAPP_LOAD=\"0.75\"\nAPP_INFO=[PORT=\"8080\",PROTO=\"http\"]"
+///     "APP_STATUS=ready\nAPP_LOAD=0.75\nAPP_INFO=[PORT=\"8080\",PROTO=\"http\"]"
 /// );
 /// assert!(VmAttributes::new().set("X", "a,b").encode().is_err());
 /// # Ok::<(), nebulair_core::Error>(())
@@ -97,8 +98,9 @@ impl VmAttributes {
         self.entries.iter().map(|(k, _)| k.as_str())
     }
 
-    /// The template text sent to OneGate: one `KEY="value"` (or `KEY=[A="1",B="2"]`) per
-    /// line, every value quoted.
+    /// The template text sent to OneGate: one `KEY=value` line per attribute (the server
+    /// adds the quotes; an empty value is sent as `KEY=""`), vector attributes as
+    /// `KEY=[A="1",B="2"]`.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) when there is
@@ -118,8 +120,12 @@ impl VmAttributes {
             out.push('=');
             match entry {
                 Entry::Single(v) => {
-                    check_value(key, v)?;
-                    push_quoted(&mut out, v);
+                    check_value(key, v, false)?;
+                    if v.is_empty() {
+                        out.push_str("\"\"");
+                    } else {
+                        out.push_str(v);
+                    }
                 }
                 Entry::Vector(values) => {
                     if values.is_empty() {
@@ -130,7 +136,7 @@ impl VmAttributes {
                     out.push('[');
                     for (j, (k, v)) in values.iter().enumerate() {
                         check_key(k)?;
-                        check_value(&format!("{key}/{k}"), v)?;
+                        check_value(&format!("{key}/{k}"), v, true)?;
                         if j > 0 {
                             out.push(',');
                         }
@@ -173,10 +179,15 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
 /// The characters OneGate's quoting cannot carry inside a value.
 const FORBIDDEN: &[char] = &['"', ',', '[', ']', '\\', '\n', '\r'];
 
-fn check_value(key: &str, value: &str) -> Result<()> {
+fn check_value(key: &str, value: &str, in_vector: bool) -> Result<()> {
     if let Some(c) = value.chars().find(|c| FORBIDDEN.contains(c)) {
         return Err(Error::invalid_input(format!(
             "value of {key} contains {c:?}, which OneGate cannot store (forbidden: \" , [ ] \\ and line breaks)"
+        )));
+    }
+    if in_vector && value.contains('=') {
+        return Err(Error::invalid_input(format!(
+            "value of {key} contains '=', which OneGate cannot store inside a vector attribute"
         )));
     }
     Ok(())
@@ -360,7 +371,7 @@ mod tests {
             .set("EMPTY", "");
         assert_eq!(
             a.encode().expect("encode"),
-            "A=\"again\"\nB=\"two words\"\nV=[X=\"1\",Y=\"2\"]\nEMPTY=\"\""
+            "A=again\nB=two words\nV=[X=\"1\",Y=\"2\"]\nEMPTY=\"\""
         );
         assert_eq!(a.len(), 4);
         assert_eq!(a.keys().collect::<Vec<_>>(), ["A", "B", "V", "EMPTY"]);
@@ -382,6 +393,17 @@ mod tests {
         assert!(
             VmAttributes::new()
                 .set_vector("V", [("A B", "1")])
+                .encode()
+                .is_err()
+        );
+        // '=' is fine in a plain value, not inside a vector.
+        assert_eq!(
+            VmAttributes::new().set("K", "a=b").encode().expect("ok"),
+            "K=a=b"
+        );
+        assert!(
+            VmAttributes::new()
+                .set_vector("V", [("A", "x=y")])
                 .encode()
                 .is_err()
         );

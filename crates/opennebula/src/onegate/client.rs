@@ -562,7 +562,8 @@ mod tests {
         );
         assert_eq!(
             reqs[0].body_str().expect("utf8"),
-            "data=ONEGATE_FORM%3D%22form+value%22&type=1"
+            // Byte for byte what the Ruby client sends (recording 003).
+            "data=ONEGATE_FORM%3Dform+value&type=1"
         );
         assert_eq!(
             reqs[1].body_str().expect("utf8"),

@@ -86,3 +86,49 @@ mod tests {
         assert_eq!(restricted_key("A=1\n=x\n", &r), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use nebulair_opennebula::onegate::VmAttributes;
+    use nebulair_opennebula::template::Template;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(s in "\\PC*") {
+            let _ = escape_attr(&s);
+            let _ = restricted_key(&s, &["SERVICE_ID".to_owned()]);
+        }
+
+        /// What the client sends, once through OneGate's quoting, is a template holding
+        /// exactly the values given.
+        #[test]
+        fn client_encoding_survives_onegate_quoting(
+            entries in proptest::collection::btree_map(
+                "[A-Z_][A-Z0-9_]{0,10}",
+                "[^\",\\[\\]\\\\\n\r]{0,20}",
+                1..6,
+            ),
+            vector in proptest::collection::btree_map("[A-Z][A-Z0-9_]{0,6}", "[a-z0-9 .:-]{0,10}", 1..4),
+        ) {
+            let mut attrs = VmAttributes::new();
+            for (k, v) in &entries {
+                attrs = attrs.set(k.clone(), v);
+            }
+            attrs = attrs.set_vector("VEC_ATTR", vector.clone());
+            let text = attrs.encode().expect("valid attributes");
+            let stored = Template::parse_text(&escape_attr(&text)).expect("oned parses it");
+            for (k, v) in &entries {
+                if k == "VEC_ATTR" {
+                    continue;
+                }
+                prop_assert_eq!(stored.get_str(k), Some(v.as_str()), "{}", k);
+            }
+            let vec = stored.get_vector("VEC_ATTR").expect("vector");
+            for (k, v) in &vector {
+                prop_assert_eq!(vec.get(k), Some(v.as_str()));
+            }
+        }
+    }
+}

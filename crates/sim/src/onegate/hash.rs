@@ -257,3 +257,28 @@ mod tests {
         assert_eq!(j.to_json(), r#"{"k":"a\"b\\c\nd\u0001"}"#);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(s in "\\PC*") {
+            let _ = xml_to_hash(&s);
+        }
+
+        #[test]
+        fn element_soup_never_panics(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("<A>".to_owned()), Just("</A>".to_owned()), Just("<B/>".to_owned()),
+                Just("<![CDATA[x]]>".to_owned()), Just("&amp;".to_owned()), Just("&bad;".to_owned()),
+                "[a-z ]{0,5}",
+            ],
+            0..20,
+        )) {
+            let _ = xml_to_hash(&parts.concat());
+        }
+    }
+}
