@@ -13,7 +13,7 @@
 //! * a method with optional trailing parameters has a short form that sends the server
 //!   defaults (`info()`) and a `_with` form taking every parameter (`info_with(true)`);
 //!   `template(id).instantiate(name, hold, &extra, persistent)` takes them all;
-//! * ids are typed ([`crate::ids`]), templates are [`Template`](crate::Template)s, the
+//! * ids are typed ([`crate::ids`]), templates are [`Template`]s, the
 //!   VM action, update type, lock level, host status and permissions are enums/structs;
 //! * XML documents come back parsed into the typed resources of [`crate::model`]
 //!   (`vm(id).info()` gives a [`crate::model::Vm`], `vms().info(..)` a
