@@ -39,6 +39,7 @@ fn xml_err(e: quick_xml::Error) -> Error {
 pub fn decode_response(body: &[u8]) -> Result<RpcResponse> {
     let text = std::str::from_utf8(body).map_err(|e| bad(format_args!("not UTF-8 ({e})")))?;
     let mut d = Decoder {
+        text,
         reader: Reader::from_str(text),
     };
     d.expect_start(b"methodResponse")?;
@@ -110,6 +111,8 @@ impl std::fmt::Display for Tag {
 }
 
 struct Decoder<'a> {
+    /// The whole body, for slicing string contents without validating UTF-8 twice.
+    text: &'a str,
     reader: Reader<&'a [u8]>,
 }
 
@@ -249,7 +252,13 @@ impl<'a> Decoder<'a> {
         if let Some(lt) = memchr::memchr(b'<', rest)
             && rest[lt..].starts_with(b"</string>")
         {
-            let raw = std::str::from_utf8(&rest[..lt]).map_err(bad)?;
+            // `rest` is a suffix of `text`; both ends of the slice sit next to ASCII
+            // (`>` before, `<` after), so they are char boundaries.
+            let start = self.text.len() - rest.len();
+            let raw = self
+                .text
+                .get(start..start + lt)
+                .ok_or_else(|| bad("string content is not on character boundaries"))?;
             let mut out = String::with_capacity(raw.len());
             unescape_into(&mut out, raw)?;
             // Skip the text we consumed; the reader goes on with `</string>`.
