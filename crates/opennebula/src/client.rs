@@ -451,8 +451,7 @@ impl OneClient {
         self.inner.page_size
     }
 
-    /// Whether `ONE_DISABLE_SSL_VERIFY`-style settings are in effect is decided by the
-    /// transport; this returns the per-call timeout, if one was set.
+    /// The per-call timeout, if one was set (builder or `ONE_XMLRPC_TIMEOUT`).
     pub fn timeout(&self) -> Option<Duration> {
         self.inner.timeout
     }
