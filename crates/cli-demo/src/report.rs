@@ -139,7 +139,9 @@ fn describe(err: &Error) -> String {
     if let Some(svc) = err.service() {
         match svc.code_name() {
             Some(name) => tags.push(format!("{name} {:#x}", svc.code())),
-            None if svc.code() != 0 => tags.push(format!("code {}", svc.code())),
+            None if svc.code() != 0 && i64::from(err.http_status().unwrap_or(0)) != svc.code() => {
+                tags.push(format!("code {}", svc.code()))
+            }
             None => {}
         }
     }

@@ -3,6 +3,7 @@
 //! The tour is ordinary SDK code; each step prints what it does and what came back, so
 //! reading this file is also a way to learn the API.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -10,10 +11,12 @@ use futures::TryStreamExt as _;
 use nebulair_core::{Compute, Credentials, Error, ErrorKind};
 use nebulair_opennebula::ids::{TemplateId, VmId};
 use nebulair_opennebula::model::{HostPool, Vm, VmPool, VmTemplatePool};
+use nebulair_opennebula::onegate::{OneGateClient, VmAttributes};
 use nebulair_opennebula::pool::{PoolFilter, VmStateFilter};
 use nebulair_opennebula::template::{Context, Template};
 use nebulair_opennebula::{OneClient, VmAction};
 use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator};
+use nebulair_sim::onegate::{OneGateSim, OneSimBackend};
 use nebulair_sim::vcloud::{
     DEFAULT_PASSWORD, DEFAULT_USER, EDGE_ID, OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID,
     VcloudSimulator, VcloudSimulatorHandle,
@@ -197,14 +200,28 @@ async fn one_tour(n: &Narrator, conn: &OneConn) -> Result<OneSide, Failure> {
         n.step("Connecting to your OpenNebula (--endpoint)").await;
         (conn.client()?, None)
     } else {
-        n.step("Starting the OpenNebula simulator on 127.0.0.1 (an oned look-alike)")
-            .await;
+        n.step(
+            "Starting the OpenNebula simulator on 127.0.0.1 (an oned look-alike) and its OneGate",
+        )
+        .await;
+        // OneGate's address goes into VM contexts, so bind it before oned starts.
+        let gate_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Failure::new("binding the OneGate simulator", Error::from(e)))?;
+        let gate_addr = gate_listener
+            .local_addr()
+            .map_err(|e| Failure::new("binding the OneGate simulator", Error::from(e)))?;
+        let gate_url = format!("http://{gate_addr}");
         let sim = OneSimulator::builder()
             .delays(demo_delays(n.fast()))
+            .onegate_endpoint(gate_url.clone())
             .start()
             .await
             .during("starting the OpenNebula simulator")?;
+        let gate = OneGateSim::new(Arc::new(OneSimBackend::new(sim.state())));
+        let _server = gate.serve(gate_listener);
         n.show(&format!("XML-RPC endpoint: {}", sim.url()));
+        n.show(&format!("OneGate endpoint: {gate_url}"));
         let client = OneClient::builder()
             .endpoint(sim.url())
             .credentials(Credentials::password("oneadmin", "opennebula"))
@@ -372,6 +389,10 @@ async fn one_tour(n: &Narrator, conn: &OneConn) -> Result<OneSide, Failure> {
         }
     }
 
+    if let Some(sim) = &sim {
+        onegate_tour(n, &client, sim, tpl_id).await?;
+    }
+
     n.step(&format!("client.vm({db}).action(VmAction::Terminate)"))
         .await;
     client
@@ -382,6 +403,109 @@ async fn one_tour(n: &Narrator, conn: &OneConn) -> Result<OneSide, Failure> {
     n.show(&format!("VM {db} terminating"));
 
     Ok(OneSide { client, _sim: sim })
+}
+
+/// OneGate from inside a VM: a VM made with `CONTEXT = [ TOKEN = "YES" ]` reads its own
+/// state and publishes values that oned (and OneFlow) then see.
+async fn onegate_tour(
+    n: &Narrator,
+    client: &OneClient,
+    sim: &OneSimHandle,
+    tpl: TemplateId,
+) -> Result<(), Failure> {
+    n.section("OneGate (from inside a VM)");
+    n.step("Instantiating a VM whose context asks for a OneGate token")
+        .await;
+    let mut extra = Template::new();
+    extra.set("CONTEXT", Context::new().network(true).token(true));
+    let id = client
+        .template(tpl)
+        .instantiate("demo-app", false, &extra, false)
+        .await
+        .during("instantiating demo-app")?;
+    follow_vm(n, client, id).await?;
+    let vm: Vm = client
+        .vm(id)
+        .info()
+        .await
+        .during(format!("reading VM {id}"))?;
+    let endpoint = vm
+        .template
+        .get_vector("CONTEXT")
+        .and_then(|c| c.get("ONEGATE_ENDPOINT"))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Failure::new(
+                "reading the VM context",
+                Error::new(
+                    ErrorKind::NotFound,
+                    "the VM context has no ONEGATE_ENDPOINT",
+                ),
+            )
+        })?;
+    // Inside the VM this is token.txt on the context CD; the simulator hands it out.
+    let token = sim.state().vm_token(id.get()).ok_or_else(|| {
+        Failure::new(
+            "reading the VM's OneGate token",
+            Error::new(ErrorKind::NotFound, "the VM has no OneGate token"),
+        )
+    })?;
+    n.show(&format!(
+        "VM {id}: ONEGATE_ENDPOINT={endpoint}, token.txt present (never printed)"
+    ));
+
+    n.step("OneGateClient::builder().endpoint(..).vm_id(..).token(..).build()?.vm()")
+        .await;
+    let gate = OneGateClient::builder()
+        .endpoint(endpoint)
+        .vm_id(id)
+        .token(token)
+        .build()
+        .during("configuring the OneGate client")?;
+    let me = gate.vm().await.during("reading this VM from OneGate")?;
+    n.show(&format!(
+        "I am VM {} '{}', running = {}, NICs: {}",
+        me.id,
+        me.name,
+        me.is_running(),
+        me.template
+            .nics
+            .iter()
+            .filter_map(|nic| nic.ip.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    n.step("gate.update_vm(VmAttributes::new().set(\"READY\", \"YES\").set(\"APP_LOAD\", 0.42))")
+        .await;
+    gate.update_vm(
+        &VmAttributes::new()
+            .set("READY", "YES")
+            .set("APP_LOAD", 0.42),
+    )
+    .await
+    .during("publishing through OneGate")?;
+    let seen: Vm = client
+        .vm(id)
+        .info()
+        .await
+        .during(format!("reading VM {id}"))?;
+    n.show(&format!(
+        "oned now shows USER_TEMPLATE READY={} APP_LOAD={} (one.vm.info)",
+        seen.user_template.get_str("READY").unwrap_or("-"),
+        seen.user_template.get_str("APP_LOAD").unwrap_or("-")
+    ));
+    match gate
+        .update_vm(&VmAttributes::new().set("SCHED_REQUIREMENTS", "ID=0"))
+        .await
+    {
+        Ok(()) => n.show("(the server accepted a restricted attribute)"),
+        Err(e) => n.show(&format!(
+            "a restricted attribute is refused: {}",
+            Failure::new("updating SCHED_REQUIREMENTS", e).line()
+        )),
+    }
+    Ok(())
 }
 
 async fn vcloud_tour(n: &Narrator) -> Result<VcloudSide, Failure> {
