@@ -72,6 +72,26 @@
 //! 400 (`"version"` is managed by the server; a stale one is called stale).
 //!
 //! Every answer carries `X-VMWARE-VCLOUD-REQUEST-ID`.
+//!
+//! # Test hooks
+//!
+//! On [`VcloudSimulatorHandle`]: [`expire_tokens`](VcloudSimulatorHandle::expire_tokens)
+//! (every issued token gets 401 from now on), [`set_task_duration`](VcloudSimulatorHandle::set_task_duration),
+//! [`set_task_failure_share`](VcloudSimulatorHandle::set_task_failure_share),
+//! [`fail_next_tasks`](VcloudSimulatorHandle::fail_next_tasks) and
+//! [`fail_tasks_after`](VcloudSimulatorHandle::fail_tasks_after) (tasks end in
+//! `status="error"` with an `Error` child), [`make_edge_busy`](VcloudSimulatorHandle::make_edge_busy),
+//! and inspection: [`ans_config`](VcloudSimulatorHandle::ans_config),
+//! [`edge_services_xml`](VcloudSimulatorHandle::edge_services_xml),
+//! [`replications`](VcloudSimulatorHandle::replications),
+//! [`vm_power_state`](VcloudSimulatorHandle::vm_power_state),
+//! [`task_count`](VcloudSimulatorHandle::task_count),
+//! [`request_count`](VcloudSimulatorHandle::request_count).
+//!
+//! Tasks are computed from the clock: `queued` when just created (`Progress` 0), then
+//! `running` with `Progress` growing to 99, then `success` (`Progress` 100) or `error`
+//! (no `Progress`, an `Error` child) once the task duration has passed. Their effects
+//! (power state, edge configuration, DR states) apply only when they succeed.
 
 mod dr;
 mod http;

@@ -791,6 +791,21 @@ mod tests {
     }
 
     #[test]
+    fn garbage_filters_never_panic() {
+        let alphabet: Vec<char> = "ab=!;,()\\*%2Fgtle \u{e9}0".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(42);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..24);
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = parse_filter(&s, rng.bool());
+            let _ = percent_decode(&s);
+            let _ = glob(&s, "abc");
+        }
+    }
+
+    #[test]
     fn globs_ignore_case() {
         assert!(glob("web*", "Web-Tier"));
         assert!(glob("*tier", "web-tier"));

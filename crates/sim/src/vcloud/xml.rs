@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn garbage_documents_never_panic() {
+        let alphabet: Vec<char> = "<>/=\"'&;a:b ![CDATA]?-\u{e9}".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = parse(&s);
+        }
+        // Every prefix of a valid document either parses or is an error, never a panic.
+        let doc = r#"<a x="1"><b>t&amp;</b><![CDATA[c]]><c/></a>"#;
+        for i in 0..doc.len() {
+            let _ = parse(&doc[..i]);
+        }
+    }
+
+    #[test]
     fn escapes() {
         assert_eq!(
             esc(r#"<a href="x">&'"#),
