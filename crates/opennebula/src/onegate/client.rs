@@ -669,6 +669,37 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
 
+    #[tokio::test]
+    async fn from_context_mixes_explicit_and_injected_sources() {
+        let mock = Arc::new(MockTransport::new());
+        mock.push_response(HttpResponse::new(200, ""));
+        let env = std::collections::HashMap::from([
+            (
+                "ONEGATE_ENDPOINT".to_owned(),
+                "http://10.1.1.1:5030".to_owned(),
+            ),
+            ("TOKENTXT".to_owned(), "env-token".to_owned()),
+            ("VMID".to_owned(), "3".to_owned()),
+        ]);
+        let c = OneGateClient::builder()
+            .vm_id(VmId::new(9))
+            .sources(ContextSources::new().env_map(env).root("/nonexistent-root"))
+            .transport(mock.clone())
+            .from_context()
+            .expect("client");
+        assert_eq!(c.vm_id(), VmId::new(9));
+        assert_eq!(
+            c.context().token_source(),
+            &super::super::ValueSource::Environment("TOKENTXT")
+        );
+        c.delete_vm_attr("X").await.expect("delete");
+        let req = &mock.requests()[0];
+        assert_eq!(req.url.as_str(), "http://10.1.1.1:5030/vm");
+        assert_eq!(req.header_str("x-onegate-vmid"), Some("9"));
+        assert_eq!(req.header_str("x-onegate-token"), Some("env-token"));
+        assert!(!format!("{c:?}").contains("env-token"));
+    }
+
     #[test]
     fn path_prefix_is_kept() {
         let mock = Arc::new(MockTransport::new());

@@ -110,10 +110,26 @@ impl MemoryBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds a running VM named `name` (with a token when `token`); its id.
+    /// Adds a running VM named `name` (with a token when `token`) under the next free
+    /// id; the id.
     pub fn add_vm(&self, name: &str, token: bool) -> i32 {
-        self.add(MemoryVm::new(name, token))
-            .unwrap_or_else(|_| self.lock().next_vm - 1)
+        let mut mem = self.lock();
+        let id = mem.next_vm;
+        mem.next_vm += 1;
+        mem.vms.insert(
+            id,
+            MemVm {
+                name: name.to_owned(),
+                state: 3,
+                lcm_state: 3,
+                resched: 0,
+                token: token.then(new_token),
+                user_template: Template::new(),
+                nics: Vec::new(),
+                context: Vec::new(),
+            },
+        );
+        id
     }
 
     /// Adds a VM described by `vm`; its id.
