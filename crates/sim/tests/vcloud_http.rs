@@ -634,6 +634,18 @@ async fn tasks_progress_and_fail() {
         Some("POWERED_OFF"),
         "a failed task changes nothing"
     );
+    // Cancel: a long task ends as canceled and changes nothing.
+    sim.set_task_duration(Duration::from_secs(30));
+    let r = post(format!("{vapp}/power/action/powerOn")).await;
+    let href = attr(&text(r).await, "Task", "href").expect("href");
+    let r = post(format!("{href}/action/cancel")).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let canceled = text(get(&sim, &token, &href).await).await;
+    assert_eq!(
+        attr(&canceled, "Task", "status").as_deref(),
+        Some("canceled")
+    );
+    assert_eq!(sim.vm_power_state("db-01"), Some("POWERED_OFF"));
     // A running vApp cannot be deleted.
     let web = text(
         get(

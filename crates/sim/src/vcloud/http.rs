@@ -277,6 +277,7 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::GET, ["api", "admin", "vdc", id, "edgeGateways"]) => query::vdc_edges(&ctx, id),
         (M::GET, ["api", "query"]) => query::query(&ctx),
         (M::GET, ["api", "task", id]) => vcd::task(&ctx, id),
+        (M::POST, ["api", "task", id, "action", "cancel"]) => vcd::cancel_task(&ctx, id),
         (M::GET, ["api", "vApp", id]) => vcd::vapp_or_vm(&ctx, id),
         (M::DELETE, ["api", "vApp", id]) => vcd::delete_vapp(&ctx, id),
         (M::POST, ["api", "vApp", id, "power", "action", action]) => vcd::power(&ctx, id, action),

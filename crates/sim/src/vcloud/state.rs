@@ -170,6 +170,8 @@ pub(crate) struct Task {
     pub(crate) prefix: String,
     /// Edge the task keeps busy while it runs.
     pub(crate) edge: Option<Uuid>,
+    /// When `action/cancel` was received.
+    pub(crate) canceled_at: Option<Instant>,
 }
 
 /// Where a task is in its life.
@@ -179,11 +181,17 @@ pub(crate) enum TaskPhase {
     Running(u32),
     Success,
     Error,
+    Canceled,
 }
 
 impl Task {
     pub(crate) fn phase(&self, now: Instant) -> TaskPhase {
         let elapsed = now.saturating_duration_since(self.created);
+        if let Some(at) = self.canceled_at
+            && at.saturating_duration_since(self.created) < self.duration
+        {
+            return TaskPhase::Canceled;
+        }
         if elapsed >= self.duration {
             if self.failure.is_some() {
                 TaskPhase::Error
@@ -509,6 +517,7 @@ impl State {
                 settled: false,
                 prefix: prefix.into(),
                 edge,
+                canceled_at: None,
             },
         );
         self.unsettled.push(id);
@@ -530,7 +539,7 @@ impl State {
                     let effect = task.effect.clone();
                     self.apply(effect);
                 }
-                TaskPhase::Error => {}
+                TaskPhase::Error | TaskPhase::Canceled => {}
                 _ => {
                     self.unsettled.push(id);
                     continue;

@@ -492,6 +492,7 @@ pub(crate) fn task_xml(origin: &str, st: &State, task: &Task, now: std::time::In
         TaskPhase::Running(_) => "running",
         TaskPhase::Success => "success",
         TaskPhase::Error => "error",
+        TaskPhase::Canceled => "canceled",
     };
     let start = iso8601(task.created_wall);
     let expiry = iso8601(task.created_wall + std::time::Duration::from_secs(90 * 86_400));
@@ -503,7 +504,10 @@ pub(crate) fn task_xml(origin: &str, st: &State, task: &Task, now: std::time::In
         ("serviceNamespace", "com.vmware.vcloud".into()),
         ("startTime", start),
     ];
-    if matches!(phase, TaskPhase::Success | TaskPhase::Error) {
+    if matches!(
+        phase,
+        TaskPhase::Success | TaskPhase::Error | TaskPhase::Canceled
+    ) {
         a.push(("endTime", iso8601(task.created_wall + task.duration)));
     }
     a.push(("status", status.into()));
@@ -557,7 +561,7 @@ pub(crate) fn task_xml(origin: &str, st: &State, task: &Task, now: std::time::In
         TaskPhase::Queued => body.push_str("<Progress>0</Progress>"),
         TaskPhase::Running(p) => body.push_str(&format!("<Progress>{p}</Progress>")),
         TaskPhase::Success => body.push_str("<Progress>100</Progress>"),
-        TaskPhase::Error => {}
+        TaskPhase::Error | TaskPhase::Canceled => {}
     }
     body.push_str("<Details/></Task>");
     body
@@ -604,6 +608,21 @@ pub(crate) fn task(ctx: &Ctx<'_>, id: &str) -> Response {
         &ctx.version,
         &body,
     )
+}
+
+/// `POST /api/task/{id}/action/cancel`: a running task ends as `canceled` (its effect is
+/// not applied); a finished one is left alone. Answers 204.
+pub(crate) fn cancel_task(ctx: &Ctx<'_>, id: &str) -> Response {
+    let _tok = auth!(ctx);
+    let mut st = ctx.lock();
+    let Some(t) = parse_id(id, "").and_then(|u| st.tasks.get_mut(&u)) else {
+        drop(st);
+        return not_found(ctx, id);
+    };
+    if matches!(t.phase(ctx.now), TaskPhase::Queued | TaskPhase::Running(_)) {
+        t.canceled_at = Some(ctx.now);
+    }
+    respond(StatusCode::NO_CONTENT, "text/plain", "")
 }
 
 fn power_links(base: &str, kind: &str, id: Uuid) -> String {
