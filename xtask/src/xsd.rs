@@ -11,7 +11,7 @@
 //! * the object's own `ID` (in a top-level element or a pool entry) becomes its typed id
 //!   from `crate::ids` and is required;
 //! * `TEMPLATE`, `USER_TEMPLATE`, `xs:anyType` and complex types holding only `xs:any` become a
-//!   [`Template`](crate::template::Template) (always present, empty when absent);
+//!   `Template` of the opennebula crate (always present, empty when absent);
 //! * the shared `IDS` type becomes `Vec<i64>`;
 //! * repeated elements become `Vec<T>`, nested structs `Option<T>`.
 //!
