@@ -549,3 +549,45 @@ fn every_recorded_document_decodes_with_checked_fields() {
     }
     assert_eq!(count, 59, "recorded count changed");
 }
+
+#[test]
+fn resources_serialise_to_json_with_their_values() {
+    let xml = read(&data("samples").join("gen74_vm.xml"));
+    let vm: Vm = parse("gen74_vm.xml", &xml);
+    let json = serde_json::to_value(&vm).expect("serialises");
+    assert_eq!(
+        json["id"].as_i64(),
+        int_at(&xml, &["VM", "ID"]),
+        "the typed id is a bare number"
+    );
+    assert_eq!(
+        json["name"].as_str(),
+        xml_text(&xml, &["VM", "NAME"]).as_deref()
+    );
+    assert_eq!(json["state"].as_i64(), int_at(&xml, &["VM", "STATE"]));
+    assert_eq!(
+        json["permissions"]["owner_u"].as_i64(),
+        int_at(&xml, &["VM", "PERMISSIONS", "OWNER_U"])
+    );
+    assert!(
+        json.get("template").is_some(),
+        "the template is part of the JSON"
+    );
+
+    // Absent optional fields are left out rather than written as null.
+    let bare: Vm = "<VM><ID>3</ID></VM>".parse().expect("decodes");
+    let json = serde_json::to_value(&bare).expect("serialises");
+    assert_eq!(json["id"], 3);
+    assert!(json.get("name").is_none());
+
+    // Enums serialise as OpenNebula's names, unknown numbers as the number.
+    assert_eq!(
+        serde_json::to_value(LcmState::from_code(3)).expect("serialises"),
+        "RUNNING"
+    );
+    assert_eq!(
+        serde_json::to_value(VmState::from_code(77)).expect("serialises"),
+        77
+    );
+    assert_eq!(HistoryAction::from_code(56).name(), Some("sg-attach"));
+}
