@@ -1,140 +1,14 @@
-//! The multi-cloud `Compute` trait of nebulair-core, implemented over an OpenNebula
-//! client and over a vCloud Director client, so the demo (and `nebulair`) can treat the
-//! VMs of both clouds alike.
+//! The multi-cloud `Compute` trait of nebulair-core over a vCloud Director client.
+//!
+//! `OneClient` implements `Compute` itself; `nebulair-vcloud` does not (yet), so this
+//! adapter maps the query service's VM records and the vApp power actions onto it, and
+//! the demo lists the VMs of both clouds through `Box<dyn Compute>`.
 
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use nebulair_core::{Compute, Error, ErrorKind, Result, VmPowerState, VmSummary};
-use nebulair_opennebula::ids::VmId;
-use nebulair_opennebula::model::{LcmState, Vm, VmPool, VmState};
-use nebulair_opennebula::pool::PoolFilter;
-use nebulair_opennebula::{OneClient, VmAction};
 use nebulair_vcloud::query::{Query, QueryType, VmRecord};
 use nebulair_vcloud::{ApiRequest, VcdClient};
-
-/// OpenNebula VMs as [`Compute`].
-#[derive(Debug, Clone)]
-pub(crate) struct OneCompute {
-    client: OneClient,
-}
-
-impl OneCompute {
-    /// Wraps a client.
-    pub(crate) fn new(client: OneClient) -> Self {
-        OneCompute { client }
-    }
-}
-
-/// The neutral state of an OpenNebula VM.
-pub(crate) fn one_power_state(state: Option<i64>, lcm: Option<i64>) -> VmPowerState {
-    match state.map(VmState::from_code) {
-        Some(VmState::Active) => match lcm.map(LcmState::from_code) {
-            Some(LcmState::Running) => VmPowerState::Running,
-            _ => VmPowerState::Transitioning,
-        },
-        Some(VmState::Init | VmState::Pending | VmState::Hold | VmState::Cloning) => {
-            VmPowerState::Pending
-        }
-        Some(VmState::Poweroff | VmState::Stopped | VmState::Undeployed) => VmPowerState::Stopped,
-        Some(VmState::Suspended) => VmPowerState::Suspended,
-        Some(VmState::Done) => VmPowerState::Terminated,
-        Some(VmState::Failed | VmState::CloningFailure) => VmPowerState::Error,
-        _ => VmPowerState::Unknown,
-    }
-}
-
-fn one_summary(
-    id: VmId,
-    name: Option<&str>,
-    state: Option<i64>,
-    lcm: Option<i64>,
-    tpl: &nebulair_opennebula::Template,
-) -> VmSummary {
-    let provider_state = crate::commands::one_view::vm_state(state, lcm);
-    let mut s = VmSummary::new(
-        "opennebula",
-        id.to_string(),
-        name.unwrap_or_default(),
-        one_power_state(state, lcm),
-    )
-    .with_provider_state(provider_state);
-    if let Some(cpu) = tpl.get_str("CPU").and_then(|c| c.parse().ok()) {
-        s = s.with_cpu(cpu);
-    }
-    if let Some(mem) = tpl.get_str("MEMORY").and_then(|m| m.parse().ok()) {
-        s = s.with_memory_mb(mem);
-    }
-    for nic in tpl.vectors("NIC") {
-        if let Some(ip) = nic.get("IP").and_then(|i| i.parse().ok()) {
-            s = s.with_ip(ip);
-        }
-    }
-    s
-}
-
-fn one_id(id: &str) -> Result<VmId> {
-    id.parse::<VmId>()
-        .map_err(|_| Error::invalid_input(format!("{id:?} is not an OpenNebula VM id")))
-}
-
-#[async_trait]
-impl Compute for OneCompute {
-    fn provider(&self) -> &str {
-        "opennebula"
-    }
-
-    async fn list_vms(&self) -> Result<Vec<VmSummary>> {
-        let pool: VmPool = self.client.vms().info(&PoolFilter::all()).await?;
-        Ok(pool
-            .vm
-            .iter()
-            .map(|v| one_summary(v.id, v.name.as_deref(), v.state, v.lcm_state, &v.template))
-            .collect())
-    }
-
-    async fn get_vm(&self, id: &str) -> Result<VmSummary> {
-        let vm: Vm = self.client.vm(one_id(id)?).info().await?;
-        Ok(one_summary(
-            vm.id,
-            vm.name.as_deref(),
-            vm.state,
-            vm.lcm_state,
-            &vm.template,
-        ))
-    }
-
-    async fn start_vm(&self, id: &str) -> Result<()> {
-        self.client
-            .vm(one_id(id)?)
-            .action(VmAction::Resume)
-            .await
-            .map(drop)
-    }
-
-    async fn stop_vm(&self, id: &str) -> Result<()> {
-        self.client
-            .vm(one_id(id)?)
-            .action(VmAction::Poweroff)
-            .await
-            .map(drop)
-    }
-
-    async fn reboot_vm(&self, id: &str) -> Result<()> {
-        self.client
-            .vm(one_id(id)?)
-            .action(VmAction::Reboot)
-            .await
-            .map(drop)
-    }
-
-    async fn delete_vm(&self, id: &str) -> Result<()> {
-        self.client
-            .vm(one_id(id)?)
-            .action(VmAction::Terminate)
-            .await
-            .map(drop)
-    }
-}
 
 /// vCloud Director VMs (from the query service) as [`Compute`].
 #[derive(Debug, Clone)]
@@ -256,20 +130,6 @@ impl Compute for VcdCompute {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_states_map_to_neutral_states() {
-        assert_eq!(one_power_state(Some(3), Some(3)), VmPowerState::Running);
-        assert_eq!(
-            one_power_state(Some(3), Some(1)),
-            VmPowerState::Transitioning
-        );
-        assert_eq!(one_power_state(Some(1), None), VmPowerState::Pending);
-        assert_eq!(one_power_state(Some(8), Some(0)), VmPowerState::Stopped);
-        assert_eq!(one_power_state(Some(6), None), VmPowerState::Terminated);
-        assert_eq!(one_power_state(Some(7), None), VmPowerState::Error);
-        assert_eq!(one_power_state(None, None), VmPowerState::Unknown);
-    }
 
     #[test]
     fn vcd_states_map_to_neutral_states() {

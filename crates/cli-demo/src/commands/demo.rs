@@ -35,7 +35,7 @@ use crate::commands::one_view::{host_table, template_table, vm_state, vm_table};
 use crate::commands::vcloud::{
     DrReportView, firewall_table, metrics_table, nat_table, run_dr_action,
 };
-use crate::compute::{OneCompute, VcdCompute};
+use crate::compute::VcdCompute;
 use crate::output::Table;
 use crate::report::{Context as _, Failure};
 
@@ -697,7 +697,7 @@ async fn compute_tour(
         .await;
     let mut clouds: Vec<Box<dyn Compute>> = Vec::new();
     if let Some(o) = one {
-        clouds.push(Box::new(OneCompute::new(o.client.clone())));
+        clouds.push(Box::new(o.client.clone()));
     }
     if let Some(v) = vcloud {
         clouds.push(Box::new(VcdCompute::new(v.client.clone())));
