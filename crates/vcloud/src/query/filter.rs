@@ -70,7 +70,9 @@ pub enum Filter {
     And(Vec<Filter>),
     /// Any of these (`,`).
     Or(Vec<Filter>),
-    /// A FIQL string sent as written.
+    /// A FIQL string sent as written. Below API 35.0 the request still says
+    /// `filterEncoded=true` (as pyvcloud does), so `%XX` sequences in its values are
+    /// decoded by the server; use [`Filter::eq`] and friends for arbitrary values.
     Raw(String),
 }
 
