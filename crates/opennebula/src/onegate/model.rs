@@ -763,3 +763,65 @@ impl<'de> Deserialize<'de> for RoleState {
         lenient::num::<D, u32>(d).map(RoleState::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            "[0-9a-zA-Z ]{0,6}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("ID".to_owned()),
+                        Just("NAME".to_owned()),
+                        Just("NIC".to_owned()),
+                        Just("TEMPLATE".to_owned()),
+                        Just("USER_TEMPLATE".to_owned()),
+                        Just("AR_POOL".to_owned()),
+                        Just("AR".to_owned()),
+                        Just("LEASES".to_owned()),
+                        Just("LEASE".to_owned()),
+                        Just("VMS".to_owned()),
+                        Just("roles".to_owned()),
+                        Just("nodes".to_owned()),
+                        Just("id".to_owned()),
+                        "[A-Z_]{1,5}",
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_decodes_or_errors_without_panicking(v in json()) {
+            let _ = serde_json::from_value::<OneGateVm>(v.clone());
+            let _ = serde_json::from_value::<OneGateService>(v.clone());
+            let _ = serde_json::from_value::<OneGateVrouter>(v.clone());
+            let _ = serde_json::from_value::<OneGateVnet>(v);
+        }
+
+        #[test]
+        fn vm_round_trips_through_json(name in "[a-z0-9-]{1,12}", id in 0i32..100_000, key in "[A-Z_]{1,8}", val in "[a-z ]{0,8}") {
+            let vm: OneGateVm = serde_json::from_value(serde_json::json!({
+                "NAME": name, "ID": id.to_string(), "STATE": "3", "LCM_STATE": "3",
+                "USER_TEMPLATE": {key.clone(): val, "VEC": {"A": "1"}},
+                "TEMPLATE": {"NIC": {"IP": "10.0.0.1"}, "NIC_ALIAS": []}
+            })).expect("decode");
+            let back: OneGateVm = serde_json::from_value(serde_json::to_value(&vm).expect("encode")).expect("decode again");
+            prop_assert_eq!(back, vm);
+        }
+    }
+}
