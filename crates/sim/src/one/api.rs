@@ -6,7 +6,7 @@ use super::methods::Args;
 use super::render;
 use super::state::{
     AclRule, Caller, Cluster, DsData, Extra, Group, Host, ImageData, Kind, Lock, Obj, Op, R,
-    RpcError, State, User, acl, check_name, code, no_exists, now, now_ms, sha256_hex,
+    RpcError, State, User, acl, check_name, code, no_exists, now, sha256_hex,
 };
 use super::tmpl::{AttrValue, Tmpl};
 use super::vm;
@@ -1551,6 +1551,5 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             extra,
         },
     );
-    let _ = now_ms();
     Ok(Ret::Int(id))
 }

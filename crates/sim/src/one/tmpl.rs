@@ -384,10 +384,6 @@ fn parse_text(text: &str) -> Result<Tmpl, String> {
             t.push(&name, AttrValue::Single(v));
         }
         lx.skip_blanks();
-        match lx.peek() {
-            None | Some(b'\n') | Some(b'#') => {}
-            _ => {}
-        }
     }
 }
 

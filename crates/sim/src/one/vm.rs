@@ -1,5 +1,7 @@
 //! Virtual machines (state machine, actions, scheduler) and virtual network leases.
 
+use std::collections::HashMap;
+
 use super::api::{Ctx, not_implemented, update_tmpl};
 use super::methods::Args;
 use super::state::{
@@ -1309,14 +1311,25 @@ fn place(s: &mut State, _ctx: &Ctx, id: i32, hid: i32, ds_id: i32, c: &Caller) {
     let _ = c;
 }
 
-fn host_fits(s: &State, hid: i32, cpu: f64, mem: i64) -> bool {
+/// CPU (percent) and memory (KB) in use per host, computed once per scheduler pass.
+fn usage_map(s: &State) -> HashMap<i32, (i64, i64)> {
+    s.hosts
+        .keys()
+        .map(|h| {
+            let (_, c, m) = super::render::host_usage(s, *h);
+            (*h, (c, m))
+        })
+        .collect()
+}
+
+fn host_fits(s: &State, usage: &HashMap<i32, (i64, i64)>, hid: i32, cpu: f64, mem: i64) -> bool {
     let Some(h) = s.hosts.get(&hid) else {
         return false;
     };
     if h.state != 2 {
         return false;
     }
-    let (_, used_cpu, used_mem) = super::render::host_usage(s, hid);
+    let (used_cpu, used_mem) = usage.get(&hid).copied().unwrap_or((0, 0));
     (used_cpu as f64 + cpu * 100.0) <= h.total_cpu as f64 && used_mem + mem * 1024 <= h.total_mem
 }
 
@@ -1360,6 +1373,7 @@ pub(crate) fn tick(
         .filter_map(|o| o.vm().map(|v| (o.meta.id, v.state, v.lcm_state)))
         .filter(|(_, st_, l)| *st_ == st::PENDING || (*st_ == st::ACTIVE && *l != lcm::RUNNING))
         .collect();
+    let mut usage: Option<HashMap<i32, (i64, i64)>> = None;
     for (id, state, l) in ids {
         if !phase_due(id, state, l) {
             continue;
@@ -1379,16 +1393,20 @@ pub(crate) fn tick(
                     .unwrap_or(0);
                 (cpu, mem, o.vm().and_then(|v| v.forced_host))
             };
+            let usage = usage.get_or_insert_with(|| usage_map(s));
             let target = match forced {
                 Some((h, d)) => Some((h, d)),
                 None => s
                     .hosts
                     .keys()
                     .copied()
-                    .find(|h| host_fits(s, *h, cpu, mem))
+                    .find(|h| host_fits(s, usage, *h, cpu, mem))
                     .map(|h| (h, 0)),
             };
             if let Some((hid, ds)) = target {
+                let e = usage.entry(hid).or_insert((0, 0));
+                e.0 += (cpu * 100.0) as i64;
+                e.1 += mem * 1024;
                 let admin = Caller {
                     uid: 0,
                     gid: 0,
