@@ -37,14 +37,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut events = dr.progress_channel();
     let printer = tokio::spawn(async move {
+        // One line per action: the counter restarts when every target has finished.
         let mut finished = 0;
         while let Some(ev) = events.recv().await {
             if let DrEventKind::Finished { .. } = ev.kind {
                 finished += 1;
-                eprint!("\rtest failover: {finished}/{} done", ev.total);
+                eprint!("\r{finished}/{} VMs done", ev.total);
+                if finished == ev.total {
+                    eprintln!();
+                    finished = 0;
+                }
             }
         }
-        eprintln!();
     });
     let report = dr.test_failover(DrTargets::All, true).await?;
     println!(
