@@ -701,9 +701,9 @@ fn simulate_serves_until_interrupted_and_keeps_its_state() {
         let url = v["opennebula"]["xmlrpc"].as_str().expect("url").to_owned();
         (child, url)
     };
-    let stop = |child: &mut std::process::Child| {
+    let stop = |child: &mut std::process::Child, signal: &str| {
         StdCommand::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([signal, &child.id().to_string()])
             .status()
             .expect("kill");
         let status = child.wait().expect("wait");
@@ -734,7 +734,7 @@ fn simulate_serves_until_interrupted_and_keeps_its_state() {
     run(&["template", "instantiate", "0", "--name", "kept"])
         .assert()
         .success();
-    stop(&mut child);
+    stop(&mut child, "-INT");
     assert!(state.exists());
     let (mut child, url2) = start();
     let mut c = nebulair();
@@ -752,7 +752,7 @@ fn simulate_serves_until_interrupted_and_keeps_its_state() {
     .assert()
     .success()
     .stdout(predicate::str::contains("kept"));
-    stop(&mut child);
+    stop(&mut child, "-TERM");
     let _ = std::io::stdout().flush();
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "N")]
     one_port: Option<u16>,
     /// Start OpenNebula from this JSON state file if it exists, and save the state to it
-    /// when stopped with Ctrl-C.
+    /// when stopped with Ctrl-C or SIGTERM.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// VMs take realistic seconds to boot and shut down (zero by default).
@@ -98,8 +98,27 @@ impl Endpoints {
                 v.password
             ));
         }
-        out.push_str("Press Ctrl-C to stop.\n");
+        out.push_str("Press Ctrl-C (or send SIGTERM) to stop.\n");
         out
+    }
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (`kill PID`); shells start background
+/// jobs with SIGINT ignored, so SIGTERM is how scripts stop a backgrounded `simulate`.
+async fn wait_for_stop() -> Result<(), Failure> {
+    let failed = |e: std::io::Error| Failure::new("waiting for Ctrl-C", Error::from(e));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(failed)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(failed),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(failed)
     }
 }
 
@@ -177,9 +196,7 @@ impl SimulateArgs {
             }
         };
         crate::output::write_stdout(&text).map_err(io_failure)?;
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| Failure::new("waiting for Ctrl-C", Error::from(e)))?;
+        wait_for_stop().await?;
         if let (Some(sim), Some(path)) = (&one, &self.state) {
             sim.save_snapshot(path).during("saving the state file")?;
             eprintln!("state saved to {}", path.display());
