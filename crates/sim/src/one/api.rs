@@ -358,10 +358,10 @@ pub(crate) fn read(s: &State, ctx: &Ctx, method: &str, session: &str, a: &Args) 
                 .filter_map(|x| x.trim().parse().ok())
                 .collect();
             for id in wanted.iter().rev() {
-                if let Ok(o) = s.get(Kind::Vm, *id) {
-                    if s.can(&c, Op::Use, Kind::Vm, &o.meta) {
-                        render::obj(&mut out, s, o, !extended, false);
-                    }
+                if let Ok(o) = s.get(Kind::Vm, *id)
+                    && s.can(&c, Op::Use, Kind::Vm, &o.meta)
+                {
+                    render::obj(&mut out, s, o, !extended, false);
                 }
             }
             out.push_str("</VM_POOL>");
@@ -399,10 +399,11 @@ pub(crate) fn read(s: &State, ctx: &Ctx, method: &str, session: &str, a: &Args) 
             out.push_str(render::pool_root(kind));
             out.push('>');
             for o in filtered(s, &c, kind, f, st, en, -2)? {
-                if let (Some(t), Extra::Document { doc_type: d }) = (doc_type, &o.extra) {
-                    if t >= 0 && *d != t {
-                        continue;
-                    }
+                if let (Some(t), Extra::Document { doc_type: d }) = (doc_type, &o.extra)
+                    && t >= 0
+                    && *d != t
+                {
+                    continue;
                 }
                 render::obj(&mut out, s, o, true, false);
             }
@@ -716,10 +717,10 @@ fn user_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R<
             if let Some(u) = s.users.get_mut(&id) {
                 let keep = u.template.get("TOKEN_PASSWORD").map(str::to_owned);
                 update_tmpl(&mut u.template, a.str(1), a.int(2))?;
-                if let Some(k) = keep {
-                    if u.template.get("TOKEN_PASSWORD").is_none() {
-                        u.template.set("TOKEN_PASSWORD", k);
-                    }
+                if let Some(k) = keep
+                    && u.template.get("TOKEN_PASSWORD").is_none()
+                {
+                    u.template.set("TOKEN_PASSWORD", k);
                 }
             }
         }
@@ -1325,12 +1326,12 @@ fn obj_write(
             s.get_mut(kind, id)?.meta.lock = None;
         }
         "delete" => {
-            if let Extra::Image(i) = &s.get(kind, id)?.extra {
-                if !i.vms.is_empty() {
-                    return Err(RpcError::action(
-                        "Cannot delete image, it is being used by VMs",
-                    ));
-                }
+            if let Extra::Image(i) = &s.get(kind, id)?.extra
+                && !i.vms.is_empty()
+            {
+                return Err(RpcError::action(
+                    "Cannot delete image, it is being used by VMs",
+                ));
             }
             if kind == Kind::Datastore
                 && s.pool(Kind::Image)
@@ -1342,12 +1343,12 @@ fn obj_write(
                     "Datastore is not empty, it cannot be deleted.",
                 ));
             }
-            if let Extra::Vnet(v) = &s.get(kind, id)?.extra {
-                if v.ars.iter().any(|ar| ar.leases.values().any(|vm| *vm >= 0)) {
-                    return Err(RpcError::internal(
-                        "Can not remove a virtual network with leases in use",
-                    ));
-                }
+            if let Extra::Vnet(v) = &s.get(kind, id)?.extra
+                && v.ars.iter().any(|ar| ar.leases.values().any(|vm| *vm >= 0))
+            {
+                return Err(RpcError::internal(
+                    "Can not remove a virtual network with leases in use",
+                ));
             }
             s.pool_mut(kind).objs.remove(&id);
             for cl in s.clusters.values_mut() {
@@ -1487,10 +1488,10 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             let ds_id = a.int(1);
             let ds = s.get(Kind::Datastore, ds_id)?;
             s.authorize(c, Op::Use, Kind::Datastore, &ds.meta, true)?;
-            if let Extra::Datastore(d) = &ds.extra {
-                if d.ds_type != 0 {
-                    return Err(RpcError::internal("Datastore is not of type IMAGE_DS"));
-                }
+            if let Extra::Datastore(d) = &ds.extra
+                && d.ds_type != 0
+            {
+                return Err(RpcError::internal("Datastore is not of type IMAGE_DS"));
             }
             let img_type = match t.get("TYPE").unwrap_or("OS") {
                 "OS" => 0,

@@ -156,10 +156,10 @@ pub(crate) fn check(specs: &[ParamSpec], params: &[Value]) -> Result<(String, Ar
                     }
                     .into());
                 }
-                if let (PType::IntArray, Value::Array(items)) = (spec.ty, v) {
-                    if items.iter().any(|x| !matches!(x, Value::Int(_))) {
-                        return Err("Parameter that is supposed to be integer is not".into());
-                    }
+                if let (PType::IntArray, Value::Array(items)) = (spec.ty, v)
+                    && items.iter().any(|x| !matches!(x, Value::Int(_)))
+                {
+                    return Err("Parameter that is supposed to be integer is not".into());
                 }
                 out.push(v.clone());
             }

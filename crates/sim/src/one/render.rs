@@ -800,10 +800,10 @@ fn vm_short(out: &mut String, s: &State, o: &Obj) {
     }
     out.push_str("<USER_TEMPLATE>");
     for a in v.user_template.attrs() {
-        if SHORT_USER.contains(&a.name.as_str()) {
-            if let super::tmpl::AttrValue::Single(x) = &a.value {
-                cdata_elem(out, &a.name, x);
-            }
+        if SHORT_USER.contains(&a.name.as_str())
+            && let super::tmpl::AttrValue::Single(x) = &a.value
+        {
+            cdata_elem(out, &a.name, x);
         }
     }
     out.push_str("</USER_TEMPLATE>");

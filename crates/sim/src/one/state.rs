@@ -685,20 +685,18 @@ impl State {
         m: &Meta,
         check_lock: bool,
     ) -> R<()> {
-        if check_lock {
-            if let Some(l) = &m.lock {
-                let level = if l.level >= 4 { 1 } else { l.level };
-                if op as i32 >= level {
-                    return Err(RpcError::new(
-                        code::AUTHORIZATION,
-                        format!(
-                            "User [{}] : {} is locked. [{}].",
-                            c.uid,
-                            kind.acl_name(),
-                            m.id
-                        ),
-                    ));
-                }
+        if check_lock && let Some(l) = &m.lock {
+            let level = if l.level >= 4 { 1 } else { l.level };
+            if op as i32 >= level {
+                return Err(RpcError::new(
+                    code::AUTHORIZATION,
+                    format!(
+                        "User [{}] : {} is locked. [{}].",
+                        c.uid,
+                        kind.acl_name(),
+                        m.id
+                    ),
+                ));
             }
         }
         if self.can(c, op, kind, m) {

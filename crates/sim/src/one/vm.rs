@@ -357,13 +357,16 @@ fn create_vm(
 }
 
 /// Find the network of a NIC, take a lease and fill the NIC attributes.
+/// A lease taken for a NIC: network id, address range id, index, CONTEXT ETHn_ attributes.
+type Lease = (i32, i32, u32, Vec<(String, String)>);
+
 fn lease_for_nic(
     s: &mut State,
     c: &Caller,
     vm_id: i32,
     nic: &mut Vec<(String, String)>,
     nic_id: i32,
-) -> R<(i32, i32, u32, Vec<(String, String)>)> {
+) -> R<Lease> {
     let get = |k: &str| nic.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let vnet_id = if let Some(id) = get("NETWORK_ID").and_then(|x| x.parse::<i32>().ok()) {
         id
@@ -467,12 +470,11 @@ fn lease_for_nic(
 }
 
 fn release_lease(s: &mut State, vnet: i32, ar: i32, idx: u32) {
-    if let Ok(o) = s.get_mut(Kind::Vnet, vnet) {
-        if let Extra::Vnet(v) = &mut o.extra {
-            if let Some(a) = v.ars.iter_mut().find(|a| a.id == ar) {
-                a.leases.remove(&idx);
-            }
-        }
+    if let Ok(o) = s.get_mut(Kind::Vnet, vnet)
+        && let Extra::Vnet(v) = &mut o.extra
+        && let Some(a) = v.ars.iter_mut().find(|a| a.id == ar)
+    {
+        a.leases.remove(&idx);
     }
 }
 
@@ -956,14 +958,12 @@ pub(crate) fn write(
                         .find(|(n, _)| n == k)
                         .and_then(|(_, x)| x.parse::<i64>().ok())
                 };
-                if let (Some(vn), Some(ar)) = (get("NETWORK_ID"), get("AR_ID")) {
-                    if let Ok(vo) = s.get_mut(Kind::Vnet, vn as i32) {
-                        if let Extra::Vnet(v) = &mut vo.extra {
-                            if let Some(r) = v.ars.iter_mut().find(|r| i64::from(r.id) == ar) {
-                                r.leases.retain(|_, vm| *vm != id);
-                            }
-                        }
-                    }
+                if let (Some(vn), Some(ar)) = (get("NETWORK_ID"), get("AR_ID"))
+                    && let Ok(vo) = s.get_mut(Kind::Vnet, vn as i32)
+                    && let Extra::Vnet(v) = &mut vo.extra
+                    && let Some(r) = v.ars.iter_mut().find(|r| i64::from(r.id) == ar)
+                {
+                    r.leases.retain(|_, vm| *vm != id);
                 }
             }
         }
@@ -976,12 +976,12 @@ pub(crate) fn write(
                 "resize",
             )?;
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
-            if let Some(m) = t.get("MEMORY") {
-                if m.parse::<i64>().map(|x| x <= 0).unwrap_or(true) {
-                    return Err(RpcError::internal(
-                        "MEMORY attribute must be a positive integer value.",
-                    ));
-                }
+            if let Some(m) = t.get("MEMORY")
+                && m.parse::<i64>().map(|x| x <= 0).unwrap_or(true)
+            {
+                return Err(RpcError::internal(
+                    "MEMORY attribute must be a positive integer value.",
+                ));
             }
             let o = s.get_mut(Kind::Vm, id)?;
             for k in ["CPU", "VCPU", "MEMORY"] {
@@ -1052,18 +1052,18 @@ fn require_state(s: &State, id: i32, states: &[i32], running_lcm: &[i32], action
 /// Close the current history record.
 fn close_history(v: &mut VmData, action: i32, c: Option<&Caller>, req: i32) {
     let t = now();
-    if let Some(h) = v.history.last_mut() {
-        if h.etime == 0 {
-            h.etime = t;
-            if h.retime == 0 {
-                h.retime = t;
-            }
-            h.action = action;
-            if let Some(c) = c {
-                h.uid = c.uid;
-                h.gid = c.gid;
-                h.req_id = req;
-            }
+    if let Some(h) = v.history.last_mut()
+        && h.etime == 0
+    {
+        h.etime = t;
+        if h.retime == 0 {
+            h.retime = t;
+        }
+        h.action = action;
+        if let Some(c) = c {
+            h.uid = c.uid;
+            h.gid = c.gid;
+            h.req_id = req;
         }
     }
 }
@@ -1149,21 +1149,13 @@ fn vm_action(s: &mut State, ctx: &Ctx, c: &Caller, id: i32, action: &str) -> R<(
                 return Err(wrong(v));
             }
         }
-        "stop" => {
-            if running {
-                close_history(v, num, Some(c), req);
-                set_state(v, st::ACTIVE, lcm::SAVE_STOP);
-            } else {
-                return Err(wrong(v));
-            }
+        "stop" if running => {
+            close_history(v, num, Some(c), req);
+            set_state(v, st::ACTIVE, lcm::SAVE_STOP);
         }
-        "suspend" => {
-            if running {
-                close_history(v, num, Some(c), req);
-                set_state(v, st::ACTIVE, lcm::SAVE_SUSPEND);
-            } else {
-                return Err(wrong(v));
-            }
+        "suspend" if running => {
+            close_history(v, num, Some(c), req);
+            set_state(v, st::ACTIVE, lcm::SAVE_SUSPEND);
         }
         "hold" => {
             if v.state != st::PENDING {
@@ -1350,19 +1342,21 @@ pub(crate) fn tick(
         }
     }
     for o in s.pool_mut(Kind::Image).objs.values_mut() {
-        if let Extra::Image(i) = &mut o.extra {
-            if i.state == 0 && i.ready_at <= t {
-                i.state = 1;
-            }
+        if let Extra::Image(i) = &mut o.extra
+            && i.state == 0
+            && i.ready_at <= t
+        {
+            i.state = 1;
         }
     }
     let ms = now_ms();
     for o in s.pool_mut(Kind::Vnet).objs.values_mut() {
-        if let Extra::Vnet(v) = &mut o.extra {
-            if v.state == 2 && v.ready_at_ms <= ms {
-                v.state = 1;
-                v.prev_state = 1;
-            }
+        if let Extra::Vnet(v) = &mut o.extra
+            && v.state == 2
+            && v.ready_at_ms <= ms
+        {
+            v.state = 1;
+            v.prev_state = 1;
         }
     }
     let mut changed = false;
@@ -1490,19 +1484,20 @@ pub(crate) fn monitor(s: &mut State) {
             .get("MEMORY")
             .and_then(|m| m.parse::<i64>().ok())
             .unwrap_or(0);
-        if let Some(v) = o.vm_mut() {
-            if v.state == st::ACTIVE && v.lcm_state == lcm::RUNNING {
-                let prev = v.monitoring.last().map(|m| (m.3, m.4)).unwrap_or((0, 0));
-                v.monitoring.push((
-                    t,
-                    f64::from(fastrand::u8(0..100)) / 10.0,
-                    mem * 1024 / 2 + i64::from(fastrand::u16(..)),
-                    prev.0 + i64::from(fastrand::u16(..)),
-                    prev.1 + i64::from(fastrand::u16(..)),
-                ));
-                if v.monitoring.len() > 20 {
-                    v.monitoring.remove(0);
-                }
+        if let Some(v) = o.vm_mut()
+            && v.state == st::ACTIVE
+            && v.lcm_state == lcm::RUNNING
+        {
+            let prev = v.monitoring.last().map(|m| (m.3, m.4)).unwrap_or((0, 0));
+            v.monitoring.push((
+                t,
+                f64::from(fastrand::u8(0..100)) / 10.0,
+                mem * 1024 / 2 + i64::from(fastrand::u16(..)),
+                prev.0 + i64::from(fastrand::u16(..)),
+                prev.1 + i64::from(fastrand::u16(..)),
+            ));
+            if v.monitoring.len() > 20 {
+                v.monitoring.remove(0);
             }
         }
     }

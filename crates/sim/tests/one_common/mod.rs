@@ -104,23 +104,15 @@ pub fn leaves(xml: &str) -> (bool, Vec<(String, String)>) {
                     text.clear();
                 }
             }
-            Event::Empty(e) => {
-                if e.local_name().as_ref() == b"string" {
-                    out.push(("string".into(), String::new()));
-                }
+            Event::Empty(e) if e.local_name().as_ref() == b"string" => {
+                out.push(("string".into(), String::new()));
             }
-            Event::Text(t) => {
-                if cur.is_some() {
-                    text.push_str(&t.xml10_content().expect("utf8"));
-                }
+            Event::Text(t) if cur.is_some() => {
+                text.push_str(&t.xml10_content().expect("utf8"));
             }
-            Event::GeneralRef(g) => {
-                if cur.is_some() {
-                    let n = g.decode().expect("utf8");
-                    text.push_str(
-                        quick_xml::escape::resolve_predefined_entity(&n).expect("entity"),
-                    );
-                }
+            Event::GeneralRef(g) if cur.is_some() => {
+                let n = g.decode().expect("utf8");
+                text.push_str(quick_xml::escape::resolve_predefined_entity(&n).expect("entity"));
             }
             Event::End(e) => {
                 let n = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
