@@ -878,7 +878,7 @@ impl EdgeGateway {
     }
 
     /// How `BUSY_ENTITY` answers are retried (default
-    /// [`default_busy_retry`](crate::ans::default_busy_retry)).
+    /// [`crate::ans::default_busy_retry`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
