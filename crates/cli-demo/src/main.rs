@@ -6,7 +6,6 @@
 //! exit with a non-zero code; `-v` adds the cause chain.
 
 mod commands;
-mod compute;
 mod output;
 mod progress;
 mod report;

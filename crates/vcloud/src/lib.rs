@@ -78,6 +78,7 @@
 
 pub mod ans;
 pub mod client;
+pub mod compute;
 pub mod dr;
 pub mod edge;
 pub mod error;
@@ -88,6 +89,7 @@ pub mod session;
 pub mod task;
 
 pub use client::{Accept, ApiRequest, Reauthenticate, VcdClient, VcdResponse};
+pub use compute::VcdCompute;
 pub use error::{VcdError, error_from_response};
 pub use metrics::{MetricData, MetricValue, Metrics, Unit};
 pub use model::ApiVersion;

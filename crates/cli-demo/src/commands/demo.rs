@@ -35,9 +35,9 @@ use crate::commands::one_view::{host_table, template_table, vm_state, vm_table};
 use crate::commands::vcloud::{
     DrReportView, firewall_table, metrics_table, nat_table, run_dr_action,
 };
-use crate::compute::VcdCompute;
 use crate::output::Table;
 use crate::report::{Context as _, Failure};
+use nebulair_vcloud::VcdCompute;
 
 /// Which half of the tour to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,25 +1,52 @@
-//! The multi-cloud `Compute` trait of nebulair-core over a vCloud Director client.
+//! The multi-cloud [`Compute`] trait of nebulair-core for vCloud Director.
 //!
-//! `OneClient` implements `Compute` itself; `nebulair-vcloud` does not (yet), so this
-//! adapter maps the query service's VM records and the vApp power actions onto it, and
-//! the demo lists the VMs of both clouds through `Box<dyn Compute>`.
+//! [`VcdCompute`] maps the query service's VM records onto [`VmSummary`] and the VM power
+//! actions (`powerOn`, `powerOff`, `reboot`, each a vCD Task that is waited for) onto the
+//! trait's verbs, so code can drive OpenNebula and vCloud VMs through one
+//! `Box<dyn Compute>`.
+
+use crate::client::{ApiRequest, VcdClient};
+use crate::query::{Query, QueryType, VmRecord};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
 use nebulair_core::{Compute, Error, ErrorKind, Result, VmPowerState, VmSummary};
-use nebulair_vcloud::query::{Query, QueryType, VmRecord};
-use nebulair_vcloud::{ApiRequest, VcdClient};
 
 /// vCloud Director VMs (from the query service) as [`Compute`].
+///
+/// Ids are the VM UUIDs, with or without the `vm-` prefix. [`Compute::list_vms`] leaves
+/// out VMs that belong to vApp templates. Errors: a VM id that no query record carries is
+/// [`ErrorKind::NotFound`]; a power action whose Task ends in error fails with the Task's
+/// message.
 #[derive(Debug, Clone)]
-pub(crate) struct VcdCompute {
+pub struct VcdCompute {
     client: VcdClient,
+    poll_interval: Duration,
 }
 
 impl VcdCompute {
-    /// Wraps a client.
-    pub(crate) fn new(client: VcdClient) -> Self {
-        VcdCompute { client }
+    /// Wraps a logged-in client.
+    pub fn new(client: VcdClient) -> Self {
+        VcdCompute {
+            client,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// How often the Task of a power action is polled (default 5 s).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    async fn wait(&self, task: &crate::task::Task) -> Result<()> {
+        self.client
+            .task_waiter()
+            .poll_interval(self.poll_interval)
+            .wait(task)
+            .await
+            .map(drop)
     }
 
     async fn records(&self) -> Result<Vec<VmRecord>> {
@@ -46,12 +73,12 @@ impl VcdCompute {
             .send(ApiRequest::post(target))
             .await?
             .into_task()?;
-        self.client.wait_for(&task).await.map(drop)
+        self.wait(&task).await
     }
 }
 
-/// The neutral state of a vCD VM `status`.
-pub(crate) fn vcd_power_state(status: Option<&str>) -> VmPowerState {
+/// The neutral state of a vCD VM `status` (as in query records).
+pub fn vcd_power_state(status: Option<&str>) -> VmPowerState {
     match status {
         Some("POWERED_ON") => VmPowerState::Running,
         Some("POWERED_OFF" | "RESOLVED" | "UNDEPLOYED") => VmPowerState::Stopped,
@@ -121,7 +148,7 @@ impl Compute for VcdCompute {
             .send(ApiRequest::delete(rec.href.clone()))
             .await?;
         match resp.task()? {
-            Some(task) => self.client.wait_for(&task).await.map(drop),
+            Some(task) => self.wait(&task).await,
             None => Ok(()),
         }
     }
