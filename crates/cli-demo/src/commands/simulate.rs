@@ -23,6 +23,9 @@ pub(crate) struct SimulateArgs {
     /// Serve OpenNebula XML-RPC on this port (http://127.0.0.1:N/RPC2) [default: a free port]
     #[arg(long, value_name = "N")]
     one_port: Option<u16>,
+    /// Serve the vCloud simulator on this port (http://127.0.0.1:M/) [default: a free port]
+    #[arg(long, value_name = "M")]
+    vcloud_port: Option<u16>,
     /// Start OpenNebula from this JSON state file if it exists, and save the state to it
     /// when stopped with Ctrl-C or SIGTERM.
     #[arg(long, value_name = "FILE")]
@@ -156,12 +159,14 @@ impl SimulateArgs {
         let vcloud = if self.one_only {
             None
         } else {
-            Some(
-                VcloudSimulator::builder()
-                    .start()
-                    .await
-                    .map_err(|e| Failure::new("starting the vCloud simulator", Error::from(e)))?,
-            )
+            let mut b = VcloudSimulator::builder();
+            if let Some(port) = self.vcloud_port {
+                b = b.bind(SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            Some(b.start().await.map_err(|e| {
+                Failure::new("starting the vCloud simulator", Error::from(e))
+                    .hint("is the port free? try another --vcloud-port or leave it out")
+            })?)
         };
         let endpoints = Endpoints {
             opennebula: one.as_ref().map(|s| OneEndpoint {

@@ -205,9 +205,16 @@ impl Default for Config {
 #[derive(Debug, Clone, Default)]
 pub struct SimulatorBuilder {
     cfg: Config,
+    bind: Option<SocketAddr>,
 }
 
 impl SimulatorBuilder {
+    /// Address to listen on (default `127.0.0.1:0`, a random free port on loopback).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
     /// User name and password accepted by every login (default [`DEFAULT_USER`] /
     /// [`DEFAULT_PASSWORD`]).
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
@@ -312,12 +319,16 @@ impl SimulatorBuilder {
         self
     }
 
-    /// Binds a random free port on 127.0.0.1 and starts serving.
+    /// Binds the [`bind`](Self::bind) address (by default a random free port on
+    /// 127.0.0.1) and starts serving.
     ///
     /// # Errors
-    /// The I/O error of binding the listener.
+    /// The I/O error of binding the listener (e.g. the port is in use).
     pub async fn start(self) -> std::io::Result<VcloudSimulatorHandle> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = self
+            .bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let origin = format!("http://{addr}");
         let shared = Arc::new(http::Shared {
