@@ -703,10 +703,7 @@ fn emit_method(
     is_handle: bool,
     fam_id: Option<&str>,
 ) -> Result<(), String> {
-    let has_optional = m
-        .params
-        .iter()
-        .any(|p| p.default.is_some() || p.optional_absent);
+    let has_optional = m.params.iter().any(is_optional);
     let full_only = FULL_FORM.contains(&m.name.as_str());
     let mut forms: Vec<(String, bool)> = Vec::new();
     if has_optional && !full_only {

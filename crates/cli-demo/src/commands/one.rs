@@ -437,7 +437,7 @@ async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
             };
             client
                 .vm(VmId::new(id))
-                .update_with(&tpl, kind)
+                .update(&tpl, kind)
                 .await
                 .map_err(call_failed(format!("updating VM {id}")))?;
             p.print(&serde_json::json!({ "id": id, "updated": true }), || {

@@ -756,8 +756,6 @@ impl HostHandle<'_> {
 
     /// `one.host.update`: Updates a host template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -767,25 +765,6 @@ impl HostHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.host.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.host.update`: Updates a host template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -1039,8 +1018,6 @@ impl ClusterHandle<'_> {
 
     /// `one.cluster.update`: Updates a Cluster template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -1050,25 +1027,6 @@ impl ClusterHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.cluster.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.cluster.update`: Updates a Cluster template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -1430,8 +1388,6 @@ impl TemplateHandle<'_> {
 
     /// `one.template.update`: Updates a Template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -1441,25 +1397,6 @@ impl TemplateHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.template.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.template.update`: Updates a Template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -1824,8 +1761,6 @@ impl VnTemplateHandle<'_> {
 
     /// `one.vntemplate.update`: Updates a VNTemplate
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -1835,25 +1770,6 @@ impl VnTemplateHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vntemplate.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vntemplate.update`: Updates a VNTemplate
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -2159,8 +2075,6 @@ impl VmHandle<'_> {
 
     /// `one.vm.update`: Updates a Virtual Machine
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -2170,25 +2084,6 @@ impl VmHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vm.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vm.update`: Updates a Virtual Machine
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -2605,8 +2500,6 @@ impl VmHandle<'_> {
 
     /// `one.vm.updatenic`: Update NIC attributes, propagate the changes to host
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::updatenic_with`] to set them.
-    ///
     /// Parameters:
     /// * `nic_id`: wire parameter `nic_id` (int).
     /// * `template`: wire parameter `template` (string).
@@ -2619,29 +2512,6 @@ impl VmHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn updatenic(&self, nic_id: i32, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(12);
-        p.push(self.id.into());
-        p.push(nic_id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vm.updatenic", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vm.updatenic`: Update NIC attributes, propagate the changes to host
-    ///
-    /// Parameters:
-    /// * `nic_id`: wire parameter `nic_id` (int).
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The VM ID / The error string.
-    ///
-    /// Note: source sig string says A:siis; params read: A:siisi
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn updatenic_with(&self, nic_id: i32, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(12);
         p.push(self.id.into());
         p.push(nic_id.into());
@@ -2785,8 +2655,6 @@ impl VmHandle<'_> {
 
     /// `one.vm.updateconf`: Update the configuration of a Virtual Machine
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::updateconf_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -2798,27 +2666,6 @@ impl VmHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn updateconf(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vm.updateconf", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vm.updateconf`: Update the configuration of a Virtual Machine
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// Note: source sig string says A:sis; params read: A:sisi
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn updateconf_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -3656,8 +3503,6 @@ impl VnetHandle<'_> {
 
     /// `one.vn.update`: Updates a VirtualNetwork
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -3667,25 +3512,6 @@ impl VnetHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vn.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vn.update`: Updates a VirtualNetwork
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -4146,8 +3972,6 @@ impl ImageHandle<'_> {
 
     /// `one.image.update`: Updates a Image
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -4157,25 +3981,6 @@ impl ImageHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.image.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.image.update`: Updates a Image
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -4639,8 +4444,6 @@ impl DatastoreHandle<'_> {
 
     /// `one.datastore.update`: Updates a Datastore
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -4650,25 +4453,6 @@ impl DatastoreHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.datastore.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.datastore.update`: Updates a Datastore
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -4942,8 +4726,6 @@ impl GroupHandle<'_> {
 
     /// `one.group.update`: Updates a group template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -4953,25 +4735,6 @@ impl GroupHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.group.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.group.update`: Updates a group template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -5112,8 +4875,6 @@ impl UserHandle<'_> {
 
     /// `one.user.update`: Updates a user template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -5123,25 +4884,6 @@ impl UserHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.user.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.user.update`: Updates a user template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -5618,8 +5360,6 @@ impl DocumentHandle<'_> {
 
     /// `one.document.update`: Updates a document template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -5629,25 +5369,6 @@ impl DocumentHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.document.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.document.update`: Updates a document template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -5883,8 +5604,6 @@ impl ZoneHandle<'_> {
 
     /// `one.zone.update`: Updates a zone template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -5894,25 +5613,6 @@ impl ZoneHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.zone.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.zone.update`: Updates a zone template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -6368,8 +6068,6 @@ impl SecGroupHandle<'_> {
 
     /// `one.secgroup.update`: Updates a security group template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -6379,25 +6077,6 @@ impl SecGroupHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.secgroup.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.secgroup.update`: Updates a security group template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -6711,8 +6390,6 @@ impl VmGroupHandle<'_> {
 
     /// `one.vmgroup.update`: Updates a vm group template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -6722,25 +6399,6 @@ impl VmGroupHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vmgroup.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vmgroup.update`: Updates a vm group template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -6932,8 +6590,6 @@ impl VdcHandle<'_> {
 
     /// `one.vdc.update`: Updates a VDC template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -6943,25 +6599,6 @@ impl VdcHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vdc.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vdc.update`: Updates a VDC template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -7330,8 +6967,6 @@ impl VrouterHandle<'_> {
 
     /// `one.vrouter.update`: Updates a virtual router template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -7341,25 +6976,6 @@ impl VrouterHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.vrouter.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.vrouter.update`: Updates a virtual router template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -7718,8 +7334,6 @@ impl MarketHandle<'_> {
 
     /// `one.market.update`: Updates a MarketPlace template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -7729,25 +7343,6 @@ impl MarketHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.market.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.market.update`: Updates a MarketPlace template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -8138,8 +7733,6 @@ impl MarketAppHandle<'_> {
 
     /// `one.marketapp.update`: Updates a MarketPlaceApp template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -8149,25 +7742,6 @@ impl MarketAppHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.marketapp.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.marketapp.update`: Updates a MarketPlaceApp template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -8419,8 +7993,6 @@ impl HookHandle<'_> {
 
     /// `one.hook.update`: Updates a hook template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -8430,25 +8002,6 @@ impl HookHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.hook.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.hook.update`: Updates a hook template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid -- doc: The resource ID / The error string.
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
@@ -8752,8 +8305,6 @@ impl BackupJobHandle<'_> {
 
     /// `one.backupjob.update`: Updates a Backup Job template
     ///
-    /// Optional parameters are sent with their server defaults; see [`Self::update_with`] to set them.
-    ///
     /// Parameters:
     /// * `template`: wire parameter `template` (string).
     /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
@@ -8763,25 +8314,6 @@ impl BackupJobHandle<'_> {
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
     pub async fn update(&self, template: &Template, append: UpdateType) -> Result<i32> {
-        let mut p: Vec<RpcValue> = Vec::with_capacity(11);
-        p.push(self.id.into());
-        p.push(template_param(template)?);
-        p.push(append.into());
-        let v = self.client.call_full("one.backupjob.update", &p).await?;
-        v.into_i32()
-    }
-
-    /// `one.backupjob.update`: Updates a Backup Job template
-    ///
-    /// Parameters:
-    /// * `template`: wire parameter `template` (string).
-    /// * `append`: wire parameter `append` (int) (optional on the server, default `0`).
-    ///
-    /// Returns: int: oid
-    ///
-    /// # Errors
-    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn update_with(&self, template: &Template, append: UpdateType) -> Result<i32> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(11);
         p.push(self.id.into());
         p.push(template_param(template)?);
