@@ -756,6 +756,97 @@ fn simulate_serves_until_interrupted_and_keeps_its_state() {
     let _ = std::io::stdout().flush();
 }
 
+/// `simulate` with all three simulators: the printed `export` lines are enough to drive
+/// OpenNebula and OneGate (as the printed VM) and vCloud.
+#[test]
+fn simulate_prints_working_env_lines_for_onegate() {
+    // A free port for --onegate-port; the other two are left to `simulate`.
+    let gate_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let bin = assert_cmd::cargo::cargo_bin("nebulair");
+    let mut child = StdCommand::new(&bin)
+        .args(["simulate", "--onegate-port", &gate_port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn simulate");
+    let mut printed = String::new();
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    while !printed.contains("Press Ctrl-C") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        printed.push_str(&line);
+    }
+    // `export A=1 B=2` lines -> (A, 1), (B, 2).
+    let vars: Vec<(String, String)> = printed
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let var = |k: &str| {
+        vars.iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {k} in the printed lines:\n{printed}"))
+    };
+    let endpoint = var("ONEGATE_ENDPOINT");
+    assert_eq!(endpoint, format!("http://127.0.0.1:{gate_port}"));
+    let vm_id: i32 = var("VMID").parse().expect("VMID is a number");
+    let gate = |args: &[&str]| {
+        let mut c = nebulair();
+        for k in ["ONEGATE_ENDPOINT", "VMID", "TOKENTXT"] {
+            c.env(k, var(k));
+        }
+        c.arg("onegate").args(args);
+        c
+    };
+    let out = gate(&["vm", "show", "-o", "json"]).output().expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let me: OneGateVm = serde_json::from_slice(&out.stdout).expect("OneGateVm from JSON");
+    assert_eq!(me.id.get(), vm_id);
+    assert_eq!(me.name, "onegate-vm");
+    gate(&["vm", "update", "READY=YES"]).assert().success();
+
+    // What OneGate wrote is in oned's state, seen through the printed XML-RPC endpoint.
+    let dir = tempfile::tempdir().expect("dir");
+    let auth = dir.path().join("one_auth");
+    std::fs::write(&auth, "oneadmin:opennebula\n").expect("auth file");
+    let out = nebulair()
+        .env("ONE_XMLRPC", var("ONE_XMLRPC"))
+        .env("ONE_AUTH", &auth)
+        .args(["one", "vm", "show", &vm_id.to_string(), "-o", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let vm: serde_json::Value = serde_json::from_slice(&out.stdout).expect("VM JSON");
+    assert_eq!(vm["name"], "onegate-vm", "{vm}");
+    assert_eq!(vm["user_template"]["READY"], "YES", "{vm}");
+
+    // A wrong token is refused (401, exit 3).
+    let mut wrong = gate(&["vm", "show"]);
+    wrong.env("TOKENTXT", "not-the-token").assert().code(3);
+
+    // The vCloud line works as printed too.
+    let mut vcd = nebulair();
+    for k in ["VCD_URL", "VCD_USER", "VCD_ORG", "VCD_PASSWORD"] {
+        vcd.env(k, var(k));
+    }
+    vcd.args(["vcloud", "query", "vm"]).assert().success();
+
+    StdCommand::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "simulate stops cleanly: {status:?}");
+}
+
 #[test]
 fn demo_runs_fast_and_shows_the_tour() {
     let started = Instant::now();

@@ -2,10 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
-use nebulair_core::Error;
-use nebulair_sim::one::{Delays, OneSimulator, load_snapshot};
+use nebulair_core::{Credentials, Error, HttpConfig, ProxyConfig};
+use nebulair_opennebula::OneClient;
+use nebulair_opennebula::template::{Context as VmContext, Template};
+use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator, OneState, load_snapshot};
+use nebulair_sim::onegate::{OneGateSim, OneSimBackend};
 use nebulair_sim::vcloud::{
     DEFAULT_API_TOKEN, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, EDGE_ID,
     OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID, VcloudSimulator,
@@ -26,6 +30,10 @@ pub(crate) struct SimulateArgs {
     /// Serve the vCloud simulator on this port (http://127.0.0.1:M/) [default: a free port]
     #[arg(long, value_name = "M")]
     vcloud_port: Option<u16>,
+    /// Serve OneGate (for code inside the simulated VMs) on this port
+    /// (http://127.0.0.1:P) [default: a free port]
+    #[arg(long, value_name = "P", conflicts_with = "vcloud_only")]
+    onegate_port: Option<u16>,
     /// Start OpenNebula from this JSON state file if it exists, and save the state to it
     /// when stopped with Ctrl-C or SIGTERM.
     #[arg(long, value_name = "FILE")]
@@ -47,7 +55,21 @@ struct Endpoints {
     #[serde(skip_serializing_if = "Option::is_none")]
     opennebula: Option<OneEndpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    onegate: Option<OneGateEndpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     vcloud: Option<VcloudEndpoint>,
+}
+
+/// The OneGate endpoint and a simulated VM to act as: what its context (`one_env`) and
+/// `token.txt` would hold.
+#[derive(Debug, Serialize)]
+struct OneGateEndpoint {
+    endpoint: String,
+    vm_id: i32,
+    vm_name: String,
+    /// The simulated VM's OneGate token (made up by the simulator, so printing it is
+    /// harmless).
+    token: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +101,14 @@ impl Endpoints {
                  printf 'oneadmin:opennebula\\n' > one_auth && export ONE_AUTH=$PWD/one_auth\n  \
                  nebulair one vm list    # or PyONE: pyone.OneServer(\"{}\", session=\"oneadmin:opennebula\")\n",
                 o.xmlrpc, o.user, o.password, o.xmlrpc, o.xmlrpc
+            ));
+        }
+        if let Some(g) = &self.onegate {
+            out.push_str(&format!(
+                "OneGate             {}\n  act as VM {} '{}' (its context and token.txt, simulated):\n  \
+                 export ONEGATE_ENDPOINT={} VMID={} TOKENTXT={}\n  \
+                 nebulair onegate vm show\n",
+                g.endpoint, g.vm_id, g.vm_name, g.endpoint, g.vm_id, g.token
             ));
         }
         if let Some(v) = &self.vcloud {
@@ -132,10 +162,24 @@ impl SimulateArgs {
     }
 
     async fn serve(self, ctx: Ctx) -> Result<(), Failure> {
-        let one = if self.vcloud_only {
+        // OneGate's address goes into the VM contexts, so bind it before oned starts.
+        let gate_listener = if self.vcloud_only {
             None
         } else {
-            let mut b = OneSimulator::builder();
+            let addr = SocketAddr::from(([127, 0, 0, 1], self.onegate_port.unwrap_or(0)));
+            let bound = tokio::net::TcpListener::bind(addr).await;
+            let listener = bound.map_err(|e| {
+                Failure::new("starting the OneGate simulator", Error::from(e))
+                    .hint("is the port free? try another --onegate-port or leave it out")
+            })?;
+            let url = listener
+                .local_addr()
+                .map(|a| format!("http://{a}"))
+                .map_err(|e| Failure::new("starting the OneGate simulator", Error::from(e)))?;
+            Some((listener, url))
+        };
+        let one = if let Some((_, gate_url)) = &gate_listener {
+            let mut b = OneSimulator::builder().onegate_endpoint(gate_url.clone());
             if let Some(port) = self.one_port {
                 b = b.bind(SocketAddr::from(([127, 0, 0, 1], port)));
             }
@@ -147,14 +191,20 @@ impl SimulateArgs {
             {
                 b = b.snapshot_json(load_snapshot(path).during("reading the state file")?);
             }
-            Some(
+            Some(Arc::new(
                 b.start()
                     .await
                     .during("starting the OpenNebula simulator")
                     .map_err(|f| {
                         f.hint("is the port free? try another --one-port or leave it out")
                     })?,
-            )
+            ))
+        } else {
+            None
+        };
+        let gate = match (&one, gate_listener) {
+            (Some(sim), Some((listener, url))) => Some(start_onegate(sim, listener, url).await?),
+            _ => None,
         };
         let vcloud = if self.one_only {
             None
@@ -173,6 +223,12 @@ impl SimulateArgs {
                 xmlrpc: s.url().to_owned(),
                 user: "oneadmin",
                 password: "opennebula",
+            }),
+            onegate: gate.as_ref().map(|(_, e)| OneGateEndpoint {
+                endpoint: e.endpoint.clone(),
+                vm_id: e.vm_id,
+                vm_name: e.vm_name.clone(),
+                token: e.token.clone(),
             }),
             vcloud: vcloud.as_ref().map(|s| VcloudEndpoint {
                 base_url: s.base_url().to_string(),
@@ -206,7 +262,13 @@ impl SimulateArgs {
             sim.save_snapshot(path).during("saving the state file")?;
             eprintln!("state saved to {}", path.display());
         }
-        if let Some(s) = one {
+        if let Some((server, _)) = gate {
+            server.abort();
+            let _ = server.await;
+        }
+        // OneGate held the simulator only weakly, so this is the last strong reference
+        // (dropping it would stop the simulator too, without waiting).
+        if let Some(s) = one.and_then(Arc::into_inner) {
             s.shutdown().await;
         }
         if let Some(s) = vcloud {
@@ -214,4 +276,99 @@ impl SimulateArgs {
         }
         Ok(())
     }
+}
+
+/// The OneGate simulator started for `simulate`: the server task, and the VM to act as.
+async fn start_onegate(
+    sim: &Arc<OneSimHandle>,
+    listener: tokio::net::TcpListener,
+    url: String,
+) -> Result<(tokio::task::JoinHandle<()>, OneGateEndpoint), Failure> {
+    // Actions OneState has no call for (rename, ...) go through XML-RPC in-process, as the
+    // VM's owner would send them. A weak reference, so that stopping the simulator works.
+    let weak = Arc::downgrade(sim);
+    let backend = OneSimBackend::new(sim.state()).with_rpc(
+        format!("{ADMIN_USER}:{ADMIN_PASSWORD}"),
+        move |body| match weak.upgrade() {
+            Some(sim) => sim.call_raw(body),
+            None => "<methodResponse><fault>the simulator is stopping</fault></methodResponse>"
+                .to_owned(),
+        },
+    );
+    let gate = OneGateSim::new(Arc::new(backend));
+    let vm = onegate_vm(sim).await?;
+    let token = sim.state().vm_token(vm.0).ok_or_else(|| {
+        Failure::new(
+            "preparing a VM for OneGate",
+            Error::protocol(format!("VM {} has no OneGate token", vm.0)),
+        )
+    })?;
+    let server = gate.serve(listener);
+    Ok((
+        server,
+        OneGateEndpoint {
+            endpoint: url,
+            vm_id: vm.0,
+            vm_name: vm.1,
+            token,
+        },
+    ))
+}
+
+/// The simulator's administrator (seed data).
+const ADMIN_USER: &str = "oneadmin";
+/// The administrator's password (seed data).
+const ADMIN_PASSWORD: &str = "opennebula";
+/// Name of the VM `simulate` creates when no VM has a OneGate token yet.
+const ONEGATE_VM_NAME: &str = "onegate-vm";
+/// oned's `VM_STATE` DONE: such VMs no longer answer OneGate.
+const VM_STATE_DONE: i32 = 6;
+
+/// A live VM with a OneGate token, `(id, name)`: the first one in the state (a state
+/// file may hold one from an earlier run), otherwise a new VM `onegate-vm` instantiated
+/// from template 0 with `CONTEXT = [ TOKEN = "YES" ]` (or allocated from a minimal
+/// template when template 0 is gone).
+async fn onegate_vm(sim: &OneSimHandle) -> Result<(i32, String), Failure> {
+    let state = sim.state();
+    if let Some(found) = find_token_vm(&state) {
+        return Ok(found);
+    }
+    let client = OneClient::builder()
+        .endpoint(sim.url())
+        .credentials(Credentials::password(ADMIN_USER, ADMIN_PASSWORD))
+        .http_config(HttpConfig::default().proxy(ProxyConfig::Disabled))
+        .build()
+        .during("configuring the OpenNebula client")?;
+    let mut extra = Template::new();
+    extra.set("CONTEXT", VmContext::new().network(true).token(true));
+    let made = client
+        .template(0)
+        .instantiate(ONEGATE_VM_NAME, false, &extra, false)
+        .await;
+    let id = match made {
+        Ok(id) => id,
+        Err(e) if e.is_not_found() => {
+            let mut tpl = Template::new();
+            tpl.set("NAME", ONEGATE_VM_NAME)
+                .set("CPU", "0.1")
+                .set("MEMORY", "64")
+                .set("CONTEXT", VmContext::new().token(true));
+            client
+                .vms()
+                .allocate(&tpl)
+                .await
+                .during("creating a VM for OneGate")?
+        }
+        Err(e) => return Err(Failure::new("creating a VM for OneGate", e)),
+    };
+    Ok((id.get(), ONEGATE_VM_NAME.to_owned()))
+}
+
+/// The first VM (lowest id) that has a OneGate token and is not DONE.
+fn find_token_vm(state: &OneState) -> Option<(i32, String)> {
+    state.vm_ids().into_iter().find_map(|id| {
+        state.vm_token(id)?;
+        let vm = state.vm_info(id).ok()?;
+        (vm.state != VM_STATE_DONE).then_some((id, vm.name))
+    })
 }
