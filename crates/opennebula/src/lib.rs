@@ -76,6 +76,7 @@
 //! [`OneErrorCode::of`]. The session string never appears in errors, logs or `Debug`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod acl;
 pub mod api;
 pub mod client;
 pub mod error;

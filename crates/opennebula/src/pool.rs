@@ -3,8 +3,10 @@
 //! [`PoolFilter`] says whose objects to list ([`Who`]), which id range, and for VMs which
 //! state. Pools that oned paginates (VMs, templates, networks, images, security groups, VM
 //! groups, virtual routers, network templates, marketplace apps, backup jobs) also have a
-//! `stream(..)` method returning a [`futures::Stream`] of objects that fetches pages with
-//! `(offset, -page_size)` like the Ruby OCA and stops at the first short page.
+//! `stream(..)` method returning a [`futures::Stream`] of typed objects (the item types of
+//! [`crate::model`], e.g. [`crate::model::VmPoolVm`]) that fetches pages with
+//! `(offset, -page_size)` like the Ruby OCA and stops at the first short page;
+//! `stream_raw(..)` yields each object's XML element instead.
 //!
 //! ```
 //! use nebulair_opennebula::ids::UserId;
@@ -21,6 +23,8 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::str::FromStr;
 
 use futures::Stream;
 use nebulair_core::{Error, Result};
@@ -29,10 +33,11 @@ use quick_xml::events::Event;
 
 use crate::api::{
     BackupJobs, Images, MarketApps, SecGroups, Templates, VmGroups, Vms, VnTemplates, Vnets,
-    Vrouters, XmlDocument,
+    Vrouters, XmlDocument, parse_document,
 };
 use crate::client::OneClient;
 use crate::ids::UserId;
+use crate::model;
 use crate::rpc::RpcValue;
 
 /// Whose objects a pool call lists (`filter_flag`).
@@ -234,24 +239,94 @@ pub fn split_pool(xml: &str) -> Result<Vec<XmlDocument>> {
     }
 }
 
-struct PageState {
+/// A pool document that oned paginates, and the objects a stream over it yields.
+///
+/// Implemented for the pools with `stream(..)` methods; the stream decodes each page into
+/// the pool type and yields its objects one by one.
+pub trait PagedPool: FromStr<Err = Error> + Send + 'static {
+    /// The type of one object of the pool (`VmPoolVm` for `VM_POOL`, ...).
+    type Item: Send + 'static;
+
+    /// The objects of one decoded page, in the server's order.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+macro_rules! paged_pools {
+    ($($pool:ident . $field:ident => $item:ident),+ $(,)?) => {$(
+        impl PagedPool for model::$pool {
+            type Item = model::$item;
+
+            fn into_items(self) -> Vec<model::$item> {
+                self.$field
+            }
+        }
+    )+};
+}
+
+paged_pools! {
+    VmPool.vm => VmPoolVm,
+    VmPoolExtended.vm => Vm,
+    VmTemplatePool.vmtemplate => VmTemplate,
+    VnetPool.vnet => VnetPoolVnet,
+    ImagePool.image => Image,
+    SecurityGroupPool.security_group => SecurityGroup,
+    VmGroupPool.vm_group => VmGroup,
+    VirtualRouterPool.vrouter => VirtualRouter,
+    VnTemplatePool.vntemplate => VnTemplate,
+    MarketplaceAppPool.marketplaceapp => MarketplaceApp,
+    BackupJobPool.backupjob => BackupJob,
+}
+
+/// What one page is decoded into.
+trait PageDecoder: Send + 'static {
+    type Item: Send + 'static;
+
+    fn decode(xml: String) -> impl Future<Output = Result<Vec<Self::Item>>> + Send;
+}
+
+/// Pages decoded into the typed objects of pool `P`.
+struct Typed<P>(PhantomData<fn() -> P>);
+
+impl<P: PagedPool> PageDecoder for Typed<P> {
+    type Item = P::Item;
+
+    async fn decode(xml: String) -> Result<Vec<P::Item>> {
+        parse_document::<P>(XmlDocument::new(xml))
+            .await
+            .map(PagedPool::into_items)
+    }
+}
+
+/// Pages split into one XML element per object.
+struct Raw;
+
+impl PageDecoder for Raw {
+    type Item = XmlDocument;
+
+    async fn decode(xml: String) -> Result<Vec<XmlDocument>> {
+        split_pool(&xml)
+    }
+}
+
+struct PageState<T> {
     client: OneClient,
     method: &'static str,
     filter: PoolFilter,
     vm_state: bool,
     page_size: i32,
     offset: i32,
-    buffer: VecDeque<XmlDocument>,
+    buffer: VecDeque<T>,
     done: bool,
 }
 
-/// A stream (owning a clone of the client) of pool objects fetched page by page with `(offset, -page_size)`.
-fn paged(
+/// A stream (owning a clone of the client) of pool objects fetched page by page with
+/// `(offset, -page_size)`, each page decoded by `D`.
+fn paged<D: PageDecoder>(
     client: &OneClient,
     method: &'static str,
     filter: PoolFilter,
     vm_state: bool,
-) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+) -> impl Stream<Item = Result<D::Item>> + use<D> {
     let page_size = i32::try_from(client.page_size()).unwrap_or(i32::MAX);
     let state = PageState {
         client: client.clone(),
@@ -290,7 +365,10 @@ fn paged(
                 p.push(st.filter.vm_state().code().into());
             }
             let page = match st.client.call_full(st.method, &p).await {
-                Ok(v) => v.into_string().and_then(|xml| split_pool(&xml)),
+                Ok(v) => match v.into_string() {
+                    Ok(xml) => D::decode(xml).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             match page {
@@ -304,7 +382,10 @@ fn paged(
                 }
                 Err(e) => {
                     st.done = true;
-                    return Some((Err(e), st));
+                    return Some((
+                        Err(e.context(format!("{} page at offset {}", st.method, st.offset))),
+                        st,
+                    ));
                 }
             }
         }
@@ -312,54 +393,88 @@ fn paged(
 }
 
 macro_rules! streams {
-    ($($coll:ident => $method:literal),+ $(,)?) => {$(
+    ($($coll:ident => $method:literal, $pool:ident, $item:ident);+ $(;)?) => {$(
         impl $coll<'_> {
-            #[doc = concat!("Every object of `", $method, "` matching `filter`, fetched page by page (`client.page_size()` per call).")]
+            #[doc = concat!("Every object of `", $method, "` matching `filter`, fetched page by page (`client.page_size()` per call) and decoded into [`model::", stringify!($item), "`].")]
             ///
-            /// Each item is one object's XML element. The stream ends after the first
-            /// short page; an error ends it.
+            /// The stream ends after the first short page; an error ends it.
             ///
             /// # Errors
             /// Items are errors for failed calls, malformed pages, or a filter with an
             /// id range ([`crate::ErrorKind::InvalidInput`]).
-            pub fn stream(&self, filter: PoolFilter) -> impl Stream<Item = Result<XmlDocument>> + use<> {
-                paged(self.client, $method, filter, false)
+            pub fn stream(&self, filter: PoolFilter) -> impl Stream<Item = Result<model::$item>> + use<> {
+                paged::<Typed<model::$pool>>(self.client, $method, filter, false)
+            }
+
+            /// As `stream`, each item being the object's XML element as oned sent it.
+            ///
+            /// # Errors
+            /// As `stream`.
+            pub fn stream_raw(&self, filter: PoolFilter) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+                paged::<Raw>(self.client, $method, filter, false)
             }
         }
     )+};
 }
 
 streams! {
-    Templates => "one.templatepool.info",
-    Vnets => "one.vnpool.info",
-    Images => "one.imagepool.info",
-    SecGroups => "one.secgrouppool.info",
-    VmGroups => "one.vmgrouppool.info",
-    Vrouters => "one.vrouterpool.info",
-    VnTemplates => "one.vntemplatepool.info",
-    MarketApps => "one.marketapppool.info",
-    BackupJobs => "one.backupjobpool.info",
+    Templates => "one.templatepool.info", VmTemplatePool, VmTemplate;
+    Vnets => "one.vnpool.info", VnetPool, VnetPoolVnet;
+    Images => "one.imagepool.info", ImagePool, Image;
+    SecGroups => "one.secgrouppool.info", SecurityGroupPool, SecurityGroup;
+    VmGroups => "one.vmgrouppool.info", VmGroupPool, VmGroup;
+    Vrouters => "one.vrouterpool.info", VirtualRouterPool, VirtualRouter;
+    VnTemplates => "one.vntemplatepool.info", VnTemplatePool, VnTemplate;
+    MarketApps => "one.marketapppool.info", MarketplaceAppPool, MarketplaceApp;
+    BackupJobs => "one.backupjobpool.info", BackupJobPool, BackupJob;
 }
 
 impl Vms<'_> {
     /// Every VM matching `filter` (who and state), fetched page by page with
-    /// `one.vmpool.info` (short VM bodies). oned lists VMs newest first.
+    /// `one.vmpool.info` (short VM bodies) and decoded into [`model::VmPoolVm`]. oned
+    /// lists VMs newest first.
     ///
     /// # Errors
     /// Items are errors for failed calls, malformed pages, or a filter with an id range.
-    pub fn stream(&self, filter: PoolFilter) -> impl Stream<Item = Result<XmlDocument>> + use<> {
-        paged(self.client, "one.vmpool.info", filter, true)
+    pub fn stream(
+        &self,
+        filter: PoolFilter,
+    ) -> impl Stream<Item = Result<model::VmPoolVm>> + use<> {
+        paged::<Typed<model::VmPool>>(self.client, "one.vmpool.info", filter, true)
     }
 
-    /// As [`Vms::stream`] with full VM bodies (`one.vmpool.infoextended`).
+    /// As [`Vms::stream`] with full VM bodies (`one.vmpool.infoextended`), decoded into
+    /// [`model::Vm`].
     ///
     /// # Errors
     /// As [`Vms::stream`].
     pub fn stream_extended(
         &self,
         filter: PoolFilter,
+    ) -> impl Stream<Item = Result<model::Vm>> + use<> {
+        paged::<Typed<model::VmPoolExtended>>(self.client, "one.vmpool.infoextended", filter, true)
+    }
+
+    /// As [`Vms::stream`], each item being the `<VM>` element as oned sent it.
+    ///
+    /// # Errors
+    /// As [`Vms::stream`].
+    pub fn stream_raw(
+        &self,
+        filter: PoolFilter,
     ) -> impl Stream<Item = Result<XmlDocument>> + use<> {
-        paged(self.client, "one.vmpool.infoextended", filter, true)
+        paged::<Raw>(self.client, "one.vmpool.info", filter, true)
+    }
+
+    /// As [`Vms::stream_extended`], each item being the `<VM>` element as oned sent it.
+    ///
+    /// # Errors
+    /// As [`Vms::stream`].
+    pub fn stream_extended_raw(
+        &self,
+        filter: PoolFilter,
+    ) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+        paged::<Raw>(self.client, "one.vmpool.infoextended", filter, true)
     }
 }
 

@@ -197,8 +197,10 @@ async fn exact_requests_for_every_resource_group() {
         .await
         .expect("user");
     assert_eq!(uid, UserId::new(4));
-    mock.ok("<string>token</string>");
-    c.users().default_quota_info().await.expect("quota info");
+    mock.ok("<string>&lt;DEFAULT_USER_QUOTAS&gt;&lt;VM_QUOTA&gt;&lt;VM&gt;&lt;VMS&gt;5&lt;/VMS&gt;&lt;/VM&gt;&lt;/VM_QUOTA&gt;&lt;/DEFAULT_USER_QUOTAS&gt;</string>");
+    let quotas = c.users().default_quota_info().await.expect("quota info");
+    let vms = quotas.vm_quota.and_then(|q| q.vm).and_then(|vm| vm.vms);
+    assert_eq!(vms.as_deref(), Some("5"));
     mock.ok("<i4>100</i4>");
     c.groups().allocate("devs").await.expect("group");
     mock.ok("<i4>0</i4>");
@@ -461,15 +463,8 @@ async fn pool_stream_pages_like_the_ruby_oca() {
         .try_collect()
         .await
         .expect("stream");
-    let texts: Vec<&str> = items.iter().map(|d| d.as_str()).collect();
-    assert_eq!(
-        texts,
-        [
-            "<VM><ID>5</ID></VM>",
-            "<VM><ID>4</ID></VM>",
-            "<VM><ID>3</ID></VM>"
-        ]
-    );
+    let ids: Vec<i32> = items.iter().map(|vm| vm.id.get()).collect();
+    assert_eq!(ids, [5, 4, 3]);
     let reqs = mock.take();
     assert_eq!(
         reqs[0],
@@ -481,7 +476,7 @@ async fn pool_stream_pages_like_the_ruby_oca() {
     );
 
     // a full last page needs one more (empty) page
-    mock.ok("<string>&lt;IMAGE_POOL&gt;&lt;IMAGE/&gt;&lt;IMAGE/&gt;&lt;/IMAGE_POOL&gt;</string>");
+    mock.ok("<string>&lt;IMAGE_POOL&gt;&lt;IMAGE&gt;&lt;ID&gt;1&lt;/ID&gt;&lt;/IMAGE&gt;&lt;IMAGE&gt;&lt;ID&gt;0&lt;/ID&gt;&lt;/IMAGE&gt;&lt;/IMAGE_POOL&gt;</string>");
     mock.ok("<string>&lt;IMAGE_POOL&gt;&lt;/IMAGE_POOL&gt;</string>");
     let n = c
         .images()
@@ -492,6 +487,34 @@ async fn pool_stream_pages_like_the_ruby_oca() {
         .len();
     assert_eq!(n, 2);
     assert_eq!(mock.take().len(), 2);
+
+    // the raw stream yields each element as sent
+    mock.ok("<string>&lt;VM_POOL&gt;&lt;VM&gt;&lt;ID&gt;9&lt;/ID&gt;&lt;NAME&gt;a&amp;amp;b&lt;/NAME&gt;&lt;/VM&gt;&lt;/VM_POOL&gt;</string>");
+    let raw: Vec<_> = c
+        .vms()
+        .stream_raw(PoolFilter::all())
+        .try_collect()
+        .await
+        .expect("raw stream");
+    let texts: Vec<&str> = raw.iter().map(|d| d.as_str()).collect();
+    assert_eq!(texts, ["<VM><ID>9</ID><NAME>a&amp;b</NAME></VM>"]);
+    assert_eq!(mock.take().len(), 1);
+
+    // a malformed page ends the stream with a protocol error naming the page
+    mock.ok("<string>&lt;VMTEMPLATE_POOL&gt;&lt;VMTEMPLATE&gt;&lt;ID&gt;x&lt;/ID&gt;&lt;/VMTEMPLATE&gt;&lt;/VMTEMPLATE_POOL&gt;</string>");
+    let err = c
+        .templates()
+        .stream(PoolFilter::all())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("bad id");
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(
+        err.to_string()
+            .contains("one.templatepool.info page at offset 0"),
+        "{err}"
+    );
+    assert_eq!(mock.take().len(), 1);
 
     let err = c
         .templates()

@@ -4,7 +4,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::{
-    HostStatus, LockLevel, Permissions, UpdateType, VmAction, XmlDocument, parse_document,
+    HostStatus, LockLevel, Permissions, UpdateType, VmAction, XmlDocument, id_list, parse_document,
     template_param,
 };
 use crate::model;
@@ -809,11 +809,28 @@ impl HostHandle<'_> {
 
     /// `one.host.monitoring`: Returns the host monitoring records
     ///
+    /// Returns the document parsed into [`crate::model::HostMonitoringData`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The monitoring information string / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring(&self) -> Result<XmlDocument> {
+    pub async fn monitoring(&self) -> Result<model::HostMonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(self.id.into());
+        let v = self.client.call_full("one.host.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.host.monitoring`: Returns the host monitoring records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::HostMonitoringData`].
+    ///
+    /// Returns: XML string -- doc: The monitoring information string / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(self.id.into());
         let v = self.client.call_full("one.host.monitoring", &p).await?;
@@ -881,6 +898,8 @@ impl Hosts<'_> {
 
     /// `one.hostpool.monitoring`: Returns the host monitoring records
     ///
+    /// Returns the document parsed into [`crate::model::HostMonitoringData`] (the `_raw` form returns the XML).
+    ///
     /// Optional parameters are sent with their server defaults; see [`Self::monitoring_with`] to set them.
     ///
     /// Returns: XML string -- doc: The information string / The error string.
@@ -889,7 +908,26 @@ impl Hosts<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring(&self) -> Result<XmlDocument> {
+    pub async fn monitoring(&self) -> Result<model::HostMonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(RpcValue::from(-1));
+        let v = self.client.call_full("one.hostpool.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hostpool.monitoring`: Returns the host monitoring records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::HostMonitoringData`].
+    ///
+    /// Optional parameters are sent with their server defaults; see [`Self::monitoring_with`] to set them.
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:s; params read: A:si
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_raw(&self) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(RpcValue::from(-1));
         let v = self.client.call_full("one.hostpool.monitoring", &p).await?;
@@ -897,6 +935,8 @@ impl Hosts<'_> {
     }
 
     /// `one.hostpool.monitoring`: Returns the host monitoring records
+    ///
+    /// Returns the document parsed into [`crate::model::HostMonitoringData`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `seconds`: wire parameter `seconds` (int) (optional on the server, default `-1`).
@@ -907,7 +947,27 @@ impl Hosts<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn monitoring_with(&self, seconds: i32) -> Result<XmlDocument> {
+    pub async fn monitoring_with(&self, seconds: i32) -> Result<model::HostMonitoringData> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(seconds.into());
+        let v = self.client.call_full("one.hostpool.monitoring", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.hostpool.monitoring`: Returns the host monitoring records
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::HostMonitoringData`].
+    ///
+    /// Parameters:
+    /// * `seconds`: wire parameter `seconds` (int) (optional on the server, default `-1`).
+    ///
+    /// Returns: XML string -- doc: The information string / The error string.
+    ///
+    /// Note: source sig string says A:s; params read: A:si
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn monitoring_with_raw(&self, seconds: i32) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(seconds.into());
         let v = self.client.call_full("one.hostpool.monitoring", &p).await?;
@@ -3181,6 +3241,8 @@ impl Vms<'_> {
 
     /// `one.vmpool.infoset`: Returns the Virtual Machine pool
     ///
+    /// Returns the document parsed into [`crate::model::VmPoolExtended`] (the `_raw` form returns the XML).
+    ///
     /// Parameters:
     /// * `ids`: wire parameter `ids` (string).
     /// * `extended`: wire parameter `extended` (bool).
@@ -3189,9 +3251,29 @@ impl Vms<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn infoset(&self, ids: &str, extended: bool) -> Result<XmlDocument> {
+    pub async fn infoset(&self, ids: &[VmId], extended: bool) -> Result<model::VmPoolExtended> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(10);
-        p.push(ids.into());
+        p.push(id_list(ids).into());
+        p.push(extended.into());
+        let v = self.client.call_full("one.vmpool.infoset", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.vmpool.infoset`: Returns the Virtual Machine pool
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::VmPoolExtended`].
+    ///
+    /// Parameters:
+    /// * `ids`: wire parameter `ids` (string).
+    /// * `extended`: wire parameter `extended` (bool).
+    ///
+    /// Returns: XML string -- doc: Version of the VM Pool containing the set of VMs.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn infoset_raw(&self, ids: &[VmId], extended: bool) -> Result<XmlDocument> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(10);
+        p.push(id_list(ids).into());
         p.push(extended.into());
         let v = self.client.call_full("one.vmpool.infoset", &p).await?;
         XmlDocument::from_value(v)
@@ -4832,17 +4914,35 @@ impl Groups<'_> {
 
     /// `one.groupquota.info`: Returns the default group quota limits
     ///
+    /// Returns the document parsed into [`crate::model::GroupDefaultGroupQuotas`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The quota template contents / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn default_quota_info(&self) -> Result<XmlDocument> {
+    pub async fn default_quota_info(&self) -> Result<model::GroupDefaultGroupQuotas> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.groupquota.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.groupquota.info`: Returns the default group quota limits
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::GroupDefaultGroupQuotas`].
+    ///
+    /// Returns: XML string -- doc: The quota template contents / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn default_quota_info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.groupquota.info", &p).await?;
         XmlDocument::from_value(v)
     }
 
     /// `one.groupquota.update`: Updates the default group quota limits
+    ///
+    /// Returns the document parsed into [`crate::model::GroupDefaultGroupQuotas`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `quota_template`: wire parameter `quota_template` (string).
@@ -4851,7 +4951,25 @@ impl Groups<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn default_quota_update(&self, quota_template: &Template) -> Result<XmlDocument> {
+    pub async fn default_quota_update(&self, quota_template: &Template) -> Result<model::GroupDefaultGroupQuotas> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(template_param(quota_template)?);
+        let v = self.client.call_full("one.groupquota.update", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.groupquota.update`: Updates the default group quota limits
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::GroupDefaultGroupQuotas`].
+    ///
+    /// Parameters:
+    /// * `quota_template`: wire parameter `quota_template` (string).
+    ///
+    /// Returns: XML string of the new default quotas -- doc: The quota template contents / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn default_quota_update_raw(&self, quota_template: &Template) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(template_param(quota_template)?);
         let v = self.client.call_full("one.groupquota.update", &p).await?;
@@ -5230,17 +5348,35 @@ impl Users<'_> {
 
     /// `one.userquota.info`: Returns the default user quota limits
     ///
+    /// Returns the document parsed into [`crate::model::UserDefaultUserQuotas`] (the `_raw` form returns the XML).
+    ///
     /// Returns: XML string -- doc: The quota template contents / The error string.
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn default_quota_info(&self) -> Result<XmlDocument> {
+    pub async fn default_quota_info(&self) -> Result<model::UserDefaultUserQuotas> {
+        let p: Vec<RpcValue> = Vec::new();
+        let v = self.client.call_full("one.userquota.info", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.userquota.info`: Returns the default user quota limits
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::UserDefaultUserQuotas`].
+    ///
+    /// Returns: XML string -- doc: The quota template contents / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn default_quota_info_raw(&self) -> Result<XmlDocument> {
         let p: Vec<RpcValue> = Vec::new();
         let v = self.client.call_full("one.userquota.info", &p).await?;
         XmlDocument::from_value(v)
     }
 
     /// `one.userquota.update`: Updates the default user quota limits
+    ///
+    /// Returns the document parsed into [`crate::model::UserDefaultUserQuotas`] (the `_raw` form returns the XML).
     ///
     /// Parameters:
     /// * `quota_template`: wire parameter `quota_template` (string).
@@ -5249,7 +5385,25 @@ impl Users<'_> {
     ///
     /// # Errors
     /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
-    pub async fn default_quota_update(&self, quota_template: &Template) -> Result<XmlDocument> {
+    pub async fn default_quota_update(&self, quota_template: &Template) -> Result<model::UserDefaultUserQuotas> {
+        let mut p: Vec<RpcValue> = Vec::with_capacity(9);
+        p.push(template_param(quota_template)?);
+        let v = self.client.call_full("one.userquota.update", &p).await?;
+        parse_document(XmlDocument::from_value(v)?).await
+    }
+
+    /// `one.userquota.update`: Updates the default user quota limits
+    ///
+    /// The XML document as sent by oned (no parsing); see the typed form returning [`crate::model::UserDefaultUserQuotas`].
+    ///
+    /// Parameters:
+    /// * `quota_template`: wire parameter `quota_template` (string).
+    ///
+    /// Returns: XML string of the new default quotas -- doc: The quota template contents / The error string.
+    ///
+    /// # Errors
+    /// The mapped OpenNebula error ([`crate::OneErrorCode`]), an XML-RPC fault, a transport error or [`crate::ErrorKind::Protocol`] for an unexpected response.
+    pub async fn default_quota_update_raw(&self, quota_template: &Template) -> Result<XmlDocument> {
         let mut p: Vec<RpcValue> = Vec::with_capacity(9);
         p.push(template_param(quota_template)?);
         let v = self.client.call_full("one.userquota.update", &p).await?;

@@ -145,6 +145,18 @@ where
     }
 }
 
+/// Renders a list of ids as oned's comma-separated string (`"3,7,9"`).
+pub(crate) fn id_list<T: fmt::Display>(ids: &[T]) -> String {
+    let mut out = String::new();
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out
+}
+
 /// Renders a template parameter (text syntax when possible, XML otherwise).
 pub(crate) fn template_param(t: &Template) -> Result<RpcValue> {
     t.render().map(RpcValue::String)

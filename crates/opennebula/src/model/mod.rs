@@ -52,6 +52,67 @@ pub use generated::*;
 
 pub use crate::template::Template;
 
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use self::de::{Decode, Decoder};
+use crate::{Error, Result};
+
+/// The `<MONITORING_DATA>` document of `one.host.monitoring` and `one.hostpool.monitoring`:
+/// one [`HostMonitoring`] record per host and sample.
+///
+/// The schemas have no root for it (`monitoring_data.xsd` is the VM form, whose records
+/// are [`MonitoringDataMonitoring`]); the records are `host.xsd`'s `MONITORING` element.
+///
+/// ```
+/// use nebulair_opennebula::model::HostMonitoringData;
+///
+/// let xml = "<MONITORING_DATA><MONITORING><TIMESTAMP>1700000000</TIMESTAMP><ID>0</ID>\
+///            <CAPACITY><FREE_CPU>350</FREE_CPU><USED_MEMORY>1024</USED_MEMORY></CAPACITY>\
+///            </MONITORING></MONITORING_DATA>";
+/// let data: HostMonitoringData = xml.parse()?;
+/// let record = &data.monitoring[0];
+/// assert_eq!(record.id, Some(0));
+/// let capacity = record.capacity.as_ref().expect("capacity");
+/// assert_eq!(capacity.free_cpu, Some(350));
+/// # Ok::<(), nebulair_opennebula::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct HostMonitoringData {
+    /// `<MONITORING>` records, oldest first per host as oned sends them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<HostMonitoring>,
+}
+
+impl Decode for HostMonitoringData {
+    const ELEMENT: &'static str = "MONITORING_DATA";
+
+    fn decode(d: &mut Decoder<'_>, empty: bool) -> Result<Self> {
+        let mut monitoring = Vec::new();
+        if !empty {
+            while let Some((name, empty)) = d.next_child()? {
+                match name {
+                    b"MONITORING" => monitoring.push(HostMonitoring::decode(d, empty)?),
+                    _ => d.skip(empty)?,
+                }
+            }
+        }
+        Ok(Self { monitoring })
+    }
+}
+
+impl FromStr for HostMonitoringData {
+    type Err = Error;
+
+    /// Parses a `<MONITORING_DATA>` document of host records; a malformed document or
+    /// another root is a [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
+    fn from_str(xml: &str) -> Result<Self> {
+        de::from_document(xml)
+    }
+}
+
 macro_rules! vm_state_helpers {
     ($($ty:ty),+) => {$(
         impl $ty {

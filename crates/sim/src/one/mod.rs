@@ -407,8 +407,10 @@ async fn scheduler(engine: Arc<Engine>, stop: CancellationToken, monitor_every: 
             vm::monitor(&mut engine.write());
             last_monitor = tokio::time::Instant::now();
         }
+        let until_monitor = monitor_every.saturating_sub(last_monitor.elapsed());
         let wait = next
             .unwrap_or(Duration::from_millis(250))
+            .min(until_monitor)
             .clamp(Duration::from_millis(1), Duration::from_millis(250));
         tokio::select! {
             _ = stop.cancelled() => return,

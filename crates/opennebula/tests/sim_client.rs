@@ -1,0 +1,791 @@
+//! `OneClient` against the OpenNebula simulator on loopback, one test per resource group
+//! the simulator implements: the typed API end to end (requests, typed responses, typed
+//! errors), not the raw XML-RPC (the simulator's own tests cover that).
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use nebulair_opennebula::acl::{AclRule, AclSet};
+use nebulair_opennebula::api::{HostStatus, LockLevel, Permissions, UpdateType, VmAction};
+use nebulair_opennebula::ids::{
+    ClusterId, DatastoreId, GroupId, HostId, TemplateId, UserId, VmId, VnetId, ZoneId,
+};
+use nebulair_opennebula::model::{HostState, ImageState, LcmState, VmState};
+use nebulair_opennebula::pool::{PoolFilter, VmStateFilter};
+use nebulair_opennebula::{Credentials, Error, ErrorKind, OneClient, OneErrorCode, Template};
+use nebulair_sim::one::{OneSimHandle, OneSimulator};
+
+async fn start() -> (OneSimHandle, OneClient) {
+    let sim = OneSimulator::builder()
+        .monitor_interval(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let client = client_as(&sim, "oneadmin", "opennebula");
+    (sim, client)
+}
+
+fn client_as(sim: &OneSimHandle, user: &str, password: &str) -> OneClient {
+    OneClient::builder()
+        .endpoint(sim.url().to_owned())
+        .credentials(Credentials::password(user, password))
+        .page_size(2)
+        .build()
+        .expect("client")
+}
+
+fn tpl(text: &str) -> Template {
+    Template::parse(text).expect("template")
+}
+
+#[track_caller]
+fn assert_one_error(err: &Error, code: OneErrorCode, kind: ErrorKind, fragment: &str) {
+    assert_eq!(OneErrorCode::of(err), Some(code), "{err}");
+    assert_eq!(err.kind(), kind, "{err}");
+    assert!(err.to_string().contains(fragment), "{err}");
+}
+
+/// Runs the simulator's scheduler until the VM is in `state`/`lcm` (or fails).
+async fn wait_vm(sim: &OneSimHandle, c: &OneClient, id: VmId, state: VmState, lcm: LcmState) {
+    for _ in 0..200 {
+        sim.run_scheduler();
+        let vm = c.vm(id).info().await.expect("vm info");
+        if vm.state() == Some(state) && (state != VmState::Active || vm.lcm_state() == Some(lcm)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let vm = c.vm(id).info().await.expect("vm info");
+    panic!(
+        "VM {id} never reached {state:?}/{lcm:?}: {:?}/{:?}",
+        vm.state(),
+        vm.lcm_state()
+    );
+}
+
+#[tokio::test]
+async fn system_version_config_and_error_mapping() {
+    let (sim, c) = start().await;
+    let version = c.system().version().await.expect("version");
+    assert!(version.starts_with('7'), "{version}");
+    let config = c.system().config().await.expect("config");
+    let raw = c.system().config_raw().await.expect("raw config");
+    assert_eq!(raw.root_name(), Some("OPENNEBULA_CONFIGURATION"));
+    drop(config);
+
+    let bad = client_as(&sim, "oneadmin", "wrong");
+    let err = bad.hosts().info().await.expect_err("bad password");
+    assert_one_error(
+        &err,
+        OneErrorCode::Authentication,
+        ErrorKind::Authentication,
+        "User couldn't be authenticated",
+    );
+    assert!(!err.to_string().contains("wrong"), "no secret in {err}");
+
+    let err = c.vm(VmId::new(4242)).info().await.expect_err("missing VM");
+    assert_one_error(
+        &err,
+        OneErrorCode::NoExists,
+        ErrorKind::NotFound,
+        "Error getting virtual machine [4242]",
+    );
+    assert!(err.is_not_found());
+
+    let err = c
+        .vm(VmId::new(0))
+        .migrate(HostId::new(1), true)
+        .await
+        .expect_err("not simulated");
+    assert_one_error(
+        &err,
+        OneErrorCode::RpcApi,
+        ErrorKind::InvalidInput,
+        "one.vm.migrate is not implemented",
+    );
+}
+
+#[tokio::test]
+async fn users_groups_acls_and_quotas() {
+    let (sim, c) = start().await;
+    let devs = c.groups().allocate("devs").await.expect("group");
+    assert_eq!(devs, GroupId::new(100));
+    let alice = c
+        .users()
+        .allocate_with("alice", "alicepw", "core", &[devs])
+        .await
+        .expect("user");
+    assert_eq!(alice, UserId::new(2));
+    let err = c
+        .users()
+        .allocate("alice", "x", "core")
+        .await
+        .expect_err("duplicate name");
+    // oned 7.5 answers a taken name with INTERNAL (0x2000), as recorded
+    assert_eq!(
+        OneErrorCode::of(&err),
+        Some(OneErrorCode::Internal),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("NAME is already taken by USER 2"),
+        "{err}"
+    );
+
+    let info = c.user(alice).info().await.expect("user info");
+    assert_eq!(info.name.as_deref(), Some("alice"));
+    assert_eq!(info.gid, Some(100));
+    assert_eq!(info.gname.as_deref(), Some("devs"));
+    assert_eq!(info.auth_driver.as_deref(), Some("core"));
+
+    // the user logs in, gets a token, and can use it as a password
+    let as_alice = client_as(&sim, "alice", "alicepw");
+    let me = as_alice
+        .user(UserId::new(-1))
+        .info()
+        .await
+        .expect("own info");
+    assert_eq!(me.id, alice);
+    let token = c
+        .users()
+        .login("alice", "", 3600)
+        .await
+        .expect("login token");
+    assert!(!token.is_empty());
+    let with_token = client_as(&sim, "alice", &token);
+    with_token
+        .user(alice)
+        .info()
+        .await
+        .expect("token works as a password");
+
+    // password change, group membership, template update
+    c.user(alice).passwd("newpw").await.expect("passwd");
+    as_alice
+        .user(alice)
+        .info()
+        .await
+        .expect_err("old password is gone");
+    let as_alice = client_as(&sim, "alice", "newpw");
+    as_alice.user(alice).info().await.expect("new password");
+    c.user(alice).addgroup(GroupId::new(1)).await.expect("add");
+    let groups: Vec<i64> = c
+        .user(alice)
+        .info()
+        .await
+        .expect("info")
+        .groups
+        .expect("groups")
+        .id;
+    assert_eq!(groups, [1, 100]);
+    c.user(alice).delgroup(GroupId::new(1)).await.expect("del");
+    c.user(alice)
+        .update(&tpl("EMAIL = \"alice@example.com\""), UpdateType::Merge)
+        .await
+        .expect("update");
+    let info = c.user(alice).info().await.expect("info");
+    assert_eq!(info.template.get_str("EMAIL"), Some("alice@example.com"));
+
+    // quotas are stored and readable, default quotas typed
+    c.user(alice)
+        .quota(&tpl("VM = [ VMS = \"3\", CPU = \"2\", MEMORY = \"2048\" ]"))
+        .await
+        .expect("quota");
+    let q = c.user(alice).info().await.expect("info").vm_quota;
+    let vm_quota = q.expect("vm quota").vm.into_iter().next().expect("VM");
+    assert_eq!(vm_quota.vms.as_deref(), Some("3"));
+    assert_eq!(vm_quota.memory.as_deref(), Some("2048"));
+    let defaults = c.users().default_quota_info().await.expect("defaults");
+    assert!(defaults.vm_quota.is_some() || defaults.datastore_quota.is_some());
+    let defaults = c.groups().default_quota_info().await.expect("defaults");
+    assert!(defaults.vm_quota.is_some() || defaults.datastore_quota.is_some());
+
+    // group info, admins, pool
+    c.group(devs).addadmin(alice).await.expect("addadmin");
+    let g = c.group(devs).info().await.expect("group info");
+    assert_eq!(g.name.as_deref(), Some("devs"));
+    assert_eq!(g.users, [2]);
+    assert_eq!(g.admins, [2]);
+    let names: Vec<String> = c
+        .groups()
+        .info()
+        .await
+        .expect("pool")
+        .group
+        .into_iter()
+        .filter_map(|g| g.name)
+        .collect();
+    assert!(names.contains(&"devs".to_owned()), "{names:?}");
+    let users = c.users().info().await.expect("user pool");
+    assert!(
+        users
+            .user
+            .iter()
+            .any(|u| u.name.as_deref() == Some("alice"))
+    );
+
+    // ACL rules, in the oneacl syntax
+    let rule: AclRule = "@100 VM+IMAGE/* USE+MANAGE".parse().expect("rule");
+    let id = c.acls().add(&rule).await.expect("add rule");
+    let acls = c.acls().info().await.expect("acls");
+    let added = acls.acl.iter().find(|a| a.id == id).expect("new rule");
+    assert_eq!(
+        added.string.as_deref(),
+        Some("@100 VM+IMAGE/* USE+MANAGE #0")
+    );
+    let decoded = added.rule().expect("decodes");
+    assert_eq!(decoded.resources, rule.resources);
+    assert_eq!(decoded.zone, Some(AclSet::Individual(0)), "oned's own zone");
+    for acl in &acls.acl {
+        let text = acl.rule().expect("every rule decodes").to_string();
+        assert_eq!(Some(text.as_str()), acl.string.as_deref());
+    }
+    c.acl(id).delrule().await.expect("delrule");
+    assert!(
+        !c.acls()
+            .info()
+            .await
+            .expect("acls")
+            .acl
+            .iter()
+            .any(|a| a.id == id)
+    );
+
+    // a disabled user cannot log in; deletion
+    c.user(alice).enable(false).await.expect("disable");
+    let err = as_alice.user(alice).info().await.expect_err("disabled");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Authentication));
+    c.user(alice).delete().await.expect("delete");
+    let err = c.user(alice).info().await.expect_err("deleted");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::NoExists));
+}
+
+#[tokio::test]
+async fn clusters_hosts_datastores_zones() {
+    let (_sim, c) = start().await;
+    let cl = c.clusters().allocate("edge").await.expect("cluster");
+    assert_eq!(cl, ClusterId::new(100));
+    let h = c
+        .hosts()
+        .allocate("edge01", "kvm", "kvm", cl)
+        .await
+        .expect("host");
+    let host = c.host(h).info().await.expect("host info");
+    assert_eq!(host.name.as_deref(), Some("edge01"));
+    assert_eq!(host.cluster_id, Some(100));
+    assert_eq!(host.im_mad.as_deref(), Some("kvm"));
+
+    c.host(h)
+        .status(HostStatus::Disabled)
+        .await
+        .expect("disable");
+    assert_eq!(
+        c.host(h).info().await.expect("info").state(),
+        Some(HostState::Disabled)
+    );
+    c.host(h).status(HostStatus::Enabled).await.expect("enable");
+    c.host(h).rename("edge-01").await.expect("rename");
+    c.host(h)
+        .update(&tpl("RACK = \"r1\""), UpdateType::Merge)
+        .await
+        .expect("update");
+    let host = c.host(h).info().await.expect("info");
+    assert_eq!(host.name.as_deref(), Some("edge-01"));
+    assert_eq!(host.template.get_str("RACK"), Some("r1"));
+
+    // monitoring of the seeded (monitored) hosts, typed
+    let mon = c.hosts().monitoring().await.expect("pool monitoring");
+    let ids: Vec<Option<i64>> = mon.monitoring.iter().map(|m| m.id).collect();
+    assert!(ids.contains(&Some(0)) && ids.contains(&Some(1)), "{ids:?}");
+    let one = c
+        .host(HostId::new(0))
+        .monitoring()
+        .await
+        .expect("host monitoring");
+    let cap = one.monitoring[0].capacity.as_ref().expect("capacity");
+    assert!(cap.free_cpu.is_some() && cap.used_memory.is_some());
+    let raw = c
+        .host(HostId::new(0))
+        .monitoring_raw()
+        .await
+        .expect("raw monitoring");
+    assert_eq!(raw.root_name(), Some("MONITORING_DATA"));
+
+    // cluster membership
+    c.cluster(ClusterId::DEFAULT)
+        .addhost(h)
+        .await
+        .expect("move host");
+    let default = c.cluster(ClusterId::DEFAULT).info().await.expect("cluster");
+    assert!(default.hosts.contains(&i64::from(h.get())));
+    assert!(
+        !c.cluster(cl)
+            .info()
+            .await
+            .expect("edge")
+            .hosts
+            .contains(&i64::from(h.get()))
+    );
+    c.cluster(cl)
+        .adddatastore(DatastoreId::new(1))
+        .await
+        .expect("adddatastore");
+    c.cluster(cl)
+        .addvnet(VnetId::new(0))
+        .await
+        .expect("addvnet");
+    let edge = c.cluster(cl).info().await.expect("edge");
+    assert_eq!(edge.datastores, [1]);
+    assert_eq!(edge.vnets, [0]);
+    c.cluster(cl).rename("edge-zone").await.expect("rename");
+    let names: Vec<Option<String>> = c
+        .clusters()
+        .info()
+        .await
+        .expect("pool")
+        .cluster
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(names.contains(&Some("edge-zone".into())), "{names:?}");
+
+    // datastores
+    let pool = c.datastores().info().await.expect("datastores");
+    let names: Vec<&str> = pool
+        .datastore
+        .iter()
+        .filter_map(|d| d.name.as_deref())
+        .collect();
+    for want in ["system", "default", "files"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    let ds = c
+        .datastores()
+        .allocate(
+            &tpl("NAME = \"fast\"\nTYPE = \"IMAGE_DS\"\nDS_MAD = \"fs\"\nTM_MAD = \"ssh\""),
+            cl,
+        )
+        .await
+        .expect("datastore");
+    let fast = c.datastore(ds).info().await.expect("info");
+    assert_eq!(fast.name.as_deref(), Some("fast"));
+    assert_eq!(fast.tm_mad.as_deref(), Some("ssh"));
+    assert_eq!(fast.clusters, [100]);
+    c.datastore(ds).enable(false).await.expect("disable ds");
+    c.datastore(ds).delete().await.expect("delete ds");
+
+    // zones
+    let zone = c.zone(ZoneId::new(0)).info().await.expect("zone");
+    assert_eq!(zone.name.as_deref(), Some("OpenNebula"));
+    c.zone(ZoneId::new(0))
+        .rename("home")
+        .await
+        .expect("rename zone");
+    let zones = c.zones().info().await.expect("zones");
+    assert_eq!(zones.zone[0].name.as_deref(), Some("home"));
+
+    // a host with VMs... none here: deleting works
+    c.host(h).delete().await.expect("delete host");
+    let err = c.host(h).info().await.expect_err("deleted");
+    assert!(err.is_not_found());
+}
+
+#[tokio::test]
+async fn images_templates_permissions_and_locks() {
+    let (_sim, c) = start().await;
+    let img = c
+        .images()
+        .allocate(
+            &tpl("NAME = \"disk-a\"\nTYPE = \"DATABLOCK\"\nSIZE = \"512\""),
+            DatastoreId::new(1),
+        )
+        .await
+        .expect("image");
+    let mut state = None;
+    for _ in 0..100 {
+        state = c.image(img).info().await.expect("image").state();
+        if state == Some(ImageState::Ready) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(state, Some(ImageState::Ready));
+    c.image(img).persistent(true).await.expect("persistent");
+    let copy = c.image(img).clone("disk-b").await.expect("clone");
+    assert_ne!(copy, img);
+    c.image(img)
+        .chmod(Permissions::from_octal(0o640))
+        .await
+        .expect("chmod");
+    let info = c.image(img).info().await.expect("image");
+    assert_eq!(info.persistent, Some(1));
+    let perms = info.permissions.expect("permissions");
+    assert_eq!(
+        (perms.owner_u, perms.owner_m, perms.group_u, perms.other_u),
+        (Some(1), Some(1), Some(1), Some(0))
+    );
+
+    // a locked image refuses changes like oned
+    c.image(img).lock(LockLevel::Use).await.expect("lock");
+    let err = c.image(img).rename("nope").await.expect_err("locked");
+    assert_one_error(
+        &err,
+        OneErrorCode::Authorization,
+        ErrorKind::Authorization,
+        "is locked",
+    );
+    c.image(img).unlock().await.expect("unlock");
+    c.image(img).rename("disk-main").await.expect("rename");
+    let names: Vec<String> = c
+        .images()
+        .stream(PoolFilter::all())
+        .map_ok(|i| i.name.unwrap_or_default())
+        .try_collect()
+        .await
+        .expect("image stream");
+    assert!(names.contains(&"disk-main".to_owned()) && names.contains(&"disk-b".to_owned()));
+
+    // templates
+    let t = c
+        .templates()
+        .allocate(&tpl("NAME = \"web\"\nCPU = \"0.5\"\nMEMORY = \"256\""))
+        .await
+        .expect("template");
+    c.template(t)
+        .update(&tpl("LABELS = \"prod\""), UpdateType::Merge)
+        .await
+        .expect("update");
+    let info = c.template(t).info().await.expect("template");
+    assert_eq!(info.name.as_deref(), Some("web"));
+    assert_eq!(info.template.get_str("MEMORY"), Some("256"));
+    assert_eq!(info.template.get_str("LABELS"), Some("prod"));
+    let tcopy = c.template(t).clone("web-copy").await.expect("clone");
+    c.template(tcopy).rename("web-2").await.expect("rename");
+    c.template(tcopy)
+        .chown(UserId::new(1), GroupId::new(1))
+        .await
+        .expect("chown");
+    let copied = c.template(tcopy).info().await.expect("copy");
+    assert_eq!(copied.uid, Some(1));
+    assert_eq!(copied.gname.as_deref(), Some("users"));
+    let pool = c.templates().info(&PoolFilter::all()).await.expect("pool");
+    assert_eq!(pool.vmtemplate.len(), 3);
+    let streamed: Vec<TemplateId> = c
+        .templates()
+        .stream(PoolFilter::all())
+        .map_ok(|t| t.id)
+        .try_collect()
+        .await
+        .expect("stream");
+    let mut pooled: Vec<TemplateId> = pool.vmtemplate.iter().map(|t| t.id).collect();
+    let mut sorted = streamed.clone();
+    sorted.sort();
+    pooled.sort();
+    assert_eq!(sorted, pooled);
+
+    c.template(tcopy).delete().await.expect("delete");
+    let err = c.template(tcopy).info().await.expect_err("deleted");
+    assert!(err.is_not_found());
+    c.image(copy).delete().await.expect("delete image");
+    let err = c.image(copy).info().await.expect_err("image deleted");
+    assert!(err.is_not_found());
+}
+
+#[tokio::test]
+async fn networks_secgroups_vmgroups_documents() {
+    let (_sim, c) = start().await;
+    let net = c
+        .vnets()
+        .allocate(
+            &tpl("NAME = \"lab\"\nVN_MAD = \"bridge\"\nBRIDGE = \"br1\"\n\
+                 AR = [ TYPE = \"IP4\", IP = \"10.0.0.10\", SIZE = \"4\" ]"),
+            ClusterId::DEFAULT,
+        )
+        .await
+        .expect("vnet");
+    let mut info = c.vnet(net).info().await.expect("vnet");
+    for _ in 0..100 {
+        if info.state == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        info = c.vnet(net).info().await.expect("vnet");
+    }
+    assert_eq!(info.state, Some(1), "READY after LOCK_CREATE");
+    assert_eq!(info.bridge.as_deref(), Some("br1"));
+    let ar = &info.ar_pool.as_ref().expect("AR pool").ar[0];
+    assert_eq!((ar.ip.as_deref(), ar.size), (Some("10.0.0.10"), Some(4)));
+
+    c.vnet(net)
+        .hold(&tpl("LEASES = [ IP = \"10.0.0.11\" ]"))
+        .await
+        .expect("hold");
+    let info = c.vnet(net).info().await.expect("vnet");
+    assert_eq!(info.used_leases, Some(1));
+    let err = c
+        .vnet(net)
+        .hold(&tpl("LEASES = [ IP = \"10.0.0.11\" ]"))
+        .await
+        .expect_err("already on hold");
+    assert!(OneErrorCode::of(&err).is_some(), "{err}");
+    c.vnet(net)
+        .release(&tpl("LEASES = [ IP = \"10.0.0.11\" ]"))
+        .await
+        .expect("release");
+    assert_eq!(c.vnet(net).info().await.expect("vnet").used_leases, Some(0));
+    let nets: Vec<VnetId> = c
+        .vnets()
+        .stream(PoolFilter::all())
+        .map_ok(|n| n.id)
+        .try_collect()
+        .await
+        .expect("vnet stream");
+    assert_eq!(nets, [net, VnetId::new(0)]);
+
+    // security groups
+    let sg = c
+        .secgroups()
+        .allocate(&tpl(
+            "NAME = \"web\"\nRULE = [ PROTOCOL = \"TCP\", RULE_TYPE = \"inbound\", RANGE = \"80\" ]",
+        ))
+        .await
+        .expect("secgroup");
+    let clone = c.secgroup(sg).clone("web-2").await.expect("clone");
+    let info = c.secgroup(clone).info().await.expect("secgroup");
+    assert_eq!(info.name.as_deref(), Some("web-2"));
+    let rule = info.template.get_vector("RULE").expect("rule");
+    assert_eq!(rule.get("RANGE"), Some("80"));
+    let sgs: Vec<String> = c
+        .secgroups()
+        .stream(PoolFilter::all())
+        .map_ok(|s| s.name.unwrap_or_default())
+        .try_collect()
+        .await
+        .expect("secgroups");
+    assert!(
+        sgs.contains(&"web".into()) && sgs.contains(&"web-2".into()),
+        "{sgs:?}"
+    );
+
+    // VM groups
+    let vmg = c
+        .vm_groups()
+        .allocate(&tpl(
+            "NAME = \"app\"\nROLE = [ NAME = \"db\" ]\nROLE = [ NAME = \"front\" ]",
+        ))
+        .await
+        .expect("vmgroup");
+    let info = c.vm_group(vmg).info().await.expect("vmgroup");
+    let roles: Vec<Option<String>> = info
+        .roles
+        .expect("roles")
+        .role
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(roles, [Some("db".into()), Some("front".into())]);
+    c.vm_group(vmg).rename("app-2").await.expect("rename");
+    let groups: Vec<Option<String>> = c
+        .vm_groups()
+        .stream(PoolFilter::all())
+        .map_ok(|g| g.name)
+        .try_collect()
+        .await
+        .expect("vmgroups");
+    assert_eq!(groups, [Some("app-2".into())]);
+
+    // documents
+    let doc = c
+        .documents()
+        .allocate(&tpl("NAME = \"flow\"\nBODY = \"{}\""), 100)
+        .await
+        .expect("document");
+    let info = c.document(doc).info().await.expect("document");
+    assert_eq!(info.name.as_deref(), Some("flow"));
+    assert_eq!(info.r#type.as_deref(), Some("100"));
+    let copy = c.document(doc).clone("flow-2").await.expect("clone");
+    let pool = c
+        .documents()
+        .info(&PoolFilter::all(), 100)
+        .await
+        .expect("documents");
+    let ids: Vec<_> = pool.document.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&doc) && ids.contains(&copy));
+    c.document(copy).delete().await.expect("delete");
+}
+
+#[tokio::test]
+async fn vm_life_cycle_pools_and_monitoring() {
+    let (sim, c) = start().await;
+    let id = c
+        .template(TemplateId::new(0))
+        .instantiate("vm-a", false, &tpl("MEMORY = \"128\""), false)
+        .await
+        .expect("instantiate");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    let vm = c.vm(id).info().await.expect("vm");
+    assert_eq!(vm.name.as_deref(), Some("vm-a"));
+    assert_eq!(vm.template.get_str("MEMORY"), Some("128"));
+    let nic = vm.template.get_vector("NIC").expect("NIC");
+    assert_eq!(nic.get("NETWORK"), Some("public"));
+    assert!(
+        nic.get("IP")
+            .is_some_and(|ip| ip.starts_with("192.168.150."))
+    );
+    let history = vm.history_records.expect("history").history;
+    assert!(!history.is_empty());
+
+    // a wrong-state action answers ACTION with oned's message
+    let err = c
+        .vm(id)
+        .action(VmAction::Resume)
+        .await
+        .expect_err("resume a running VM");
+    assert_one_error(
+        &err,
+        OneErrorCode::Action,
+        ErrorKind::Conflict,
+        "Error performing action \"resume\"",
+    );
+
+    c.vm(id).action(VmAction::Poweroff).await.expect("poweroff");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    c.vm(id)
+        .resize(&tpl("CPU = \"1\"\nVCPU = \"2\"\nMEMORY = \"256\""))
+        .await
+        .expect("resize while off");
+    c.vm(id)
+        .updateconf(
+            &tpl("CONTEXT = [ SSH_PUBLIC_KEY = \"ssh-ed25519 AAA\" ]"),
+            UpdateType::Merge,
+        )
+        .await
+        .expect("updateconf");
+    c.vm(id)
+        .attachnic(&tpl("NIC = [ NETWORK_ID = \"0\" ]"))
+        .await
+        .expect("attach nic");
+    c.vm(id).action(VmAction::Resume).await.expect("resume");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    let vm = c.vm(id).info().await.expect("vm");
+    assert_eq!(vm.template.get_str("MEMORY"), Some("256"));
+    assert_eq!(vm.template.get_str("VCPU"), Some("2"));
+    assert_eq!(vm.template.vectors("NIC").count(), 2);
+    let ctx = vm.template.get_vector("CONTEXT").expect("context");
+    assert_eq!(ctx.get("SSH_PUBLIC_KEY"), Some("ssh-ed25519 AAA"));
+
+    // user template, rename, permissions, locks
+    c.vm(id)
+        .update(&tpl("LABELS = \"web\""), UpdateType::Merge)
+        .await
+        .expect("update");
+    c.vm(id).rename("vm-web").await.expect("rename");
+    c.vm(id).lock(LockLevel::Manage).await.expect("lock");
+    let err = c
+        .vm(id)
+        .action(VmAction::Reboot)
+        .await
+        .expect_err("locked VM");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Authorization));
+    c.vm(id).unlock().await.expect("unlock");
+    let vm = c.vm(id).info().await.expect("vm");
+    assert_eq!(vm.name.as_deref(), Some("vm-web"));
+    assert_eq!(vm.user_template.get_str("LABELS"), Some("web"));
+    assert!(vm.lock.is_none());
+
+    // monitoring, typed (the simulator samples running VMs every 20 ms here)
+    let mut mon = c.vm(id).monitoring().await.expect("monitoring");
+    for _ in 0..100 {
+        if !mon.monitoring.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        mon = c.vm(id).monitoring().await.expect("monitoring");
+    }
+    let sample = mon.monitoring.last().expect("a sample");
+    assert_eq!(sample.id, Some(i64::from(id.get())));
+    assert!(sample.memory.is_some_and(|m| m > 0));
+    let all = c
+        .vms()
+        .monitoring(nebulair_opennebula::pool::Who::All)
+        .await
+        .expect("pool monitoring");
+    assert!(!all.monitoring.is_empty());
+
+    // more VMs: pool filters, streams, infoset
+    let held = c
+        .vms()
+        .allocate_with(&tpl("NAME = \"held\"\nCPU = \"1\"\nMEMORY = \"64\""), true)
+        .await
+        .expect("allocate on hold");
+    let other = c
+        .template(TemplateId::new(0))
+        .instantiate("vm-b", false, &Template::new(), false)
+        .await
+        .expect("instantiate");
+    let pool = c.vms().info(&PoolFilter::all()).await.expect("pool");
+    let ids: Vec<VmId> = pool.vm.iter().map(|v| v.id).collect();
+    assert_eq!(ids, [other, held, id], "newest first");
+    let hold_only = c
+        .vms()
+        .info(&PoolFilter::all().state(VmStateFilter::State(2)))
+        .await
+        .expect("HOLD filter");
+    assert_eq!(hold_only.vm.len(), 1);
+    assert_eq!(hold_only.vm[0].id, held);
+    let streamed: Vec<VmId> = c
+        .vms()
+        .stream(PoolFilter::all())
+        .map_ok(|v| v.id)
+        .try_collect()
+        .await
+        .expect("stream (page size 2)");
+    assert_eq!(streamed, ids);
+    let extended: Vec<String> = c
+        .vms()
+        .stream_extended(PoolFilter::all())
+        .map_ok(|v| v.name.unwrap_or_default())
+        .try_collect()
+        .await
+        .expect("extended stream");
+    assert_eq!(extended, ["vm-b", "held", "vm-web"]);
+    let set = c.vms().infoset(&[id, held], false).await.expect("infoset");
+    let mut set_ids: Vec<VmId> = set.vm.iter().map(|v| v.id).collect();
+    set_ids.sort();
+    assert_eq!(set_ids, [id, held]);
+
+    // release, terminate, DONE leaves the default filter
+    c.vm(held).action(VmAction::Release).await.expect("release");
+    wait_vm(&sim, &c, held, VmState::Active, LcmState::Running).await;
+    for vm in [id, held, other] {
+        c.vm(vm)
+            .action(VmAction::TerminateHard)
+            .await
+            .expect("terminate");
+    }
+    for vm in [id, held, other] {
+        wait_vm(&sim, &c, vm, VmState::Done, LcmState::LcmInit).await;
+    }
+    assert!(
+        c.vms()
+            .info(&PoolFilter::all())
+            .await
+            .expect("pool")
+            .vm
+            .is_empty()
+    );
+    let done = c
+        .vms()
+        .info(&PoolFilter::all().state(VmStateFilter::Any))
+        .await
+        .expect("any state");
+    assert_eq!(done.vm.len(), 3);
+    let err = c
+        .vms()
+        .stream(PoolFilter::all().id_range(0, 3).expect("range"))
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("no id range while paging");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
