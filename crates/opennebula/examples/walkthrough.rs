@@ -11,31 +11,37 @@
 //! to a real front-end, and instantiates the template id given as the next argument
 //! (default 0).
 
-use nebulair_opennebula::ids::TemplateId;
+use nebulair_opennebula::ids::{TemplateId, VmId};
 use nebulair_opennebula::{Credentials, OneClient, Template, VmAction};
 
 #[tokio::main]
 async fn main() -> nebulair_opennebula::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut sim = None;
-    let client = if args.first().map(String::as_str) == Some("--env") {
-        OneClient::from_env()?
-    } else {
-        let s = nebulair_sim::one::OneSimulator::builder().start().await?;
-        let client = OneClient::builder()
-            .endpoint(s.url())
-            .credentials(Credentials::password("oneadmin", "opennebula"))
-            .build()?;
-        sim = Some(s);
-        client
-    };
     let template_id: i32 = match args.get(1) {
         Some(t) => t.parse().map_err(|_| {
             nebulair_opennebula::Error::invalid_input("template id must be a number")
         })?,
         None => 0,
     };
+    if args.first().map(String::as_str) == Some("--env") {
+        run(&OneClient::from_env()?, TemplateId::new(template_id)).await?;
+    } else {
+        let sim = nebulair_sim::one::OneSimulator::builder().start().await?;
+        let client = OneClient::builder()
+            .endpoint(sim.url())
+            .credentials(Credentials::password("oneadmin", "opennebula"))
+            .build()?;
+        run(&client, TemplateId::new(template_id)).await?;
+        sim.shutdown().await;
+    }
+    Ok(())
+}
 
+/// The walkthrough; the id of the VM it created (and terminated).
+pub(crate) async fn run(
+    client: &OneClient,
+    template_id: TemplateId,
+) -> nebulair_opennebula::Result<VmId> {
     // 1. Connect: ask for the version.
     println!(
         "connected to {} (OpenNebula {})",
@@ -54,7 +60,7 @@ async fn main() -> nebulair_opennebula::Result<()> {
     }
 
     // 3. Read a VM template.
-    let tpl = client.template(TemplateId::new(template_id)).info().await?;
+    let tpl = client.template(template_id).info().await?;
     println!("template {} {:?}:", tpl.id, tpl.name);
     for (name, value) in tpl.template.iter() {
         println!("  {name} = {value}");
@@ -81,9 +87,5 @@ async fn main() -> nebulair_opennebula::Result<()> {
     // 6. Terminate it.
     client.vm(vm_id).action(VmAction::TerminateHard).await?;
     println!("terminated VM {vm_id}");
-
-    if let Some(s) = sim {
-        s.shutdown().await;
-    }
-    Ok(())
+    Ok(vm_id)
 }

@@ -319,14 +319,14 @@ struct PageState<T> {
     done: bool,
 }
 
-/// A stream (owning a clone of the client) of pool objects fetched page by page with
+/// A stream (owning a clone of the client; `Send` and `Unpin`) of pool objects fetched page by page with
 /// `(offset, -page_size)`, each page decoded by `D`.
 fn paged<D: PageDecoder>(
     client: &OneClient,
     method: &'static str,
     filter: PoolFilter,
     vm_state: bool,
-) -> impl Stream<Item = Result<D::Item>> + use<D> {
+) -> impl Stream<Item = Result<D::Item>> + Send + Unpin + use<D> {
     let page_size = i32::try_from(client.page_size()).unwrap_or(i32::MAX);
     let state = PageState {
         client: client.clone(),
@@ -338,7 +338,9 @@ fn paged<D: PageDecoder>(
         buffer: VecDeque::new(),
         done: false,
     };
-    futures::stream::unfold(state, |mut st| async move {
+    // Boxed so that the stream is `Unpin`: `while let Some(x) = stream.next().await` works
+    // without pinning it first.
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(item) = st.buffer.pop_front() {
                 return Some((Ok(item), st));
@@ -389,7 +391,7 @@ fn paged<D: PageDecoder>(
                 }
             }
         }
-    })
+    }))
 }
 
 macro_rules! streams {
@@ -410,7 +412,7 @@ macro_rules! streams {
             ///
             /// # Errors
             /// As `stream`.
-            pub fn stream_raw(&self, filter: PoolFilter) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+            pub fn stream_raw(&self, filter: PoolFilter) -> impl Stream<Item = Result<XmlDocument>> + Send + Unpin + use<> {
                 paged::<Raw>(self.client, $method, filter, false)
             }
         }
@@ -439,7 +441,7 @@ impl Vms<'_> {
     pub fn stream(
         &self,
         filter: PoolFilter,
-    ) -> impl Stream<Item = Result<model::VmPoolVm>> + use<> {
+    ) -> impl Stream<Item = Result<model::VmPoolVm>> + Send + Unpin + use<> {
         paged::<Typed<model::VmPool>>(self.client, "one.vmpool.info", filter, true)
     }
 
@@ -451,7 +453,7 @@ impl Vms<'_> {
     pub fn stream_extended(
         &self,
         filter: PoolFilter,
-    ) -> impl Stream<Item = Result<model::Vm>> + use<> {
+    ) -> impl Stream<Item = Result<model::Vm>> + Send + Unpin + use<> {
         paged::<Typed<model::VmPoolExtended>>(self.client, "one.vmpool.infoextended", filter, true)
     }
 
@@ -462,7 +464,7 @@ impl Vms<'_> {
     pub fn stream_raw(
         &self,
         filter: PoolFilter,
-    ) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+    ) -> impl Stream<Item = Result<XmlDocument>> + Send + Unpin + use<> {
         paged::<Raw>(self.client, "one.vmpool.info", filter, true)
     }
 
@@ -473,7 +475,7 @@ impl Vms<'_> {
     pub fn stream_extended_raw(
         &self,
         filter: PoolFilter,
-    ) -> impl Stream<Item = Result<XmlDocument>> + use<> {
+    ) -> impl Stream<Item = Result<XmlDocument>> + Send + Unpin + use<> {
         paged::<Raw>(self.client, "one.vmpool.infoextended", filter, true)
     }
 }

@@ -1,12 +1,17 @@
 //! OpenNebula simulator throughput: `one.vm.info` calls per second over HTTP at
-//! concurrency 1 and 32 (raw reqwest XML-RPC client, keep-alive), and `one.vmpool.info`
-//! over 10,000 VMs in-process (parse + render + escape) versus over HTTP.
+//! concurrency 1 and 32, through our `OneClient` (typed `vm(id).info()`, decoded into
+//! `model::Vm`, and `info_raw()`) and through a raw reqwest XML-RPC client (keep-alive) for
+//! the simulator's own cost; and `one.vmpool.info` over 10,000 VMs in-process (parse +
+//! render + escape) versus over HTTP. `scripts/bench-pyone.py` (bench `one_pyone`) measures
+//! PyONE on the same calls.
 //!
 //! Run: `cargo bench -p nebulair-sim --bench one_vm_info`.
 
 use std::sync::OnceLock;
 
 use divan::counter::ItemsCount;
+use nebulair_opennebula::ids::VmId;
+use nebulair_opennebula::{Credentials, OneClient};
 use nebulair_sim::one::{OneSimHandle, OneSimulator};
 
 fn main() {
@@ -17,6 +22,7 @@ struct Env {
     rt: tokio::runtime::Runtime,
     sim: OneSimHandle,
     client: reqwest::Client,
+    one: OneClient,
     vm_id: i32,
 }
 
@@ -67,7 +73,18 @@ fn env() -> &'static Env {
             .tcp_nodelay(true)
             .build()
             .expect("client");
-        Env { rt, sim, client, vm_id }
+        let one = OneClient::builder()
+            .endpoint(sim.url().to_owned())
+            .credentials(Credentials::password("oneadmin", "opennebula"))
+            .build()
+            .expect("OneClient");
+        Env {
+            rt,
+            sim,
+            client,
+            one,
+            vm_id,
+        }
     })
 }
 
@@ -83,6 +100,42 @@ async fn post(e: &Env, body: String) -> usize {
     let text = r.text().await.expect("body");
     assert!(text.contains("<boolean>1</boolean>"), "{text}");
     text.len()
+}
+
+/// One typed `one.vm.info` through `OneClient`, checked.
+async fn one_info(e: &Env) -> usize {
+    let vm = e.one.vm(VmId::new(e.vm_id)).info().await.expect("vm info");
+    assert_eq!(vm.id.get(), e.vm_id);
+    vm.template.len()
+}
+
+#[divan::bench]
+fn vm_info_oneclient_concurrency_1(b: divan::Bencher<'_, '_>) {
+    let e = env();
+    b.counter(ItemsCount::new(1usize))
+        .bench(|| e.rt.block_on(one_info(e)));
+}
+
+#[divan::bench]
+fn vm_info_oneclient_concurrency_32(b: divan::Bencher<'_, '_>) {
+    let e = env();
+    b.counter(ItemsCount::new(32usize)).bench(|| {
+        e.rt.block_on(async {
+            let futs = (0..32).map(|_| one_info(e));
+            futures::future::join_all(futs).await
+        })
+    });
+}
+
+#[divan::bench]
+fn vm_info_oneclient_raw_concurrency_1(b: divan::Bencher<'_, '_>) {
+    let e = env();
+    b.counter(ItemsCount::new(1usize)).bench(|| {
+        e.rt.block_on(async {
+            let doc = e.one.vm(VmId::new(e.vm_id)).info_raw().await.expect("raw");
+            doc.as_str().len()
+        })
+    });
 }
 
 #[divan::bench]

@@ -154,6 +154,7 @@ pub struct OneSimulatorBuilder {
     onegate_endpoint: Option<String>,
     snapshot: Option<String>,
     monitor_interval: Duration,
+    onegate_bind: Option<SocketAddr>,
 }
 
 impl Default for OneSimulatorBuilder {
@@ -168,6 +169,7 @@ impl Default for OneSimulatorBuilder {
             onegate_endpoint: None,
             snapshot: None,
             monitor_interval: Duration::from_secs(5),
+            onegate_bind: None,
         }
     }
 }
@@ -216,6 +218,20 @@ impl OneSimulatorBuilder {
         self.snapshot = Some(json.into());
         self
     }
+    /// Also serve OneGate (for code inside the simulated VMs) on a free port of the same
+    /// address, on this simulator's state: VM contexts then carry its URL, and
+    /// [`OneSimHandle::onegate_url`] gives it. Off by default.
+    pub fn with_onegate(mut self) -> Self {
+        self.onegate_bind = Some(SocketAddr::new(self.bind.ip(), 0));
+        self
+    }
+
+    /// As [`Self::with_onegate`], serving OneGate on `addr`.
+    pub fn onegate_bind(mut self, addr: SocketAddr) -> Self {
+        self.onegate_bind = Some(addr);
+        self
+    }
+
     /// How often running VMs get a monitoring sample (default 5 s).
     pub fn monitor_interval(mut self, d: Duration) -> Self {
         self.monitor_interval = d;
@@ -251,7 +267,22 @@ impl OneSimulatorBuilder {
     /// # Errors
     /// [`ErrorKind::Transport`] when the address cannot be bound,
     /// [`ErrorKind::InvalidInput`] for an invalid snapshot.
-    pub async fn start(self) -> Result<OneSimHandle> {
+    pub async fn start(mut self) -> Result<OneSimHandle> {
+        // OneGate's URL goes into the VM contexts, so bind it before the state exists.
+        let gate_listener = match self.onegate_bind {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                    Error::with_source(ErrorKind::Transport, "cannot bind the OneGate simulator", e)
+                })?;
+                let local = l.local_addr().map_err(|e| {
+                    Error::with_source(ErrorKind::Transport, "cannot read the bound address", e)
+                })?;
+                let url = format!("http://{local}");
+                self.onegate_endpoint.get_or_insert_with(|| url.clone());
+                Some((l, url))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .map_err(|e| {
@@ -273,13 +304,33 @@ impl OneSimulatorBuilder {
             stop.clone(),
             self.monitor_interval,
         ));
+        let mut tasks = vec![server, scheduler];
+        let onegate = match gate_listener {
+            Some((listener, gate_url)) => {
+                let gate = onegate_sim(&engine, &self.admin_password);
+                let app = gate.router();
+                let stopped = stop.clone();
+                tasks.push(tokio::spawn(async move {
+                    let served = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped.cancelled_owned())
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "OneGate simulator stopped");
+                    }
+                }));
+                tracing::info!(url = %gate_url, "OneGate simulator listening");
+                Some((gate_url, gate))
+            }
+            None => None,
+        };
         tracing::info!(%url, "OpenNebula simulator listening");
         Ok(OneSimHandle {
             url,
             addr,
             engine,
             stop,
-            tasks: Mutex::new(vec![server, scheduler]),
+            tasks: Mutex::new(tasks),
+            onegate,
         })
     }
 }
@@ -420,6 +471,25 @@ async fn scheduler(engine: Arc<Engine>, stop: CancellationToken, monitor_every: 
     }
 }
 
+/// The OneGate simulator on `engine`'s state; calls the state has no direct entry for go
+/// through XML-RPC in-process as oneadmin. A weak reference, so that dropping the handle
+/// frees the engine.
+fn onegate_sim(engine: &Arc<Engine>, admin_password: &str) -> crate::onegate::OneGateSim {
+    let weak = Arc::downgrade(engine);
+    let backend = crate::onegate::OneSimBackend::new(OneState {
+        engine: engine.clone(),
+    })
+    .with_rpc(
+        format!("oneadmin:{admin_password}"),
+        move |body| match weak.upgrade() {
+            Some(engine) => engine.handle(body),
+            None => "<methodResponse><fault>the simulator is stopping</fault></methodResponse>"
+                .to_owned(),
+        },
+    );
+    crate::onegate::OneGateSim::new(Arc::new(backend))
+}
+
 /// A running simulator.
 #[derive(Debug)]
 pub struct OneSimHandle {
@@ -428,6 +498,7 @@ pub struct OneSimHandle {
     engine: Arc<Engine>,
     stop: CancellationToken,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    onegate: Option<(String, crate::onegate::OneGateSim)>,
 }
 
 impl OneSimHandle {
@@ -438,6 +509,16 @@ impl OneSimHandle {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// The OneGate endpoint (`http://127.0.0.1:PORT`), when started
+    /// [`with_onegate`](OneSimulatorBuilder::with_onegate).
+    pub fn onegate_url(&self) -> Option<&str> {
+        self.onegate.as_ref().map(|(url, _)| url.as_str())
+    }
+    /// The OneGate simulator (to create OneFlow services and virtual routers), when started
+    /// [`with_onegate`](OneSimulatorBuilder::with_onegate).
+    pub fn onegate(&self) -> Option<&crate::onegate::OneGateSim> {
+        self.onegate.as_ref().map(|(_, gate)| gate)
     }
     /// A handle on the shared state (for the OneGate front-end and tests).
     pub fn state(&self) -> OneState {
