@@ -750,6 +750,33 @@ async fn vm_life_cycle_pools_and_monitoring() {
         .await
         .expect("extended stream");
     assert_eq!(extended, ["vm-b", "held", "vm-web"]);
+    // quota usage is counted from the owner's VMs (no limits set: -1, as oned shows)
+    let memory: i64 = pool
+        .vm
+        .iter()
+        .filter_map(|v| v.template.get_str("MEMORY")?.parse::<i64>().ok())
+        .sum();
+    let running_memory: i64 = pool
+        .vm
+        .iter()
+        .filter(|v| v.id != held)
+        .filter_map(|v| v.template.get_str("MEMORY")?.parse::<i64>().ok())
+        .sum();
+    let admin = c.user(UserId::new(0)).info().await.expect("oneadmin");
+    let usage = admin.vm_quota.expect("VM quota").vm.remove(0);
+    assert_eq!(usage.vms.as_deref(), Some("-1"));
+    assert_eq!(usage.vms_used.as_deref(), Some("3"));
+    assert_eq!(usage.running_vms_used.as_deref(), Some("2"));
+    assert_eq!(usage.memory_used, Some(memory.to_string()));
+    assert_eq!(usage.running_memory_used, Some(running_memory.to_string()));
+    let group = c
+        .group(GroupId::new(0))
+        .info()
+        .await
+        .expect("oneadmin group");
+    let group_usage = group.vm_quota.expect("group VM quota").vm.remove(0);
+    assert_eq!(group_usage.vms_used.as_deref(), Some("3"));
+
     let set = c.vms().infoset(&[id, held], false).await.expect("infoset");
     let mut set_ids: Vec<VmId> = set.vm.iter().map(|v| v.id).collect();
     set_ids.sort();
@@ -774,6 +801,15 @@ async fn vm_life_cycle_pools_and_monitoring() {
             .expect("pool")
             .vm
             .is_empty()
+    );
+    let admin = c.user(UserId::new(0)).info().await.expect("oneadmin");
+    let used = admin
+        .vm_quota
+        .and_then(|q| q.vm.into_iter().next())
+        .and_then(|vm| vm.vms_used);
+    assert!(
+        used.as_deref().is_none_or(|u| u == "0"),
+        "DONE VMs use nothing: {used:?}"
     );
     let done = c
         .vms()

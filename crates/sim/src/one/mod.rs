@@ -52,7 +52,9 @@
 //! image enable/persistent, template instantiate, vn add_ar/rm_ar/hold/release; vm
 //! (allocate, info, update, rename, chmod, chown, lock, unlock, deploy, action with every
 //! action, attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool
-//! (info, infoextended, infoset, monitoring). Every other method of oned's catalogue
+//! (info, infoextended, infoset, monitoring). VM quota usage (`VMS_USED`, `CPU_USED`,
+//! `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the `RUNNING_*` ones) is counted from the
+//! user's and group's live VMs; limits are stored but not enforced. Every other method of oned's catalogue
 //! answers RPC_API (0x1000) `"<method> is not implemented by the nebulair OpenNebula
 //! simulator"`; unknown names get oned's `-506` fault.
 //!

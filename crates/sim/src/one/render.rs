@@ -74,7 +74,108 @@ fn lock(out: &mut String, m: &Meta) {
     }
 }
 
-fn quotas(out: &mut String, q: &Tmpl) {
+/// Whose VMs a quota counts.
+#[derive(Clone, Copy)]
+pub(crate) enum QuotaOwner {
+    User(i32),
+    Group(i32),
+}
+
+/// What the VMs of a user or group use, as oned counts it for the VM quota.
+#[derive(Default)]
+struct VmUsage {
+    vms: i64,
+    cpu: f64,
+    memory: i64,
+    system_disk: i64,
+    running_vms: i64,
+    running_cpu: f64,
+    running_memory: i64,
+}
+
+impl VmUsage {
+    fn of(s: &State, owner: QuotaOwner) -> VmUsage {
+        use super::vm::st;
+        let mut u = VmUsage::default();
+        for o in s.pool(Kind::Vm).objs.values() {
+            let mine = match owner {
+                QuotaOwner::User(id) => o.meta.uid == id,
+                QuotaOwner::Group(id) => o.meta.gid == id,
+            };
+            let Some(v) = o.vm() else { continue };
+            if !mine || v.state == st::DONE {
+                continue;
+            }
+            let num = |k: &str| o.template.get(k).and_then(|x| x.parse::<f64>().ok());
+            let cpu = num("CPU").unwrap_or(0.0);
+            // oned counts whole MiB
+            #[allow(clippy::cast_possible_truncation)]
+            let memory = num("MEMORY").unwrap_or(0.0) as i64;
+            u.vms += 1;
+            u.cpu += cpu;
+            u.memory += memory;
+            u.system_disk += o
+                .template
+                .vectors("DISK")
+                .iter()
+                .filter(|d| !d.iter().any(|(k, _)| k == "IMAGE_ID" || k == "IMAGE"))
+                .filter_map(|d| d.iter().find(|(k, _)| k == "SIZE"))
+                .filter_map(|(_, x)| x.parse::<i64>().ok())
+                .sum::<i64>();
+            // running quotas leave out VMs that hold no host resources
+            if !matches!(
+                v.state,
+                st::HOLD | st::STOPPED | st::POWEROFF | st::UNDEPLOYED
+            ) {
+                u.running_vms += 1;
+                u.running_cpu += cpu;
+                u.running_memory += memory;
+            }
+        }
+        u
+    }
+
+    fn used(&self, metric: &str) -> Option<String> {
+        let f = |x: f64| {
+            let r = (x * 100.0).round() / 100.0;
+            if r.fract() == 0.0 {
+                format!("{r:.0}")
+            } else {
+                format!("{r}")
+            }
+        };
+        Some(match metric {
+            "VMS" => self.vms.to_string(),
+            "CPU" => f(self.cpu),
+            "MEMORY" => self.memory.to_string(),
+            "SYSTEM_DISK_SIZE" => self.system_disk.to_string(),
+            "RUNNING_VMS" => self.running_vms.to_string(),
+            "RUNNING_CPU" => f(self.running_cpu),
+            "RUNNING_MEMORY" => self.running_memory.to_string(),
+            _ => return None,
+        })
+    }
+}
+
+/// The VM quota metrics in oned's order.
+const VM_METRICS: [&str; 11] = [
+    "CPU",
+    "MEMORY",
+    "PCI_DEV",
+    "PCI_NIC",
+    "RUNNING_CPU",
+    "RUNNING_MEMORY",
+    "RUNNING_PCI_DEV",
+    "RUNNING_PCI_NIC",
+    "RUNNING_VMS",
+    "SYSTEM_DISK_SIZE",
+    "VMS",
+];
+
+/// The quota elements; VM usage is counted from the owner's VMs, and a VM entry with
+/// default (-1) limits appears once the owner has VMs, as in oned.
+fn quotas(out: &mut String, s: &State, q: &Tmpl, owner: QuotaOwner) {
+    let usage = VmUsage::of(s, owner);
     for (el_name, vec_name) in [
         ("DATASTORE_QUOTA", "DATASTORE"),
         ("NETWORK_QUOTA", "NETWORK"),
@@ -84,12 +185,27 @@ fn quotas(out: &mut String, q: &Tmpl) {
         out.push('<');
         out.push_str(el_name);
         out.push('>');
-        for v in q.vectors(vec_name) {
+        let vectors = q.vectors(vec_name);
+        if vec_name == "VM" && vectors.is_empty() && usage.vms > 0 {
+            out.push_str("<VM>");
+            for m in VM_METRICS {
+                cdata_elem(out, m, "-1");
+                let used = usage.used(m).unwrap_or_else(|| "0".into());
+                cdata_elem(out, &format!("{m}_USED"), &used);
+            }
+            out.push_str("</VM>");
+        }
+        for v in vectors {
             out.push('<');
             out.push_str(vec_name);
             out.push('>');
             for (k, x) in v {
-                cdata_elem(out, k, x);
+                let counted = if vec_name == "VM" {
+                    k.strip_suffix("_USED").and_then(|m| usage.used(m))
+                } else {
+                    None
+                };
+                cdata_elem(out, k, counted.as_deref().unwrap_or(x));
             }
             out.push_str("</");
             out.push_str(vec_name);
@@ -108,7 +224,7 @@ pub(crate) fn user(out: &mut String, s: &State, u: &User, full: bool) {
     out.push_str("<USER>");
     user_body(out, s, u, full);
     if full {
-        quotas(out, &u.quota);
+        quotas(out, s, &u.quota, QuotaOwner::User(u.id));
         out.push_str("<DEFAULT_USER_QUOTAS>");
         out.push_str(EMPTY_QUOTAS);
         out.push_str("</DEFAULT_USER_QUOTAS>");
@@ -150,7 +266,7 @@ pub(crate) fn user_pool(out: &mut String, s: &State, users: &[&User]) {
         user_body(out, s, u, false);
         out.push_str("</USER><QUOTAS>");
         el(out, "ID", u.id);
-        quotas(out, &u.quota);
+        quotas(out, s, &u.quota, QuotaOwner::User(u.id));
         out.push_str("</QUOTAS>");
     }
     out.push_str("<DEFAULT_USER_QUOTAS>");
@@ -174,7 +290,7 @@ pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
     g.template.render(out, "TEMPLATE");
     ids(out, "USERS", group_users(s, g.id));
     ids(out, "ADMINS", g.admins.iter().copied());
-    quotas(out, &g.quota);
+    quotas(out, s, &g.quota, QuotaOwner::Group(g.id));
     out.push_str("<VLAN_RULES>");
     cdata_elem(out, "ID", &g.id.to_string());
     out.push_str("</VLAN_RULES><DEFAULT_GROUP_QUOTAS>");
@@ -194,7 +310,7 @@ pub(crate) fn group_pool(out: &mut String, s: &State, groups: &[&super::state::G
         ids(out, "ADMINS", g.admins.iter().copied());
         out.push_str("</GROUP><QUOTAS>");
         el(out, "ID", g.id);
-        quotas(out, &g.quota);
+        quotas(out, s, &g.quota, QuotaOwner::Group(g.id));
         out.push_str("</QUOTAS><VLAN_RULES>");
         cdata_elem(out, "ID", &g.id.to_string());
         out.push_str("</VLAN_RULES>");

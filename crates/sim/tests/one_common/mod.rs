@@ -423,6 +423,11 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.monitoring", &[P::I(-2), P::I(-1)])
         .await);
+    // quota usage counted from live VMs (user, group and both pools)
+    doc(rpc.call("one.user.info", &[P::I(0)]).await);
+    doc(rpc.call("one.userpool.info", &[]).await);
+    doc(rpc.call("one.group.info", &[P::I(0)]).await);
+    doc(rpc.call("one.grouppool.info", &[]).await);
     rpc.call("one.vm.action", &[P::S("terminate-hard"), P::I(vm)])
         .await
         .id();
