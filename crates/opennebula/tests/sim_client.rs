@@ -196,9 +196,45 @@ async fn users_groups_acls_and_quotas() {
     assert_eq!(vm_quota.vms.as_deref(), Some("3"));
     assert_eq!(vm_quota.memory.as_deref(), Some("2048"));
     let defaults = c.users().default_quota_info().await.expect("defaults");
-    assert!(defaults.vm_quota.is_some() || defaults.datastore_quota.is_some());
-    let defaults = c.groups().default_quota_info().await.expect("defaults");
-    assert!(defaults.vm_quota.is_some() || defaults.datastore_quota.is_some());
+    assert!(
+        defaults.vm_quota.and_then(|q| q.vm).is_none(),
+        "none set yet"
+    );
+    let updated = c
+        .users()
+        .default_quota_update(&tpl("VM = [ VMS = \"10\", MEMORY = \"8192\" ]"))
+        .await
+        .expect("default quota update");
+    let vm = updated.vm_quota.and_then(|q| q.vm).expect("VM defaults");
+    assert_eq!(vm.vms.as_deref(), Some("10"));
+    assert_eq!(vm.cpu.as_deref(), Some("-1"));
+    let read = c.users().default_quota_info().await.expect("defaults");
+    let vm = read.vm_quota.and_then(|q| q.vm).expect("VM defaults");
+    assert_eq!(vm.memory.as_deref(), Some("8192"));
+    let in_user = c
+        .user(alice)
+        .info()
+        .await
+        .expect("info")
+        .default_user_quotas;
+    let vm = in_user
+        .and_then(|d| d.vm_quota)
+        .and_then(|q| q.vm)
+        .expect("defaults inside USER");
+    assert_eq!(vm.vms.as_deref(), Some("10"));
+    let groups = c
+        .groups()
+        .default_quota_update(&tpl("VM = [ RUNNING_VMS = \"4\" ]"))
+        .await
+        .expect("group defaults");
+    let vm = groups.vm_quota.and_then(|q| q.vm).expect("VM defaults");
+    assert_eq!(vm.running_vms, Some(4));
+    let err = as_alice
+        .users()
+        .default_quota_update(&tpl("VM = [ VMS = \"99\" ]"))
+        .await
+        .expect_err("only oneadmin");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Authorization));
 
     // group info, admins, pool
     c.group(devs).addadmin(alice).await.expect("addadmin");

@@ -40,6 +40,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.user.chauth",
     "one.userpool.info",
     "one.userquota.info",
+    "one.userquota.update",
     "one.group.allocate",
     "one.group.delete",
     "one.group.info",
@@ -49,6 +50,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.group.deladmin",
     "one.grouppool.info",
     "one.groupquota.info",
+    "one.groupquota.update",
     "one.acl.addrule",
     "one.acl.delrule",
     "one.acl.info",
@@ -222,14 +224,9 @@ pub(crate) fn read(s: &State, ctx: &Ctx, method: &str, session: &str, a: &Args) 
             Ok(Ret::Str(out))
         }
         ("userquota", "info") | ("groupquota", "info") => {
-            let root = if ns == "userquota" {
-                "DEFAULT_USER_QUOTAS"
-            } else {
-                "DEFAULT_GROUP_QUOTAS"
-            };
-            Ok(Ret::Str(format!(
-                "<{root}><DATASTORE_QUOTA></DATASTORE_QUOTA><NETWORK_QUOTA></NETWORK_QUOTA><VM_QUOTA></VM_QUOTA><IMAGE_QUOTA></IMAGE_QUOTA></{root}>"
-            )))
+            let mut out = String::new();
+            render::default_quotas(&mut out, s, default_quota_root(ns));
+            Ok(Ret::Str(out))
         }
         ("group", "info") => {
             let id = if a.int(0) == -1 { c.gid } else { a.int(0) };
@@ -557,6 +554,19 @@ pub(crate) fn write(s: &mut State, ctx: &Ctx, method: &str, session: &str, a: &A
             Ok(Ret::Int(a.int(0)))
         }
         "vm" => vm::write(s, ctx, &c, op, a, method),
+        "userquota" | "groupquota" if op == "update" => {
+            s.require_admin(&c, Op::Admin, "USER", -1)?;
+            let q = Tmpl::parse(a.str(0)).map_err(RpcError::internal)?;
+            let target = if ns == "userquota" {
+                &mut s.default_user_quota
+            } else {
+                &mut s.default_group_quota
+            };
+            apply_quota(target, &q);
+            let mut out = String::new();
+            render::default_quotas(&mut out, s, default_quota_root(ns));
+            Ok(Ret::Str(out))
+        }
         _ => {
             let kind = kind_of(ns).ok_or_else(|| not_implemented(method))?;
             obj_write(s, ctx, &c, kind, op, a, method)
@@ -774,6 +784,15 @@ fn user_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R<
         _ => return Err(not_implemented(method)),
     }
     Ok(Ret::Int(id))
+}
+
+/// The root element of the default quotas of `userquota` or `groupquota`.
+fn default_quota_root(ns: &str) -> &'static str {
+    if ns == "userquota" {
+        "DEFAULT_USER_QUOTAS"
+    } else {
+        "DEFAULT_GROUP_QUOTAS"
+    }
 }
 
 /// Merge quota vectors, filling the `_USED` counters and -1 defaults like oned.

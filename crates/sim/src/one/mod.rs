@@ -43,7 +43,7 @@
 //!
 //! [`IMPLEMENTED_METHODS`] lists them: system (`version`, `config`); user (allocate, delete,
 //! info, passwd, update, chgrp, addgroup, delgroup, quota, login, enable, chauth, pool,
-//! default quotas); group (allocate, delete, info, update, quota, addadmin, deladmin,
+//! default quotas info and update); group (allocate, delete, info, update, quota, addadmin, deladmin,
 //! pool); acl (addrule, delrule, info); cluster (allocate, delete, info, update, rename,
 //! add/del host, datastore, vnet, pool); host (allocate, delete, info, update, rename,
 //! status, monitoring, pool); zone (info, update, rename, pool); datastore, image,

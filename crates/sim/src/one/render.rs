@@ -174,8 +174,8 @@ const VM_METRICS: [&str; 11] = [
 
 /// The quota elements; VM usage is counted from the owner's VMs, and a VM entry with
 /// default (-1) limits appears once the owner has VMs, as in oned.
-fn quotas(out: &mut String, s: &State, q: &Tmpl, owner: QuotaOwner) {
-    let usage = VmUsage::of(s, owner);
+fn quotas(out: &mut String, s: &State, q: &Tmpl, owner: Option<QuotaOwner>) {
+    let usage = owner.map(|o| VmUsage::of(s, o)).unwrap_or_default();
     for (el_name, vec_name) in [
         ("DATASTORE_QUOTA", "DATASTORE"),
         ("NETWORK_QUOTA", "NETWORK"),
@@ -200,7 +200,7 @@ fn quotas(out: &mut String, s: &State, q: &Tmpl, owner: QuotaOwner) {
             out.push_str(vec_name);
             out.push('>');
             for (k, x) in v {
-                let counted = if vec_name == "VM" {
+                let counted = if vec_name == "VM" && owner.is_some() {
                     k.strip_suffix("_USED").and_then(|m| usage.used(m))
                 } else {
                     None
@@ -217,17 +217,30 @@ fn quotas(out: &mut String, s: &State, q: &Tmpl, owner: QuotaOwner) {
     }
 }
 
-const EMPTY_QUOTAS: &str = "<DATASTORE_QUOTA></DATASTORE_QUOTA><NETWORK_QUOTA></NETWORK_QUOTA><VM_QUOTA></VM_QUOTA><IMAGE_QUOTA></IMAGE_QUOTA>";
+/// `<DEFAULT_USER_QUOTAS>` or `<DEFAULT_GROUP_QUOTAS>` (`one.userquota.info`, and inside
+/// user and group documents).
+pub(crate) fn default_quotas(out: &mut String, s: &State, root: &str) {
+    let q = if root == "DEFAULT_USER_QUOTAS" {
+        &s.default_user_quota
+    } else {
+        &s.default_group_quota
+    };
+    out.push('<');
+    out.push_str(root);
+    out.push('>');
+    quotas(out, s, q, None);
+    out.push_str("</");
+    out.push_str(root);
+    out.push('>');
+}
 
 /// `<USER>` as `one.user.info` shows it.
 pub(crate) fn user(out: &mut String, s: &State, u: &User, full: bool) {
     out.push_str("<USER>");
     user_body(out, s, u, full);
     if full {
-        quotas(out, s, &u.quota, QuotaOwner::User(u.id));
-        out.push_str("<DEFAULT_USER_QUOTAS>");
-        out.push_str(EMPTY_QUOTAS);
-        out.push_str("</DEFAULT_USER_QUOTAS>");
+        quotas(out, s, &u.quota, Some(QuotaOwner::User(u.id)));
+        default_quotas(out, s, "DEFAULT_USER_QUOTAS");
     }
     out.push_str("</USER>");
 }
@@ -266,12 +279,11 @@ pub(crate) fn user_pool(out: &mut String, s: &State, users: &[&User]) {
         user_body(out, s, u, false);
         out.push_str("</USER><QUOTAS>");
         el(out, "ID", u.id);
-        quotas(out, s, &u.quota, QuotaOwner::User(u.id));
+        quotas(out, s, &u.quota, Some(QuotaOwner::User(u.id)));
         out.push_str("</QUOTAS>");
     }
-    out.push_str("<DEFAULT_USER_QUOTAS>");
-    out.push_str(EMPTY_QUOTAS);
-    out.push_str("</DEFAULT_USER_QUOTAS></USER_POOL>");
+    default_quotas(out, s, "DEFAULT_USER_QUOTAS");
+    out.push_str("</USER_POOL>");
 }
 
 fn group_users(s: &State, gid: i32) -> Vec<i32> {
@@ -290,12 +302,12 @@ pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
     g.template.render(out, "TEMPLATE");
     ids(out, "USERS", group_users(s, g.id));
     ids(out, "ADMINS", g.admins.iter().copied());
-    quotas(out, s, &g.quota, QuotaOwner::Group(g.id));
+    quotas(out, s, &g.quota, Some(QuotaOwner::Group(g.id)));
     out.push_str("<VLAN_RULES>");
     cdata_elem(out, "ID", &g.id.to_string());
-    out.push_str("</VLAN_RULES><DEFAULT_GROUP_QUOTAS>");
-    out.push_str(EMPTY_QUOTAS);
-    out.push_str("</DEFAULT_GROUP_QUOTAS></GROUP>");
+    out.push_str("</VLAN_RULES>");
+    default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
+    out.push_str("</GROUP>");
 }
 
 /// `<GROUP_POOL>`.
@@ -310,14 +322,13 @@ pub(crate) fn group_pool(out: &mut String, s: &State, groups: &[&super::state::G
         ids(out, "ADMINS", g.admins.iter().copied());
         out.push_str("</GROUP><QUOTAS>");
         el(out, "ID", g.id);
-        quotas(out, s, &g.quota, QuotaOwner::Group(g.id));
+        quotas(out, s, &g.quota, Some(QuotaOwner::Group(g.id)));
         out.push_str("</QUOTAS><VLAN_RULES>");
         cdata_elem(out, "ID", &g.id.to_string());
         out.push_str("</VLAN_RULES>");
     }
-    out.push_str("<DEFAULT_GROUP_QUOTAS>");
-    out.push_str(EMPTY_QUOTAS);
-    out.push_str("</DEFAULT_GROUP_QUOTAS></GROUP_POOL>");
+    default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
+    out.push_str("</GROUP_POOL>");
 }
 
 /// `<CLUSTER>`.

@@ -507,6 +507,12 @@ pub(crate) struct State {
     pub(crate) next_req: i32,
     /// OneGate endpoint advertised in VM contexts, if any.
     pub(crate) onegate_endpoint: Option<String>,
+    /// Default user quotas (`one.userquota.update`).
+    #[serde(default)]
+    pub(crate) default_user_quota: Tmpl,
+    /// Default group quotas (`one.groupquota.update`).
+    #[serde(default)]
+    pub(crate) default_group_quota: Tmpl,
 }
 
 /// The authenticated caller.
