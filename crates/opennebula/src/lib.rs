@@ -67,9 +67,16 @@
 //!   `client.system()`, ...
 //! * [`template`]: the [`Template`] type, both template syntaxes, builders.
 //! * [`model`]: typed resources decoded from the XML schemas.
-//! * [`pool`]: [`PoolFilter`] and paged streams.
+//! * [`pool`]: [`PoolFilter`] and paged streams of typed objects
+//!   (`client.vms().stream(PoolFilter::all())` yields [`model::VmPoolVm`]s).
+//! * [`acl`]: ACL rules in `oneacl` syntax (`"@100 VM+IMAGE/* USE"`) and their wire form.
 //! * [`rpc`]: the XML-RPC codec; [`error`]: [`OneErrorCode`] and the error mapping.
 //! * [`ids`]: typed ids.
+//!
+//! The crate's `examples/` (`walkthrough`, `template_builder`, `pool_paging`, `onegate`)
+//! each run against the simulator with `cargo run -p nebulair-opennebula --example NAME`;
+//! the user guide (`docs/` in the repository) covers configuration, templates, OneGate,
+//! errors and retries, and migrating from PyONE.
 //!
 //! Errors are [`nebulair_core::Error`]s: match on [`Error::kind`] (`NotFound`,
 //! `Conflict`, `Authentication`, ...) or get the OpenNebula code with
