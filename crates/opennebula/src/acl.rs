@@ -14,11 +14,11 @@
 //! assert_eq!(rule.resources, [ResourceType::Vm, ResourceType::Image]);
 //! assert_eq!(rule.rights, AclRights::USE | AclRights::MANAGE);
 //! assert_eq!(rule.wire_user(), "200000064");
-//! assert_eq!(rule.wire_resource(), "8c400000000");
+//! assert_eq!(rule.wire_resource(), "9400000000");
 //! assert_eq!(rule.to_string(), "@100 VM+IMAGE/* USE+MANAGE #0");
 //!
 //! // what one.acl.info returns decodes back
-//! let back = AclRule::from_wire("200000064", "8c400000000", "3", Some("100000000"))?;
+//! let back = AclRule::from_wire("200000064", "9400000000", "3", Some("100000000"))?;
 //! assert_eq!(back, rule);
 //! # Ok::<(), nebulair_opennebula::Error>(())
 //! ```
