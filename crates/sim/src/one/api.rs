@@ -803,19 +803,7 @@ fn apply_quota(q: &mut Tmpl, new: &Tmpl) {
         };
         let mut v: Vec<(String, String)> = Vec::new();
         let keys: &[&str] = match a.name.as_str() {
-            "VM" => &[
-                "CPU",
-                "MEMORY",
-                "PCI_DEV",
-                "PCI_NIC",
-                "RUNNING_CPU",
-                "RUNNING_MEMORY",
-                "RUNNING_PCI_DEV",
-                "RUNNING_PCI_NIC",
-                "RUNNING_VMS",
-                "SYSTEM_DISK_SIZE",
-                "VMS",
-            ],
+            "VM" => &render::VM_METRICS,
             "DATASTORE" => &["ID", "IMAGES", "SIZE"],
             "NETWORK" => &["ID", "LEASES"],
             "IMAGE" => &["ID", "RVMS"],

@@ -158,7 +158,7 @@ impl VmUsage {
 }
 
 /// The VM quota metrics in oned's order.
-const VM_METRICS: [&str; 11] = [
+pub(crate) const VM_METRICS: [&str; 11] = [
     "CPU",
     "MEMORY",
     "PCI_DEV",
