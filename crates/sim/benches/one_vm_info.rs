@@ -139,6 +139,20 @@ fn vm_info_oneclient_raw_concurrency_1(b: divan::Bencher<'_, '_>) {
 }
 
 #[divan::bench]
+fn vm_info_oneclient_raw_concurrency_32(b: divan::Bencher<'_, '_>) {
+    let e = env();
+    b.counter(ItemsCount::new(32usize)).bench(|| {
+        e.rt.block_on(async {
+            let futs = (0..32).map(|_| async {
+                let doc = e.one.vm(VmId::new(e.vm_id)).info_raw().await.expect("raw");
+                doc.as_str().len()
+            });
+            futures::future::join_all(futs).await
+        })
+    });
+}
+
+#[divan::bench]
 fn vm_info_http_concurrency_1(b: divan::Bencher<'_, '_>) {
     let e = env();
     let body = call(
