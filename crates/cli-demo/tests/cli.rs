@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use nebulair_core::Credentials;
 use nebulair_opennebula::OneClient;
-use nebulair_opennebula::onegate::OneGateVm;
+use nebulair_opennebula::onegate::{OneGateService, OneGateVm};
 use nebulair_opennebula::pool::PoolFilter;
 use nebulair_sim::one::{OneSimHandle, OneSimulator};
 use nebulair_sim::onegate::{MemoryBackend, OneGateSim};
@@ -812,6 +812,21 @@ fn simulate_prints_working_env_lines_for_onegate() {
     assert_eq!(me.id.get(), vm_id);
     assert_eq!(me.name, "onegate-vm");
     gate(&["vm", "update", "READY=YES"]).assert().success();
+
+    // The VM is the one node of role `app` of a simulated OneFlow service, which scales.
+    let service = |c: &mut Command| -> OneGateService {
+        let out = c.output().expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).expect("OneGateService from JSON")
+    };
+    let svc = service(&mut gate(&["service", "show", "-o", "json"]));
+    let app = svc.role("app").expect("role app");
+    assert_eq!(app.cardinality, 1);
+    assert_eq!(app.nodes[0].deploy_id.get(), vm_id);
+    gate(&["service", "scale", "app", "2"]).assert().success();
+    let svc = service(&mut gate(&["service", "show", "-o", "json"]));
+    let app = svc.role("app").expect("role app");
+    assert_eq!((app.cardinality, app.nodes.len()), (2, 2), "{svc:?}");
 
     // What OneGate wrote is in oned's state, seen through the printed XML-RPC endpoint.
     let dir = tempfile::tempdir().expect("dir");

@@ -70,6 +70,10 @@ struct OneGateEndpoint {
     /// The simulated VM's OneGate token (made up by the simulator, so printing it is
     /// harmless).
     token: String,
+    /// The OneFlow service the VM is in (simulated, not persisted with `--state`).
+    service_id: i32,
+    /// The VM's role in that service.
+    role: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,10 +109,17 @@ impl Endpoints {
         }
         if let Some(g) = &self.onegate {
             out.push_str(&format!(
-                "OneGate             {}\n  act as VM {} '{}' (its context and token.txt, simulated):\n  \
+                "OneGate             {}\n  act as VM {} '{}', role '{}' of service {} (its context and token.txt, simulated):\n  \
                  export ONEGATE_ENDPOINT={} VMID={} TOKENTXT={}\n  \
-                 nebulair onegate vm show\n",
-                g.endpoint, g.vm_id, g.vm_name, g.endpoint, g.vm_id, g.token
+                 nebulair onegate vm show    # or: nebulair onegate service show\n",
+                g.endpoint,
+                g.vm_id,
+                g.vm_name,
+                g.role,
+                g.service_id,
+                g.endpoint,
+                g.vm_id,
+                g.token
             ));
         }
         if let Some(v) = &self.vcloud {
@@ -229,6 +240,8 @@ impl SimulateArgs {
                 vm_id: e.vm_id,
                 vm_name: e.vm_name.clone(),
                 token: e.token.clone(),
+                service_id: e.service_id,
+                role: e.role,
             }),
             vcloud: vcloud.as_ref().map(|s| VcloudEndpoint {
                 base_url: s.base_url().to_string(),
@@ -303,6 +316,16 @@ async fn start_onegate(
             Error::protocol(format!("VM {} has no OneGate token", vm.0)),
         )
     })?;
+    // A one-role OneFlow service around the VM, so that `onegate service show|scale`
+    // have something to answer with.
+    let service = gate
+        .create_service(ONEGATE_SERVICE_NAME, &[(ONEGATE_ROLE, &[vm.0])])
+        .map_err(|e| {
+            Failure::new(
+                "preparing a OneFlow service for OneGate",
+                Error::protocol(e),
+            )
+        })?;
     let server = gate.serve(listener);
     Ok((
         server,
@@ -311,6 +334,8 @@ async fn start_onegate(
             vm_id: vm.0,
             vm_name: vm.1,
             token,
+            service_id: service,
+            role: ONEGATE_ROLE,
         },
     ))
 }
@@ -319,6 +344,10 @@ async fn start_onegate(
 const ADMIN_USER: &str = "oneadmin";
 /// The administrator's password (seed data).
 const ADMIN_PASSWORD: &str = "opennebula";
+/// Name of the OneFlow service `simulate` puts the OneGate VM in.
+const ONEGATE_SERVICE_NAME: &str = "onegate-service";
+/// The role of that VM in the service.
+const ONEGATE_ROLE: &str = "app";
 /// Name of the VM `simulate` creates when no VM has a OneGate token yet.
 const ONEGATE_VM_NAME: &str = "onegate-vm";
 /// oned's `VM_STATE` DONE: such VMs no longer answer OneGate.
