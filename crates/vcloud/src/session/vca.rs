@@ -2,17 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use url::Url;
 
 use nebulair_core::{
-    Error, ErrorKind, ExposeSecret, HttpConfig, HttpRequest, HttpTransport, ReqwestTransport,
-    Result, SecretString, Session,
+    Error, ErrorKind, ExposeSecret, HttpRequest, HttpTransport, Result, SecretString, Session,
 };
 
-use super::{OrgInfo, VCLOUD_AUTH_HEADER, base_url, basic_auth, header_token, send_checked};
+use super::{OrgInfo, VCLOUD_AUTH_HEADER, basic_auth, header_token, send_checked};
 use crate::client::{Reauthenticate, VcdClient};
 use crate::model::xml::XmlElement;
 use crate::model::{ApiVersion, Reference};
@@ -64,15 +63,7 @@ struct State {
     orgs: BTreeMap<String, OrgInfo>,
 }
 
-struct Inner {
-    transport: Arc<dyn HttpTransport>,
-    base: Url,
-    version: ApiVersion,
-    username: String,
-    password: SecretString,
-    state: RwLock<State>,
-    login_lock: tokio::sync::Mutex<()>,
-}
+type Inner = super::AirInner<State>;
 
 /// A vCloud Air subscription session (VPC / Dedicated Cloud): vcloudair's `VCASession`.
 ///
@@ -122,36 +113,15 @@ impl fmt::Debug for VcaSession {
 /// Builds a [`VcaSession`].
 #[derive(Debug)]
 pub struct VcaSessionBuilder {
-    username: String,
-    password: SecretString,
-    base: String,
-    version: ApiVersion,
-    transport: Option<Arc<dyn HttpTransport>>,
-    http: HttpConfig,
+    air: super::AirBuilder,
 }
+
+super::air_builder_setters!(VcaSessionBuilder, "5.6");
 
 impl VcaSessionBuilder {
     /// Overrides the vchs base URL (default [`DEFAULT_VCHS_BASE`]).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into();
-        self
-    }
-
-    /// The API version for `Accept` headers (default 5.6).
-    pub fn version(mut self, version: ApiVersion) -> Self {
-        self.version = version;
-        self
-    }
-
-    /// Uses this transport (default: a [`ReqwestTransport`] from the HTTP config).
-    pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-
-    /// HTTP settings for the default transport.
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.http = config;
+        self.air.base = url.into();
         self
     }
 
@@ -160,20 +130,8 @@ impl VcaSessionBuilder {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for an invalid base URL; transport construction errors.
     pub fn build(self) -> Result<VcaSession> {
-        let transport = match self.transport {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::new(&self.http)?),
-        };
         Ok(VcaSession {
-            inner: Arc::new(Inner {
-                transport,
-                base: base_url(&self.base)?,
-                version: self.version,
-                username: self.username,
-                password: self.password,
-                state: RwLock::new(State::default()),
-                login_lock: tokio::sync::Mutex::new(()),
-            }),
+            inner: Arc::new(self.air.build()?),
         })
     }
 }
@@ -182,12 +140,12 @@ impl VcaSession {
     /// A builder for a session with these credentials.
     pub fn builder(username: impl Into<String>, password: impl Into<String>) -> VcaSessionBuilder {
         VcaSessionBuilder {
-            username: username.into(),
-            password: SecretString::from(password.into()),
-            base: DEFAULT_VCHS_BASE.to_owned(),
-            version: ApiVersion::vca_default(),
-            transport: None,
-            http: HttpConfig::default(),
+            air: super::AirBuilder::new(
+                username.into(),
+                password.into(),
+                DEFAULT_VCHS_BASE,
+                ApiVersion::vca_default(),
+            ),
         }
     }
 

@@ -2,15 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use url::Url;
 
 use nebulair_core::{
-    Error, ErrorKind, ExposeSecret, HttpConfig, HttpRequest, HttpTransport, ReqwestTransport,
-    Result, SecretString, Session,
+    Error, ErrorKind, ExposeSecret, HttpRequest, HttpTransport, Result, SecretString, Session,
 };
 
 use super::{OrgInfo, base_url, basic_auth, header_token, send_checked};
@@ -228,15 +227,7 @@ struct State {
     orgs: BTreeMap<String, OrgInfo>,
 }
 
-struct Inner {
-    transport: Arc<dyn HttpTransport>,
-    base: Url,
-    version: ApiVersion,
-    username: String,
-    password: SecretString,
-    state: RwLock<State>,
-    login_lock: tokio::sync::Mutex<()>,
-}
+type Inner = super::AirInner<State>;
 
 /// A vCloud Air On-Demand session: vcloudair's `VCAODSession`.
 ///
@@ -287,37 +278,16 @@ impl fmt::Debug for VcaOdSession {
 /// Builds a [`VcaOdSession`].
 #[derive(Debug)]
 pub struct VcaOdSessionBuilder {
-    username: String,
-    password: SecretString,
-    base: String,
-    version: ApiVersion,
-    transport: Option<Arc<dyn HttpTransport>>,
-    http: HttpConfig,
+    air: super::AirBuilder,
 }
+
+super::air_builder_setters!(VcaOdSessionBuilder, "5.7");
 
 impl VcaOdSessionBuilder {
     /// Overrides the On-Demand base URL (default [`DEFAULT_VCA_BASE`]); the IAM and
     /// service-controller paths are joined to it.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into();
-        self
-    }
-
-    /// The API version (default 5.7).
-    pub fn version(mut self, version: ApiVersion) -> Self {
-        self.version = version;
-        self
-    }
-
-    /// Uses this transport (default: a [`ReqwestTransport`] from the HTTP config).
-    pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-
-    /// HTTP settings for the default transport.
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.http = config;
+        self.air.base = url.into();
         self
     }
 
@@ -326,20 +296,8 @@ impl VcaOdSessionBuilder {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for an invalid base URL; transport construction errors.
     pub fn build(self) -> Result<VcaOdSession> {
-        let transport = match self.transport {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::new(&self.http)?),
-        };
         Ok(VcaOdSession {
-            inner: Arc::new(Inner {
-                transport,
-                base: base_url(&self.base)?,
-                version: self.version,
-                username: self.username,
-                password: self.password,
-                state: RwLock::new(State::default()),
-                login_lock: tokio::sync::Mutex::new(()),
-            }),
+            inner: Arc::new(self.air.build()?),
         })
     }
 }
@@ -351,12 +309,12 @@ impl VcaOdSession {
         password: impl Into<String>,
     ) -> VcaOdSessionBuilder {
         VcaOdSessionBuilder {
-            username: username.into(),
-            password: SecretString::from(password.into()),
-            base: DEFAULT_VCA_BASE.to_owned(),
-            version: ApiVersion::vca_od_default(),
-            transport: None,
-            http: HttpConfig::default(),
+            air: super::AirBuilder::new(
+                username.into(),
+                password.into(),
+                DEFAULT_VCA_BASE,
+                ApiVersion::vca_od_default(),
+            ),
         }
     }
 
