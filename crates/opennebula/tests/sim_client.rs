@@ -94,14 +94,14 @@ async fn system_version_config_and_error_mapping() {
 
     let err = c
         .vm(VmId::new(0))
-        .migrate(HostId::new(1), true)
+        .snapshotcreate("snap")
         .await
         .expect_err("not simulated");
     assert_one_error(
         &err,
         OneErrorCode::RpcApi,
         ErrorKind::InvalidInput,
-        "one.vm.migrate is not implemented",
+        "one.vm.snapshotcreate is not implemented",
     );
 }
 
@@ -685,8 +685,54 @@ async fn vm_life_cycle_pools_and_monitoring() {
         "Error performing action \"resume\"",
     );
 
+    // live migration to the other host, a new history record there
+    let host_of = |vm: &nebulair_opennebula::model::Vm| {
+        vm.history_records
+            .as_ref()
+            .and_then(|h| h.history.last())
+            .and_then(|h| h.hid)
+            .expect("a history record with a host")
+    };
+    let first_host = host_of(&c.vm(id).info().await.expect("vm"));
+    let other_host = HostId::new(i32::from(first_host == 0));
+    let err = c
+        .vm(id)
+        .migrate(HostId::new(i32::try_from(first_host).expect("id")), true)
+        .await
+        .expect_err("same host");
+    assert_one_error(
+        &err,
+        OneErrorCode::Action,
+        ErrorKind::Conflict,
+        "VM is already running on host",
+    );
+    c.vm(id)
+        .migrate(other_host, true)
+        .await
+        .expect("live migrate");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    let vm = c.vm(id).info().await.expect("vm");
+    assert_eq!(host_of(&vm), i64::from(other_host.get()));
+    let records = vm.history_records.expect("history").history;
+    let closed = &records[records.len() - 2];
+    assert_eq!(
+        closed.action(),
+        Some(nebulair_opennebula::model::HistoryAction::LiveMigrate)
+    );
+
     c.vm(id).action(VmAction::Poweroff).await.expect("poweroff");
     wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    // a cold migration of a powered-off VM stays powered off
+    c.vm(id)
+        .migrate(HostId::new(i32::from(other_host.get() == 0)), false)
+        .await
+        .expect("cold migrate");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    assert_eq!(
+        host_of(&c.vm(id).info().await.expect("vm")),
+        first_host,
+        "back on the first host"
+    );
     c.vm(id)
         .resize(&tpl("CPU = \"1\"\nVCPU = \"2\"\nMEMORY = \"256\""))
         .await

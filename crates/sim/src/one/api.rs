@@ -167,6 +167,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vm.unlock",
     "one.vm.deploy",
     "one.vm.action",
+    "one.vm.migrate",
     "one.vm.attach",
     "one.vm.detach",
     "one.vm.attachnic",

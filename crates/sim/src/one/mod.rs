@@ -41,22 +41,27 @@
 //!
 //! # Implemented methods
 //!
-//! [`IMPLEMENTED_METHODS`] lists them: system (`version`, `config`); user (allocate, delete,
-//! info, passwd, update, chgrp, addgroup, delgroup, quota, login, enable, chauth, pool,
-//! default quotas info and update); group (allocate, delete, info, update, quota, addadmin, deladmin,
-//! pool); acl (addrule, delrule, info); cluster (allocate, delete, info, update, rename,
-//! add/del host, datastore, vnet, pool); host (allocate, delete, info, update, rename,
-//! status, monitoring, pool); zone (info, update, rename, pool); datastore, image,
-//! template, vn, secgroup, vmgroup and document (allocate, delete, info, update, rename,
-//! chmod, chown, lock/unlock where oned has them, clone, pool info with filters) plus
-//! image enable/persistent, template instantiate, vn add_ar/rm_ar/hold/release; vm
-//! (allocate, info, update, rename, chmod, chown, lock, unlock, deploy, action with every
-//! action, attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool
-//! (info, infoextended, infoset, monitoring). VM quota usage (`VMS_USED`, `CPU_USED`,
-//! `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the `RUNNING_*` ones) is counted from the
-//! user's and group's live VMs; limits are stored but not enforced. Every other method of oned's catalogue
-//! answers RPC_API (0x1000) `"<method> is not implemented by the nebulair OpenNebula
-//! simulator"`; unknown names get oned's `-506` fault.
+//! [`IMPLEMENTED_METHODS`] lists them: system (`version`, `config`); user (allocate,
+//! delete, info, passwd, update, chgrp, addgroup, delgroup, quota, login, enable, chauth,
+//! pool, default quotas info and update); group (allocate, delete, info, update, quota,
+//! addadmin, deladmin, pool, default quotas info and update); acl (addrule, delrule,
+//! info); cluster (allocate, delete, info, update, rename, add/del host, datastore, vnet,
+//! pool); host (allocate, delete, info, update, rename, status, monitoring, pool); zone
+//! (info, update, rename, pool); datastore, image, template, vn, secgroup, vmgroup and
+//! document (allocate, delete, info, update, rename, chmod, chown, lock/unlock where oned
+//! has them, clone, pool info with filters) plus image enable/persistent, template
+//! instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
+//! chown, lock, unlock, deploy, action with every action, migrate (live and cold, from
+//! RUNNING, POWEROFF or SUSPENDED), attach, detach, attachnic, detachnic, resize,
+//! updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
+//!
+//! VM quota usage (`VMS_USED`, `CPU_USED`, `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the
+//! `RUNNING_*` ones) is counted from the user's and group's live VMs; limits are stored
+//! but not enforced.
+//!
+//! Every other method of oned's catalogue answers RPC_API (0x1000) `"<method> is not
+//! implemented by the nebulair OpenNebula simulator"`; unknown names get oned's `-506`
+//! fault.
 //!
 //! # Sharing the state (OneGate)
 //!
@@ -106,7 +111,7 @@ pub const IMPLEMENTED_METHODS: &[&str] = api::IMPLEMENTED;
 pub struct Delays {
     /// PENDING until the scheduler places the VM.
     pub schedule: Duration,
-    /// PROLOG (disk transfer).
+    /// PROLOG and the PROLOG_* states (disk transfer), and MIGRATE (live migration).
     pub prolog: Duration,
     /// BOOT and the BOOT_* states after resume.
     pub boot: Duration,
@@ -417,9 +422,16 @@ impl Engine {
                 }
                 let need = match (s, l) {
                     (vm::st::PENDING, _) => d.schedule,
-                    (_, vm::lcm::PROLOG | vm::lcm::PROLOG_RESUME | vm::lcm::PROLOG_UNDEPLOY) => {
-                        d.prolog
-                    }
+                    (
+                        _,
+                        vm::lcm::PROLOG
+                        | vm::lcm::PROLOG_RESUME
+                        | vm::lcm::PROLOG_UNDEPLOY
+                        | vm::lcm::PROLOG_MIGRATE
+                        | vm::lcm::PROLOG_MIGRATE_POWEROFF
+                        | vm::lcm::PROLOG_MIGRATE_SUSPEND
+                        | vm::lcm::MIGRATE,
+                    ) => d.prolog,
                     (
                         _,
                         vm::lcm::BOOT

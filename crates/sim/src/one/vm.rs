@@ -29,8 +29,11 @@ pub(crate) mod lcm {
     pub(crate) const PROLOG: i32 = 1;
     pub(crate) const BOOT: i32 = 2;
     pub(crate) const RUNNING: i32 = 3;
+    pub(crate) const MIGRATE: i32 = 4;
     pub(crate) const SAVE_STOP: i32 = 5;
     pub(crate) const SAVE_SUSPEND: i32 = 6;
+    pub(crate) const SAVE_MIGRATE: i32 = 7;
+    pub(crate) const PROLOG_MIGRATE: i32 = 8;
     pub(crate) const PROLOG_RESUME: i32 = 9;
     pub(crate) const EPILOG_STOP: i32 = 10;
     pub(crate) const EPILOG: i32 = 11;
@@ -43,71 +46,19 @@ pub(crate) mod lcm {
     pub(crate) const EPILOG_UNDEPLOY: i32 = 30;
     pub(crate) const PROLOG_UNDEPLOY: i32 = 31;
     pub(crate) const BOOT_UNDEPLOY: i32 = 32;
+    pub(crate) const PROLOG_MIGRATE_POWEROFF: i32 = 43;
+    pub(crate) const PROLOG_MIGRATE_SUSPEND: i32 = 45;
 }
 
-const VM_STATE_NAMES: [&str; 12] = [
-    "INIT",
-    "PENDING",
-    "HOLD",
-    "ACTIVE",
-    "STOPPED",
-    "SUSPENDED",
-    "DONE",
-    "FAILED",
-    "POWEROFF",
-    "UNDEPLOYED",
-    "CLONING",
-    "CLONING_FAILURE",
-];
-const LCM_NAMES: [&str; 33] = [
-    "LCM_INIT",
-    "PROLOG",
-    "BOOT",
-    "RUNNING",
-    "MIGRATE",
-    "SAVE_STOP",
-    "SAVE_SUSPEND",
-    "SAVE_MIGRATE",
-    "PROLOG_MIGRATE",
-    "PROLOG_RESUME",
-    "EPILOG_STOP",
-    "EPILOG",
-    "SHUTDOWN",
-    "CANCEL",
-    "FAILURE",
-    "CLEANUP_RESUBMIT",
-    "UNKNOWN",
-    "HOTPLUG",
-    "SHUTDOWN_POWEROFF",
-    "BOOT_UNKNOWN",
-    "BOOT_POWEROFF",
-    "BOOT_SUSPENDED",
-    "BOOT_STOPPED",
-    "CLEANUP_DELETE",
-    "HOTPLUG_SNAPSHOT",
-    "HOTPLUG_NIC",
-    "HOTPLUG_SAVEAS",
-    "HOTPLUG_SAVEAS_POWEROFF",
-    "HOTPLUG_SAVEAS_SUSPENDED",
-    "SHUTDOWN_UNDEPLOY",
-    "EPILOG_UNDEPLOY",
-    "PROLOG_UNDEPLOY",
-    "BOOT_UNDEPLOY",
-];
-
-/// oned's state name (the LCM state for ACTIVE VMs).
+/// oned's state name (the LCM state for ACTIVE VMs), from the provider's state enums.
 pub(crate) fn state_name(v: &VmData) -> &'static str {
-    if v.state == st::ACTIVE {
-        LCM_NAMES
-            .get(v.lcm_state as usize)
-            .copied()
-            .unwrap_or("UNKNOWN")
+    use nebulair_opennebula::model::{LcmState, VmState};
+    let name = if v.state == st::ACTIVE {
+        LcmState::from_code(i64::from(v.lcm_state)).name()
     } else {
-        VM_STATE_NAMES
-            .get(v.state as usize)
-            .copied()
-            .unwrap_or("UNKNOWN")
-    }
+        VmState::from_code(i64::from(v.state)).name()
+    };
+    name.unwrap_or("UNKNOWN")
 }
 
 /// History action numbers.
@@ -741,7 +692,8 @@ pub(crate) fn write(
             return Ok(Ret::Int(create_vm(s, ctx, c, t, None, a.bool(1), None)?));
         }
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
-        | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf" => {}
+        | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf" => {
+        }
         _ => return Err(not_implemented(method)),
     }
     let (id, action) = if op == "action" {
@@ -750,7 +702,8 @@ pub(crate) fn write(
         (a.int(0), String::new())
     };
     let level = match op {
-        "deploy" => Op::Admin,
+        // oned.conf's VM_ADMIN_OPERATIONS has deploy, migrate and (un)resched
+        "deploy" | "migrate" => Op::Admin,
         "action" if matches!(action.as_str(), "resched" | "unresched") => Op::Admin,
         _ => Op::Manage,
     };
@@ -847,6 +800,7 @@ pub(crate) fn write(
             place(s, ctx, id, hid, if ds < 0 { 0 } else { ds }, c);
         }
         "action" => vm_action(s, ctx, c, id, &action)?,
+        "migrate" => migrate(s, c, id, a)?,
         "attach" | "attachnic" => {
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
             require_state(
@@ -1202,6 +1156,78 @@ fn vm_action(s: &mut State, ctx: &Ctx, c: &Caller, id: i32, action: &str) -> R<(
     Ok(())
 }
 
+/// `one.vm.migrate`: a live migration of a RUNNING VM (MIGRATE), or a cold one of a
+/// RUNNING (SAVE_MIGRATE, PROLOG_MIGRATE, BOOT), POWEROFF (PROLOG_MIGRATE_POWEROFF) or
+/// SUSPENDED (PROLOG_MIGRATE_SUSPEND) VM; the current history record closes with the
+/// migrate action and a new one opens on the target host and system datastore.
+fn migrate(s: &mut State, c: &Caller, id: i32, a: &Args) -> R<()> {
+    let (hid, live, ds_arg) = (a.int(1), a.bool(2), a.int(4));
+    let (hostname, vm_mad, cid) = {
+        let h = s.hosts.get(&hid).ok_or_else(|| no_exists("host", hid))?;
+        (h.name.clone(), h.vm_mad.clone(), h.cluster_id)
+    };
+    let req = s.next_req_id();
+    let o = s.get_mut(Kind::Vm, id)?;
+    let Some(v) = o.vm_mut() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let running = v.state == st::ACTIVE && v.lcm_state == lcm::RUNNING;
+    if !(running || matches!(v.state, st::POWEROFF | st::SUSPENDED)) {
+        return Err(RpcError::action(format!(
+            "Migrate action is not available for state {}",
+            state_name(v)
+        )));
+    }
+    let Some(last) = v.history.last().cloned() else {
+        return Err(RpcError::action(format!(
+            "Migrate action is not available for state {}",
+            state_name(v)
+        )));
+    };
+    let ds_id = if ds_arg < 0 { last.ds_id } else { ds_arg };
+    if last.hid == hid && last.ds_id == ds_id {
+        return Err(RpcError::action(format!(
+            "VM is already running on host [{hid}] and datastore [{ds_id}]"
+        )));
+    }
+    let live = live && running;
+    close_history(v, if live { 2 } else { 1 }, Some(c), req);
+    let t = now();
+    v.history.push(History {
+        seq: last.seq + 1,
+        hostname: hostname.clone(),
+        hid,
+        cid,
+        stime: t,
+        etime: 0,
+        vm_mad: vm_mad.clone(),
+        ds_id,
+        pstime: if live { 0 } else { t },
+        petime: 0,
+        rstime: if live { t } else { 0 },
+        retime: 0,
+        estime: 0,
+        eetime: 0,
+        action: 0,
+        uid: -1,
+        gid: -1,
+        req_id: -1,
+        ..last
+    });
+    let next = match v.state {
+        st::POWEROFF => lcm::PROLOG_MIGRATE_POWEROFF,
+        st::SUSPENDED => lcm::PROLOG_MIGRATE_SUSPEND,
+        _ if live => lcm::MIGRATE,
+        _ => lcm::SAVE_MIGRATE,
+    };
+    set_state(v, st::ACTIVE, next);
+    let name = o.meta.name.clone();
+    if let Some(v) = o.vm_mut() {
+        v.deploy_id = format!("{hostname}:{name}:{vm_mad}");
+    }
+    Ok(())
+}
+
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
     if let Some(last) = v.history.last().cloned() {
@@ -1439,6 +1465,31 @@ pub(crate) fn tick(
                 set_state(v, st::ACTIVE, lcm::RUNNING);
                 v.prev_state = st::ACTIVE;
                 v.prev_lcm_state = lcm::RUNNING;
+            }
+            lcm::MIGRATE => {
+                set_state(v, st::ACTIVE, lcm::RUNNING);
+                v.prev_state = st::ACTIVE;
+                v.prev_lcm_state = lcm::RUNNING;
+            }
+            lcm::SAVE_MIGRATE => set_state(v, st::ACTIVE, lcm::PROLOG_MIGRATE),
+            lcm::PROLOG_MIGRATE => {
+                if let Some(h) = v.history.last_mut() {
+                    h.petime = t;
+                    h.rstime = t;
+                }
+                set_state(v, st::ACTIVE, lcm::BOOT);
+            }
+            lcm::PROLOG_MIGRATE_POWEROFF => {
+                if let Some(h) = v.history.last_mut() {
+                    h.petime = t;
+                }
+                set_state(v, st::POWEROFF, lcm::INIT);
+            }
+            lcm::PROLOG_MIGRATE_SUSPEND => {
+                if let Some(h) = v.history.last_mut() {
+                    h.petime = t;
+                }
+                set_state(v, st::SUSPENDED, lcm::INIT);
             }
             lcm::SHUTDOWN => set_state(v, st::ACTIVE, lcm::EPILOG),
             lcm::SHUTDOWN_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
