@@ -94,14 +94,14 @@ async fn system_version_config_and_error_mapping() {
 
     let err = c
         .vm(VmId::new(0))
-        .snapshotcreate("snap")
+        .disksnapshotcreate(0, "snap")
         .await
         .expect_err("not simulated");
     assert_one_error(
         &err,
         OneErrorCode::RpcApi,
         ErrorKind::InvalidInput,
-        "one.vm.snapshotcreate is not implemented",
+        "one.vm.disksnapshotcreate is not implemented",
     );
 }
 
@@ -756,6 +756,32 @@ async fn vm_life_cycle_pools_and_monitoring() {
     assert_eq!(vm.template.vectors("NIC").count(), 2);
     let ctx = vm.template.get_vector("CONTEXT").expect("context");
     assert_eq!(ctx.get("SSH_PUBLIC_KEY"), Some("ssh-ed25519 AAA"));
+
+    // system snapshots: create two, revert to the first, delete the second
+    let first = c
+        .vm(id)
+        .snapshotcreate("before-upgrade")
+        .await
+        .expect("snapshot");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    let second = c.vm(id).snapshotcreate("").await.expect("snapshot");
+    assert_eq!((first, second), (0, 1));
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    c.vm(id).snapshotrevert(first).await.expect("revert");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    c.vm(id).snapshotdelete(second).await.expect("delete");
+    wait_vm(&sim, &c, id, VmState::Active, LcmState::Running).await;
+    let vm = c.vm(id).info().await.expect("vm");
+    let snaps: Vec<_> = vm.template.vectors("SNAPSHOT").collect();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].get("NAME"), Some("before-upgrade"));
+    assert_eq!(snaps[0].get("ACTIVE"), Some("YES"));
+    let err = c
+        .vm(id)
+        .snapshotrevert(7)
+        .await
+        .expect_err("no such snapshot");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Action));
 
     // user template, rename, permissions, locks
     c.vm(id)

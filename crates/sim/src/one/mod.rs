@@ -52,8 +52,8 @@
 //! has them, clone, pool info with filters) plus image enable/persistent, template
 //! instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
 //! chown, lock, unlock, deploy, action with every action, migrate (live and cold, from
-//! RUNNING, POWEROFF or SUSPENDED), attach, detach, attachnic, detachnic, resize,
-//! updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
+//! RUNNING, POWEROFF or SUSPENDED), snapshotcreate/revert/delete (system snapshots of a
+//! RUNNING VM), attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
 //!
 //! VM quota usage (`VMS_USED`, `CPU_USED`, `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the
 //! `RUNNING_*` ones) is counted from the user's and group's live VMs; limits are stored
@@ -113,7 +113,7 @@ pub struct Delays {
     pub schedule: Duration,
     /// PROLOG and the PROLOG_* states (disk transfer), and MIGRATE (live migration).
     pub prolog: Duration,
-    /// BOOT and the BOOT_* states after resume.
+    /// BOOT, the BOOT_* states after resume, and HOTPLUG_SNAPSHOT.
     pub boot: Duration,
     /// SHUTDOWN, SHUTDOWN_POWEROFF, SAVE_* and SHUTDOWN_UNDEPLOY.
     pub shutdown: Duration,
@@ -438,7 +438,8 @@ impl Engine {
                         | vm::lcm::BOOT_POWEROFF
                         | vm::lcm::BOOT_SUSPENDED
                         | vm::lcm::BOOT_STOPPED
-                        | vm::lcm::BOOT_UNDEPLOY,
+                        | vm::lcm::BOOT_UNDEPLOY
+                        | vm::lcm::HOTPLUG_SNAPSHOT,
                     ) => d.boot,
                     (_, vm::lcm::EPILOG | vm::lcm::EPILOG_STOP | vm::lcm::EPILOG_UNDEPLOY) => {
                         d.epilog

@@ -39,6 +39,7 @@ pub(crate) mod lcm {
     pub(crate) const EPILOG: i32 = 11;
     pub(crate) const SHUTDOWN: i32 = 12;
     pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
+    pub(crate) const HOTPLUG_SNAPSHOT: i32 = 24;
     pub(crate) const BOOT_POWEROFF: i32 = 20;
     pub(crate) const BOOT_SUSPENDED: i32 = 21;
     pub(crate) const BOOT_STOPPED: i32 = 22;
@@ -692,8 +693,8 @@ pub(crate) fn write(
             return Ok(Ret::Int(create_vm(s, ctx, c, t, None, a.bool(1), None)?));
         }
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
-        | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf" => {
-        }
+        | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf"
+        | "snapshotcreate" | "snapshotrevert" | "snapshotdelete" => {}
         _ => return Err(not_implemented(method)),
     }
     let (id, action) = if op == "action" {
@@ -801,6 +802,9 @@ pub(crate) fn write(
         }
         "action" => vm_action(s, ctx, c, id, &action)?,
         "migrate" => migrate(s, c, id, a)?,
+        "snapshotcreate" | "snapshotrevert" | "snapshotdelete" => {
+            return snapshot(s, id, op, a).map(Ret::Int);
+        }
         "attach" | "attachnic" => {
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
             require_state(
@@ -1228,6 +1232,98 @@ fn migrate(s: &mut State, c: &Caller, id: i32, a: &Args) -> R<()> {
     Ok(())
 }
 
+/// `one.vm.snapshotcreate|revert|delete`: system snapshots of a RUNNING VM, kept as
+/// `SNAPSHOT` vectors of its template (the active one marked `ACTIVE = "YES"`); the VM
+/// passes through HOTPLUG_SNAPSHOT. Create answers the new snapshot's id, the others the
+/// VM's id.
+fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
+    let o = s.get_mut(Kind::Vm, id)?;
+    let Some(v) = o.vm() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let snap_arg = a.int(1);
+    if v.state != st::ACTIVE || v.lcm_state != lcm::RUNNING {
+        let state = state_name(v);
+        return Err(RpcError::action(match op {
+            "snapshotcreate" => {
+                format!("Could not create a new snapshot for VM {id}, wrong state {state}.")
+            }
+            "snapshotrevert" => {
+                format!("Could not revert VM {id} to snapshot {snap_arg}, wrong state {state}.")
+            }
+            _ => format!("Could not delete snapshot {snap_arg} for VM {id}, wrong state {state}."),
+        }));
+    }
+    let snaps: Vec<Vec<(String, String)>> = o
+        .template
+        .vectors("SNAPSHOT")
+        .into_iter()
+        .map(<[(String, String)]>::to_vec)
+        .collect();
+    let snap_id = |v: &[(String, String)]| {
+        v.iter()
+            .find(|(k, _)| k == "SNAPSHOT_ID")
+            .and_then(|(_, x)| x.parse::<i32>().ok())
+    };
+    let mut kept: Vec<Vec<(String, String)>> = Vec::with_capacity(snaps.len() + 1);
+    let answer = match op {
+        "snapshotcreate" => {
+            let next = snaps
+                .iter()
+                .filter_map(|v| snap_id(v))
+                .max()
+                .map_or(0, |m| m + 1);
+            let name = match a.str(1) {
+                "" => format!("snapshot-{next}"),
+                n => n.to_owned(),
+            };
+            for mut v in snaps {
+                v.retain(|(k, _)| k != "ACTIVE");
+                kept.push(v);
+            }
+            kept.push(vec![
+                ("ACTIVE".into(), "YES".into()),
+                ("HYPERVISOR_ID".into(), format!("snap-{next}")),
+                ("NAME".into(), name),
+                ("SNAPSHOT_ID".into(), next.to_string()),
+                ("SYSTEM_DISK_SIZE".into(), "0".into()),
+                ("TIME".into(), now().to_string()),
+            ]);
+            next
+        }
+        _ => {
+            if !snaps.iter().any(|v| snap_id(v) == Some(snap_arg)) {
+                return Err(RpcError::action(format!(
+                    "Could not find snapshot {snap_arg} of VM {id}."
+                )));
+            }
+            for mut v in snaps {
+                let this = snap_id(&v) == Some(snap_arg);
+                if op == "snapshotdelete" {
+                    if !this {
+                        kept.push(v);
+                    }
+                    continue;
+                }
+                v.retain(|(k, _)| k != "ACTIVE");
+                if this {
+                    v.insert(0, ("ACTIVE".into(), "YES".into()));
+                }
+                kept.push(v);
+            }
+            id
+        }
+    };
+    o.template.remove("SNAPSHOT");
+    for v in kept {
+        o.template.push("SNAPSHOT", AttrValue::Vector(v));
+    }
+    if let Some(v) = o.vm_mut() {
+        set_state(v, st::ACTIVE, lcm::HOTPLUG_SNAPSHOT);
+    }
+    Ok(answer)
+}
+
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
     if let Some(last) = v.history.last().cloned() {
@@ -1472,6 +1568,11 @@ pub(crate) fn tick(
                 v.prev_lcm_state = lcm::RUNNING;
             }
             lcm::SAVE_MIGRATE => set_state(v, st::ACTIVE, lcm::PROLOG_MIGRATE),
+            lcm::HOTPLUG_SNAPSHOT => {
+                set_state(v, st::ACTIVE, lcm::RUNNING);
+                v.prev_state = st::ACTIVE;
+                v.prev_lcm_state = lcm::RUNNING;
+            }
             lcm::PROLOG_MIGRATE => {
                 if let Some(h) = v.history.last_mut() {
                     h.petime = t;
