@@ -94,14 +94,14 @@ async fn system_version_config_and_error_mapping() {
 
     let err = c
         .vm(VmId::new(0))
-        .disksnapshotcreate(0, "snap")
+        .diskresize(0, "2048")
         .await
         .expect_err("not simulated");
     assert_one_error(
         &err,
         OneErrorCode::RpcApi,
         ErrorKind::InvalidInput,
-        "one.vm.disksnapshotcreate is not implemented",
+        "one.vm.diskresize is not implemented",
     );
 }
 
@@ -722,6 +722,40 @@ async fn vm_life_cycle_pools_and_monitoring() {
 
     c.vm(id).action(VmAction::Poweroff).await.expect("poweroff");
     wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    // disk snapshots while powered off: a chain 0 <- 1, revert to 0, delete 1, rename 0
+    let s0 = c
+        .vm(id)
+        .disksnapshotcreate(0, "clean")
+        .await
+        .expect("disk snapshot");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    let s1 = c
+        .vm(id)
+        .disksnapshotcreate(0, "")
+        .await
+        .expect("disk snapshot");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    let err = c
+        .vm(id)
+        .disksnapshotdelete(0, s0)
+        .await
+        .expect_err("0 has a child");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Action));
+    c.vm(id).disksnapshotrevert(0, s0).await.expect("revert");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    c.vm(id).disksnapshotdelete(0, s1).await.expect("delete");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    c.vm(id)
+        .disksnapshotrename(0, s0, "golden")
+        .await
+        .expect("rename");
+    let vm = c.vm(id).info().await.expect("vm");
+    let disk = vm.snapshots.first().expect("SNAPSHOTS of disk 0");
+    assert_eq!((disk.disk_id, disk.next_snapshot), (Some(0), Some(2)));
+    let names: Vec<_> = disk.snapshot.iter().map(|x| x.name.as_deref()).collect();
+    assert_eq!(names, [Some("golden")]);
+    assert_eq!(disk.snapshot[0].active.as_deref(), Some("YES"));
+
     // a cold migration of a powered-off VM stays powered off
     c.vm(id)
         .migrate(HostId::new(i32::from(other_host.get() == 0)), false)

@@ -835,6 +835,34 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         }
         out.push_str("</HISTORY_RECORDS>");
     }
+    for d in &v.disk_snapshots {
+        out.push_str("<SNAPSHOTS><ALLOW_ORPHANS>NO</ALLOW_ORPHANS>");
+        el(out, "CURRENT_BASE", -1);
+        el(out, "DISK_ID", d.disk_id);
+        el(out, "NEXT_SNAPSHOT", d.next);
+        for x in &d.snaps {
+            out.push_str("<SNAPSHOT>");
+            if x.active {
+                el(out, "ACTIVE", "YES");
+            }
+            let children: Vec<String> = d
+                .snaps
+                .iter()
+                .filter(|c| c.parent == x.id)
+                .map(|c| c.id.to_string())
+                .collect();
+            if !children.is_empty() {
+                el(out, "CHILDREN", children.join(","));
+            }
+            el(out, "DATE", x.date);
+            el(out, "ID", x.id);
+            el_text(out, "NAME", &x.name);
+            el(out, "PARENT", x.parent);
+            el(out, "SIZE", x.size);
+            out.push_str("</SNAPSHOT>");
+        }
+        out.push_str("</SNAPSHOTS>");
+    }
     out.push_str("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS></VM>");
 }
 

@@ -401,6 +401,29 @@ pub(crate) struct VmData {
     pub(crate) monitoring: Vec<(i64, f64, i64, i64, i64)>,
     /// Host the VM was asked to run on (`one.vm.deploy`).
     pub(crate) forced_host: Option<(i32, i32)>,
+    /// Disk snapshots, one entry per disk that has any (`SNAPSHOTS`).
+    #[serde(default)]
+    pub(crate) disk_snapshots: Vec<DiskSnapshots>,
+}
+
+/// The snapshots of one VM disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DiskSnapshots {
+    pub(crate) disk_id: i32,
+    pub(crate) next: i32,
+    pub(crate) snaps: Vec<DiskSnap>,
+}
+
+/// One disk snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DiskSnap {
+    pub(crate) id: i32,
+    pub(crate) name: String,
+    pub(crate) date: i64,
+    /// The snapshot this one was taken from (-1 for the first).
+    pub(crate) parent: i32,
+    pub(crate) size: i64,
+    pub(crate) active: bool,
 }
 
 /// Image-specific data.

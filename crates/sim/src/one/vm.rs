@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::api::{Ctx, not_implemented, update_tmpl};
 use super::methods::Args;
 use super::state::{
-    AddressRange, Caller, Extra, History, Kind, Lock, Obj, Op, R, RpcError, State, VmData,
-    VnetData, check_name, code, no_exists, now, now_ms,
+    AddressRange, Caller, DiskSnap, DiskSnapshots, Extra, History, Kind, Lock, Obj, Op, R,
+    RpcError, State, VmData, VnetData, check_name, code, no_exists, now, now_ms,
 };
 use super::tmpl::{AttrValue, Tmpl};
 use super::xmlrpc::Ret;
@@ -40,6 +40,14 @@ pub(crate) mod lcm {
     pub(crate) const SHUTDOWN: i32 = 12;
     pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
     pub(crate) const HOTPLUG_SNAPSHOT: i32 = 24;
+    pub(crate) const DISK_SNAPSHOT_POWEROFF: i32 = 51;
+    pub(crate) const DISK_SNAPSHOT_REVERT_POWEROFF: i32 = 52;
+    pub(crate) const DISK_SNAPSHOT_DELETE_POWEROFF: i32 = 53;
+    pub(crate) const DISK_SNAPSHOT_SUSPENDED: i32 = 54;
+    pub(crate) const DISK_SNAPSHOT_REVERT_SUSPENDED: i32 = 55;
+    pub(crate) const DISK_SNAPSHOT_DELETE_SUSPENDED: i32 = 56;
+    pub(crate) const DISK_SNAPSHOT: i32 = 57;
+    pub(crate) const DISK_SNAPSHOT_DELETE: i32 = 59;
     pub(crate) const BOOT_POWEROFF: i32 = 20;
     pub(crate) const BOOT_SUSPENDED: i32 = 21;
     pub(crate) const BOOT_STOPPED: i32 = 22;
@@ -294,6 +302,7 @@ fn create_vm(
         token: token_value,
         monitoring: Vec::new(),
         forced_host: None,
+        disk_snapshots: Vec::new(),
     };
     meta.regtime = now();
     s.pool_mut(Kind::Vm).objs.insert(
@@ -694,7 +703,8 @@ pub(crate) fn write(
         }
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
         | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf"
-        | "snapshotcreate" | "snapshotrevert" | "snapshotdelete" => {}
+        | "snapshotcreate" | "snapshotrevert" | "snapshotdelete" | "disksnapshotcreate"
+        | "disksnapshotrevert" | "disksnapshotdelete" | "disksnapshotrename" => {}
         _ => return Err(not_implemented(method)),
     }
     let (id, action) = if op == "action" {
@@ -804,6 +814,10 @@ pub(crate) fn write(
         "migrate" => migrate(s, c, id, a)?,
         "snapshotcreate" | "snapshotrevert" | "snapshotdelete" => {
             return snapshot(s, id, op, a).map(Ret::Int);
+        }
+        "disksnapshotcreate" | "disksnapshotrevert" | "disksnapshotdelete"
+        | "disksnapshotrename" => {
+            return disk_snapshot(s, id, op, a).map(Ret::Int);
         }
         "attach" | "attachnic" => {
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
@@ -1324,6 +1338,144 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
     Ok(answer)
 }
 
+/// `one.vm.disksnapshot{create,revert,delete,rename}`: a tree of snapshots per disk (the
+/// `SNAPSHOTS` elements of `one.vm.info`). Create works on RUNNING, POWEROFF and
+/// SUSPENDED VMs, revert only when the VM is off (POWEROFF or SUSPENDED), delete refuses
+/// the active snapshot and one with children; each passes through the matching
+/// DISK_SNAPSHOT_* state. Create answers the snapshot id, the others the VM id.
+fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
+    let (disk_id, snap_arg) = (a.int(1), a.int(2));
+    let o = s.get_mut(Kind::Vm, id)?;
+    let disk_size = o
+        .template
+        .vectors("DISK")
+        .into_iter()
+        .find(|d| {
+            d.iter()
+                .any(|(k, v)| k == "DISK_ID" && v == &disk_id.to_string())
+        })
+        .map(|d| {
+            d.iter()
+                .find(|(k, _)| k == "SIZE")
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        });
+    let Some(v) = o.vm_mut() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let running = v.state == st::ACTIVE && v.lcm_state == lcm::RUNNING;
+    let allowed = match op {
+        "disksnapshotrevert" => matches!(v.state, st::POWEROFF | st::SUSPENDED),
+        "disksnapshotrename" => true,
+        _ => running || matches!(v.state, st::POWEROFF | st::SUSPENDED),
+    };
+    let what = match op {
+        "disksnapshotcreate" => "create a new disk snapshot",
+        "disksnapshotrevert" => "revert to a disk snapshot",
+        "disksnapshotdelete" => "delete a disk snapshot",
+        _ => "rename a disk snapshot",
+    };
+    if !allowed {
+        return Err(RpcError::action(format!(
+            "Could not {what} for VM {id}, wrong state {}.",
+            state_name(v)
+        )));
+    }
+    let Some(size) = disk_size else {
+        return Err(RpcError::action(format!(
+            "Could not {what} for VM {id}: disk {disk_id} does not exist."
+        )));
+    };
+    let pos = v.disk_snapshots.iter().position(|d| d.disk_id == disk_id);
+    let missing = || {
+        RpcError::action(format!(
+            "Could not {what} for VM {id}: snapshot {snap_arg} of disk {disk_id} does not exist."
+        ))
+    };
+    let answer = if op == "disksnapshotcreate" {
+        let pos = match pos {
+            Some(p) => p,
+            None => {
+                v.disk_snapshots.push(DiskSnapshots {
+                    disk_id,
+                    next: 0,
+                    snaps: Vec::new(),
+                });
+                v.disk_snapshots.len() - 1
+            }
+        };
+        let d = &mut v.disk_snapshots[pos];
+        let snap = d.next;
+        let parent = d.snaps.iter().find(|x| x.active).map_or(-1, |x| x.id);
+        for x in &mut d.snaps {
+            x.active = false;
+        }
+        d.snaps.push(DiskSnap {
+            id: snap,
+            name: match a.str(2) {
+                "" => format!("snapshot-{snap}"),
+                n => n.to_owned(),
+            },
+            date: now(),
+            parent,
+            size,
+            active: true,
+        });
+        d.next += 1;
+        snap
+    } else {
+        let d = pos
+            .and_then(|p| v.disk_snapshots.get_mut(p))
+            .ok_or_else(missing)?;
+        let idx = d
+            .snaps
+            .iter()
+            .position(|x| x.id == snap_arg)
+            .ok_or_else(missing)?;
+        match op {
+            "disksnapshotrevert" => {
+                for (i, x) in d.snaps.iter_mut().enumerate() {
+                    x.active = i == idx;
+                }
+            }
+            "disksnapshotdelete" => {
+                if d.snaps[idx].active {
+                    return Err(RpcError::action(format!(
+                        "Could not {what} for VM {id}: snapshot {snap_arg} is active."
+                    )));
+                }
+                if d.snaps.iter().any(|x| x.parent == snap_arg) {
+                    return Err(RpcError::action(format!(
+                        "Could not {what} for VM {id}: snapshot {snap_arg} has children."
+                    )));
+                }
+                d.snaps.remove(idx);
+            }
+            _ => {
+                check_name(a.str(3))?;
+                d.snaps[idx].name = a.str(3).to_owned();
+            }
+        }
+        v.disk_snapshots.retain(|d| !d.snaps.is_empty());
+        id
+    };
+    let next = match (op, v.state) {
+        ("disksnapshotrename", _) => None,
+        ("disksnapshotcreate", st::POWEROFF) => Some(lcm::DISK_SNAPSHOT_POWEROFF),
+        ("disksnapshotcreate", st::SUSPENDED) => Some(lcm::DISK_SNAPSHOT_SUSPENDED),
+        ("disksnapshotcreate", _) => Some(lcm::DISK_SNAPSHOT),
+        ("disksnapshotrevert", st::POWEROFF) => Some(lcm::DISK_SNAPSHOT_REVERT_POWEROFF),
+        ("disksnapshotrevert", _) => Some(lcm::DISK_SNAPSHOT_REVERT_SUSPENDED),
+        (_, st::POWEROFF) => Some(lcm::DISK_SNAPSHOT_DELETE_POWEROFF),
+        (_, st::SUSPENDED) => Some(lcm::DISK_SNAPSHOT_DELETE_SUSPENDED),
+        _ => Some(lcm::DISK_SNAPSHOT_DELETE),
+    };
+    if let Some(l) = next {
+        set_state(v, st::ACTIVE, l);
+    }
+    Ok(answer)
+}
+
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
     if let Some(last) = v.history.last().cloned() {
@@ -1568,7 +1720,13 @@ pub(crate) fn tick(
                 v.prev_lcm_state = lcm::RUNNING;
             }
             lcm::SAVE_MIGRATE => set_state(v, st::ACTIVE, lcm::PROLOG_MIGRATE),
-            lcm::HOTPLUG_SNAPSHOT => {
+            lcm::DISK_SNAPSHOT_POWEROFF
+            | lcm::DISK_SNAPSHOT_REVERT_POWEROFF
+            | lcm::DISK_SNAPSHOT_DELETE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+            lcm::DISK_SNAPSHOT_SUSPENDED
+            | lcm::DISK_SNAPSHOT_REVERT_SUSPENDED
+            | lcm::DISK_SNAPSHOT_DELETE_SUSPENDED => set_state(v, st::SUSPENDED, lcm::INIT),
+            lcm::HOTPLUG_SNAPSHOT | lcm::DISK_SNAPSHOT | lcm::DISK_SNAPSHOT_DELETE => {
                 set_state(v, st::ACTIVE, lcm::RUNNING);
                 v.prev_state = st::ACTIVE;
                 v.prev_lcm_state = lcm::RUNNING;

@@ -423,11 +423,20 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.monitoring", &[P::I(-2), P::I(-1)])
         .await);
-    // a system snapshot shows in the VM document
+    // a system snapshot and two disk snapshots show in the VM document
     rpc.call("one.vm.snapshotcreate", &[P::I(vm), P::S("snap")])
         .await
         .id();
     wait_vm(rpc, vm, "<LCM_STATE>3</LCM_STATE>").await;
+    for name in ["d0", "d1"] {
+        rpc.call(
+            "one.vm.disksnapshotcreate",
+            &[P::I(vm), P::I(0), P::S(name)],
+        )
+        .await
+        .id();
+        wait_vm(rpc, vm, "<LCM_STATE>3</LCM_STATE>").await;
+    }
     doc(rpc.call("one.vm.info", &[P::I(vm)]).await);
     // quota usage counted from live VMs (user, group and both pools)
     doc(rpc.call("one.user.info", &[P::I(0)]).await);
