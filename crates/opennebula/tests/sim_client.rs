@@ -578,6 +578,48 @@ async fn networks_secgroups_vmgroups_documents() {
         .expect("vnet stream");
     assert_eq!(nets, [net, VnetId::new(0)]);
 
+    // virtual network templates, instantiated into networks
+    let vnt = c
+        .vn_templates()
+        .allocate(&tpl("NAME = \"lab-tpl\"\nVN_MAD = \"bridge\"\n\
+             AR = [ TYPE = \"IP4\", IP = \"10.1.0.1\", SIZE = \"16\" ]"))
+        .await
+        .expect("vn template");
+    c.vn_template(vnt)
+        .update(&tpl("DESCRIPTION = \"lab networks\""), UpdateType::Merge)
+        .await
+        .expect("update");
+    let copy = c.vn_template(vnt).clone("lab-tpl-2").await.expect("clone");
+    let from_tpl = c
+        .vn_template(vnt)
+        .instantiate("lab-a", &tpl("BRIDGE = \"br9\""))
+        .await
+        .expect("instantiate");
+    let lab = c.vnet(from_tpl).info().await.expect("vnet");
+    assert_eq!(lab.name.as_deref(), Some("lab-a"));
+    assert_eq!(lab.bridge.as_deref(), Some("br9"), "extra template merged");
+    let ar = &lab.ar_pool.as_ref().expect("AR pool").ar[0];
+    assert_eq!((ar.ip.as_deref(), ar.size), (Some("10.1.0.1"), Some(16)));
+    let info = c.vn_template(vnt).info().await.expect("vn template");
+    assert_eq!(info.template.get_str("DESCRIPTION"), Some("lab networks"));
+    let names: Vec<Option<String>> = c
+        .vn_templates()
+        .stream(PoolFilter::all())
+        .map_ok(|t| t.name)
+        .try_collect()
+        .await
+        .expect("vn template stream");
+    assert_eq!(names, [Some("lab-tpl-2".into()), Some("lab-tpl".into())]);
+    c.vn_template(copy).delete().await.expect("delete");
+    assert!(
+        c.vn_template(copy)
+            .info()
+            .await
+            .expect_err("deleted")
+            .is_not_found()
+    );
+    c.vnet(from_tpl).delete().await.expect("delete network");
+
     // security groups
     let sg = c
         .secgroups()

@@ -45,6 +45,8 @@ fn xsd_for(root: &str, extended: bool) -> Option<&'static str> {
         "DOCUMENT_POOL" => "document_pool",
         "ZONE" => "zone",
         "ZONE_POOL" => "zone_pool",
+        "VNTEMPLATE" => "vntemplate",
+        "VNTEMPLATE_POOL" => "vntemplate_pool",
         _ => return None,
     })
 }

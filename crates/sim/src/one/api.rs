@@ -157,6 +157,18 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.document.lock",
     "one.document.unlock",
     "one.documentpool.info",
+    "one.vntemplate.allocate",
+    "one.vntemplate.delete",
+    "one.vntemplate.info",
+    "one.vntemplate.update",
+    "one.vntemplate.rename",
+    "one.vntemplate.chmod",
+    "one.vntemplate.chown",
+    "one.vntemplate.lock",
+    "one.vntemplate.unlock",
+    "one.vntemplate.clone",
+    "one.vntemplate.instantiate",
+    "one.vntemplatepool.info",
     "one.vm.allocate",
     "one.vm.info",
     "one.vm.update",
@@ -208,6 +220,7 @@ fn kind_of(ns: &str) -> Option<Kind> {
         "secgroup" | "secgrouppool" => Kind::SecGroup,
         "vmgroup" | "vmgrouppool" => Kind::VmGroup,
         "document" | "documentpool" => Kind::Document,
+        "vntemplate" | "vntemplatepool" => Kind::VnTemplate,
         _ => return None,
     })
 }
@@ -1246,6 +1259,9 @@ fn obj_write(
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "delete" | "clone"
         | "enable" | "persistent" => {}
         "instantiate" if kind == Kind::Template => return vm::instantiate(s, ctx, c, a),
+        "instantiate" if kind == Kind::VnTemplate => {
+            return vm::vntemplate_instantiate(s, ctx, c, a);
+        }
         "add_ar" | "rm_ar" | "hold" | "release" if kind == Kind::Vnet => {
             return vm::vnet_op(s, c, op, a);
         }
@@ -1442,7 +1458,7 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
     }
     let name = match name {
         Some(n) => n,
-        None if kind == Kind::Template || kind == Kind::Document => String::new(),
+        None if matches!(kind, Kind::Template | Kind::Document | Kind::VnTemplate) => String::new(),
         None => return Err(RpcError::internal("No NAME in template.")),
     };
     check_name(&name)?;
@@ -1454,6 +1470,7 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
     }
     let extra = match kind {
         Kind::Template => Extra::Template,
+        Kind::VnTemplate => Extra::VnTemplate,
         Kind::SecGroup => Extra::SecGroup,
         Kind::VmGroup => Extra::VmGroup,
         Kind::Document => Extra::Document { doc_type: a.int(1) },

@@ -47,10 +47,10 @@
 //! addadmin, deladmin, pool, default quotas info and update); acl (addrule, delrule,
 //! info); cluster (allocate, delete, info, update, rename, add/del host, datastore, vnet,
 //! pool); host (allocate, delete, info, update, rename, status, monitoring, pool); zone
-//! (info, update, rename, pool); datastore, image, template, vn, secgroup, vmgroup and
-//! document (allocate, delete, info, update, rename, chmod, chown, lock/unlock where oned
-//! has them, clone, pool info with filters) plus image enable/persistent, template
-//! instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
+//! (info, update, rename, pool); datastore, image, template, vn, vntemplate, secgroup,
+//! vmgroup and document (allocate, delete, info, update, rename, chmod, chown,
+//! lock/unlock where oned has them, clone, pool info with filters) plus image
+//! enable/persistent, template and vntemplate instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
 //! chown, lock, unlock, deploy, action with every action, migrate (live and cold, from
 //! RUNNING, POWEROFF or SUSPENDED), snapshotcreate/revert/delete (system snapshots of a
 //! RUNNING VM), disksnapshotcreate/revert/delete/rename (a snapshot tree per disk), attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).

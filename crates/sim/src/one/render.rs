@@ -482,6 +482,7 @@ pub(crate) fn pool_root(kind: Kind) -> &'static str {
         Kind::SecGroup => "SECURITY_GROUP_POOL",
         Kind::VmGroup => "VM_GROUP_POOL",
         Kind::Document => "DOCUMENT_POOL",
+        Kind::VnTemplate => "VNTEMPLATE_POOL",
     }
 }
 
@@ -491,14 +492,23 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
     match &o.extra {
         Extra::Vm(_) if short => vm_short(out, s, o),
         Extra::Vm(_) => vm_full(out, s, o),
-        Extra::Template => {
-            out.push_str("<VMTEMPLATE>");
+        Extra::Template | Extra::VnTemplate => {
+            let root = if matches!(o.extra, Extra::Template) {
+                "VMTEMPLATE"
+            } else {
+                "VNTEMPLATE"
+            };
+            out.push('<');
+            out.push_str(root);
+            out.push('>');
             owner(out, s, &o.meta);
             lock(out, &o.meta);
             perms(out, &o.meta.perms);
             el(out, "REGTIME", o.meta.regtime);
             o.template.render(out, "TEMPLATE");
-            out.push_str("</VMTEMPLATE>");
+            out.push_str("</");
+            out.push_str(root);
+            out.push('>');
         }
         Extra::Vnet(v) => vnet(out, s, o, v, short),
         Extra::Image(i) => {

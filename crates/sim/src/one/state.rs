@@ -55,10 +55,11 @@ pub(crate) enum Kind {
     SecGroup,
     VmGroup,
     Document,
+    VnTemplate,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 8] = [
+    pub(crate) const ALL: [Kind; 9] = [
         Kind::Vm,
         Kind::Template,
         Kind::Vnet,
@@ -67,6 +68,7 @@ impl Kind {
         Kind::SecGroup,
         Kind::VmGroup,
         Kind::Document,
+        Kind::VnTemplate,
     ];
     /// Name used in authorization messages and ACL strings.
     pub(crate) fn acl_name(self) -> &'static str {
@@ -79,6 +81,7 @@ impl Kind {
             Kind::SecGroup => "SECGROUP",
             Kind::VmGroup => "VMGROUP",
             Kind::Document => "DOCUMENT",
+            Kind::VnTemplate => "VNTEMPLATE",
         }
     }
     /// Name used in "Error getting ..." messages.
@@ -92,6 +95,7 @@ impl Kind {
             Kind::SecGroup => "security group",
             Kind::VmGroup => "VM group",
             Kind::Document => "document",
+            Kind::VnTemplate => "virtual network template",
         }
     }
     /// ACL resource bit.
@@ -105,6 +109,7 @@ impl Kind {
             Kind::SecGroup => acl::SECGROUP,
             Kind::VmGroup => acl::VMGROUP,
             Kind::Document => acl::DOCUMENT,
+            Kind::VnTemplate => acl::VNTEMPLATE,
         }
     }
 }
@@ -480,6 +485,7 @@ pub(crate) enum Extra {
     SecGroup,
     VmGroup,
     Document { doc_type: i32 },
+    VnTemplate,
 }
 
 /// An owned object.

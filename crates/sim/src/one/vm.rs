@@ -466,6 +466,36 @@ pub(crate) fn instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<R
 }
 
 /// `one.vn.allocate`.
+/// `one.vntemplate.instantiate(id, name, extra)`: a virtual network from the template
+/// (`extra` merged over it, `NAME` set to `name`), in the cluster its `CLUSTER_IDS` names
+/// first (the default cluster otherwise); the new network's id.
+pub(crate) fn vntemplate_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<Ret> {
+    let id = a.int(0);
+    let o = s.get(Kind::VnTemplate, id)?;
+    s.authorize(c, Op::Use, Kind::VnTemplate, &o.meta, true)?;
+    let mut t = o.template.clone();
+    let extra = Tmpl::parse(a.str(2)).map_err(RpcError::internal)?;
+    t.merge(&extra);
+    let name = match a.str(1) {
+        "" => format!("{}-{}", o.meta.name, s.pool(Kind::Vnet).next_id),
+        n => n.to_owned(),
+    };
+    check_name(&name)?;
+    t.set("NAME", name.clone());
+    let cluster = t
+        .get("CLUSTER_IDS")
+        .and_then(|ids| ids.split(',').next())
+        .and_then(|c| c.trim().parse::<i32>().ok())
+        .unwrap_or(-1);
+    s.authorize_create(c, Kind::Vnet.acl_bit(), Kind::Vnet.acl_name())?;
+    if let Some(other) = s.name_taken(Kind::Vnet, c.uid, &name, -1) {
+        return Err(RpcError::internal(format!(
+            "NAME is already taken by NET {other}."
+        )));
+    }
+    vnet_allocate(s, ctx, c, t, name, cluster)
+}
+
 pub(crate) fn vnet_allocate(
     s: &mut State,
     ctx: &Ctx,

@@ -423,6 +423,26 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.monitoring", &[P::I(-2), P::I(-1)])
         .await);
+    // a virtual network template, instantiated into a network
+    let vnt = rpc
+        .call(
+            "one.vntemplate.allocate",
+            &[P::S("NAME = \"lab-net\"\nVN_MAD = \"bridge\"\nAR = [ TYPE = \"IP4\", IP = \"10.9.0.1\", SIZE = \"8\" ]")],
+        )
+        .await
+        .id();
+    doc(rpc.call("one.vntemplate.info", &[P::I(vnt)]).await);
+    doc(rpc
+        .call("one.vntemplatepool.info", &[P::I(-2), P::I(-1), P::I(-1)])
+        .await);
+    let net = rpc
+        .call(
+            "one.vntemplate.instantiate",
+            &[P::I(vnt), P::S("lab-1"), P::S("")],
+        )
+        .await
+        .id();
+    doc(rpc.call("one.vn.info", &[P::I(net)]).await);
     // a system snapshot and two disk snapshots show in the VM document
     rpc.call("one.vm.snapshotcreate", &[P::I(vm), P::S("snap")])
         .await
