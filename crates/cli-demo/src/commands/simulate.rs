@@ -41,7 +41,7 @@ pub(crate) struct SimulateArgs {
     /// VMs take realistic seconds to boot and shut down (zero by default).
     #[arg(long)]
     realistic: bool,
-    /// Start only the OpenNebula simulator.
+    /// Start only the OpenNebula simulators (oned and OneGate).
     #[arg(long, conflicts_with = "vcloud_only")]
     one_only: bool,
     /// Start only the vCloud simulator.
