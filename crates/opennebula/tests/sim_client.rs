@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use nebulair_opennebula::acl::{AclRule, AclSet};
 use nebulair_opennebula::api::{HostStatus, LockLevel, Permissions, UpdateType, VmAction};
 use nebulair_opennebula::ids::{
-    ClusterId, DatastoreId, GroupId, HostId, TemplateId, UserId, VmId, VnetId, ZoneId,
+    ClusterId, DatastoreId, GroupId, HostId, TemplateId, UserId, VdcId, VmId, VnetId, ZoneId,
 };
 use nebulair_opennebula::model::{HostState, ImageState, LcmState, VmState};
 use nebulair_opennebula::pool::{PoolFilter, VmStateFilter};
@@ -419,6 +419,57 @@ async fn clusters_hosts_datastores_zones() {
         .expect("rename zone");
     let zones = c.zones().info().await.expect("zones");
     assert_eq!(zones.zone[0].name.as_deref(), Some("home"));
+
+    // VDCs: oned's default one, and a new one with a group and resources
+    let default = c.vdc(VdcId::new(0)).info().await.expect("default VDC");
+    assert_eq!(default.name.as_deref(), Some("default"));
+    assert_eq!(default.groups, [1]);
+    let all = default.clusters.expect("clusters").cluster;
+    assert_eq!((all[0].zone_id, all[0].cluster_id), (Some(0), Some(-10)));
+    let vdc = c
+        .vdcs()
+        .allocate(&tpl("NAME = \"edge-vdc\"\nDESCRIPTION = \"edge\""))
+        .await
+        .expect("vdc");
+    assert_eq!(vdc, VdcId::new(100));
+    let zone = ZoneId::new(0);
+    c.vdc(vdc)
+        .addgroup(GroupId::new(1))
+        .await
+        .expect("addgroup");
+    c.vdc(vdc).addcluster(zone, cl).await.expect("addcluster");
+    c.vdc(vdc)
+        .adddatastore(zone, DatastoreId::new(1))
+        .await
+        .expect("adddatastore");
+    c.vdc(vdc)
+        .addvnet(zone, VnetId::new(0))
+        .await
+        .expect("addvnet");
+    let err = c
+        .vdc(vdc)
+        .addcluster(zone, cl)
+        .await
+        .expect_err("already assigned");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Internal));
+    let err = c
+        .vdc(vdc)
+        .addhost(zone, HostId::new(77))
+        .await
+        .expect_err("no such host");
+    assert!(err.is_not_found(), "{err}");
+    c.vdc(vdc).rename("edge-vdc-2").await.expect("rename");
+    let info = c.vdc(vdc).info().await.expect("vdc");
+    assert_eq!(info.name.as_deref(), Some("edge-vdc-2"));
+    assert_eq!(info.groups, [1]);
+    assert_eq!(info.template.get_str("DESCRIPTION"), Some("edge"));
+    let clusters = info.clusters.expect("clusters").cluster;
+    assert_eq!(clusters[0].cluster_id, Some(i64::from(cl.get())));
+    let pool = c.vdcs().info().await.expect("vdc pool");
+    assert_eq!(pool.vdc.len(), 2);
+    c.vdc(vdc).delcluster(zone, cl).await.expect("delcluster");
+    c.vdc(vdc).delete().await.expect("delete");
+    assert!(c.vdc(vdc).info().await.expect_err("gone").is_not_found());
 
     // a host with VMs... none here: deleting works
     c.host(h).delete().await.expect("delete host");

@@ -46,6 +46,8 @@ fn xsd_for(root: &str, extended: bool) -> Option<&'static str> {
         "ZONE" => "zone",
         "ZONE_POOL" => "zone_pool",
         "VNTEMPLATE" => "vntemplate",
+        "VDC" => "vdc",
+        "VDC_POOL" => "vdc_pool",
         "VNTEMPLATE_POOL" => "vntemplate_pool",
         _ => return None,
     })

@@ -169,6 +169,22 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vntemplate.clone",
     "one.vntemplate.instantiate",
     "one.vntemplatepool.info",
+    "one.vdc.allocate",
+    "one.vdc.update",
+    "one.vdc.delete",
+    "one.vdc.addgroup",
+    "one.vdc.delgroup",
+    "one.vdc.addcluster",
+    "one.vdc.delcluster",
+    "one.vdc.addhost",
+    "one.vdc.delhost",
+    "one.vdc.adddatastore",
+    "one.vdc.deldatastore",
+    "one.vdc.addvnet",
+    "one.vdc.delvnet",
+    "one.vdc.info",
+    "one.vdc.rename",
+    "one.vdcpool.info",
     "one.vm.allocate",
     "one.vm.info",
     "one.vm.update",
@@ -335,6 +351,8 @@ pub(crate) fn read(s: &State, ctx: &Ctx, method: &str, session: &str, a: &Args) 
             render::zone(&mut out, z, &ctx.endpoint);
             Ok(Ret::Str(out))
         }
+        ("vdc", "info") => super::vdc::read(s, "info", a, method),
+        ("vdcpool", "info") => super::vdc::read(s, "pool", a, method),
         ("zonepool", "info") => {
             let mut out = String::from("<ZONE_POOL>");
             for z in s.zones.values() {
@@ -575,6 +593,7 @@ pub(crate) fn write(s: &mut State, ctx: &Ctx, method: &str, session: &str, a: &A
             Ok(Ret::Int(a.int(0)))
         }
         "vm" => vm::write(s, ctx, &c, op, a, method),
+        "vdc" => super::vdc::write(s, &c, op, a, method),
         "userquota" | "groupquota" if op == "update" => {
             s.require_admin(&c, Op::Admin, "USER", -1)?;
             let q = Tmpl::parse(a.str(0)).map_err(RpcError::internal)?;

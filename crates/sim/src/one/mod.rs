@@ -47,7 +47,7 @@
 //! addadmin, deladmin, pool, default quotas info and update); acl (addrule, delrule,
 //! info); cluster (allocate, delete, info, update, rename, add/del host, datastore, vnet,
 //! pool); host (allocate, delete, info, update, rename, status, monitoring, pool); zone
-//! (info, update, rename, pool); datastore, image, template, vn, vntemplate, secgroup,
+//! (info, update, rename, pool); vdc (every call, with oned's `default` VDC 0); datastore, image, template, vn, vntemplate, secgroup,
 //! vmgroup and document (allocate, delete, info, update, rename, chmod, chown,
 //! lock/unlock where oned has them, clone, pool info with filters) plus image
 //! enable/persistent, template and vntemplate instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
@@ -83,6 +83,7 @@ mod render;
 mod server;
 mod state;
 mod tmpl;
+mod vdc;
 mod vm;
 mod xmlrpc;
 
@@ -948,6 +949,8 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
         },
     );
     s.next_cluster = 100;
+    s.vdcs.insert(0, vdc::Vdc::default_vdc());
+    s.next_vdc = 100;
     s.zones.insert(
         0,
         Zone {

@@ -440,6 +440,31 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
 }
 
 /// `<ZONE>`.
+/// `<VDC>`.
+pub(crate) fn vdc(out: &mut String, v: &super::vdc::Vdc) {
+    out.push_str("<VDC>");
+    el(out, "ID", v.id);
+    el_text(out, "NAME", &v.name);
+    ids(out, "GROUPS", v.groups.iter().copied());
+    for (list, item, id_name, set) in [
+        ("CLUSTERS", "CLUSTER", "CLUSTER_ID", &v.clusters),
+        ("HOSTS", "HOST", "HOST_ID", &v.hosts),
+        ("DATASTORES", "DATASTORE", "DATASTORE_ID", &v.datastores),
+        ("VNETS", "VNET", "VNET_ID", &v.vnets),
+    ] {
+        let _ = write!(out, "<{list}>");
+        for (zone, id) in set {
+            let _ = write!(
+                out,
+                "<{item}><ZONE_ID>{zone}</ZONE_ID><{id_name}>{id}</{id_name}></{item}>"
+            );
+        }
+        let _ = write!(out, "</{list}>");
+    }
+    v.template.render(out, "TEMPLATE");
+    out.push_str("</VDC>");
+}
+
 pub(crate) fn zone(out: &mut String, z: &super::state::Zone, endpoint: &str) {
     out.push_str("<ZONE>");
     el(out, "ID", z.id);

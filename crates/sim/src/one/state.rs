@@ -542,6 +542,11 @@ pub(crate) struct State {
     /// Default group quotas (`one.groupquota.update`).
     #[serde(default)]
     pub(crate) default_group_quota: Tmpl,
+    /// Virtual data centers.
+    #[serde(default)]
+    pub(crate) vdcs: BTreeMap<i32, super::vdc::Vdc>,
+    #[serde(default)]
+    pub(crate) next_vdc: i32,
 }
 
 /// The authenticated caller.

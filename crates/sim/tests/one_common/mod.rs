@@ -423,6 +423,22 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.monitoring", &[P::I(-2), P::I(-1)])
         .await);
+    // VDCs: the default one and a new one with resources
+    let vdc = rpc
+        .call("one.vdc.allocate", &[P::S("NAME = \"v1\"")])
+        .await
+        .id();
+    rpc.call("one.vdc.addgroup", &[P::I(vdc), P::I(1)])
+        .await
+        .id();
+    rpc.call("one.vdc.addhost", &[P::I(vdc), P::I(0), P::I(0)])
+        .await
+        .id();
+    rpc.call("one.vdc.addvnet", &[P::I(vdc), P::I(0), P::I(-10)])
+        .await
+        .id();
+    doc(rpc.call("one.vdc.info", &[P::I(vdc)]).await);
+    doc(rpc.call("one.vdcpool.info", &[]).await);
     // a virtual network template, instantiated into a network
     let vnt = rpc
         .call(
