@@ -465,7 +465,6 @@ pub(crate) fn instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<R
     Ok(Ret::Int(vm))
 }
 
-/// `one.vn.allocate`.
 /// `one.vntemplate.instantiate(id, name, extra)`: a virtual network from the template
 /// (`extra` merged over it, `NAME` set to `name`), in the cluster its `CLUSTER_IDS` names
 /// first (the default cluster otherwise); the new network's id.
@@ -496,6 +495,7 @@ pub(crate) fn vntemplate_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &A
     vnet_allocate(s, ctx, c, t, name, cluster)
 }
 
+/// `one.vn.allocate`.
 pub(crate) fn vnet_allocate(
     s: &mut State,
     ctx: &Ctx,
