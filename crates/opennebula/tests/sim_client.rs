@@ -671,6 +671,46 @@ async fn networks_secgroups_vmgroups_documents() {
     );
     c.vnet(from_tpl).delete().await.expect("delete network");
 
+    // virtual routers: two VMs with the router's NIC; deleting it ends them
+    let vr = c
+        .vrouters()
+        .allocate(&tpl("NAME = \"gw\"\nNIC = [ NETWORK_ID = \"0\" ]"))
+        .await
+        .expect("vrouter");
+    let same = c
+        .vrouter(vr)
+        .instantiate(2, TemplateId::new(0), "gw-%i", true, &Template::new())
+        .await
+        .expect("instantiate");
+    assert_eq!(same, vr);
+    let router = c.vrouter(vr).info().await.expect("vrouter");
+    assert_eq!(router.name.as_deref(), Some("gw"));
+    assert_eq!(router.vms.len(), 2);
+    let first = VmId::new(i32::try_from(router.vms[0]).expect("id"));
+    let vm = c.vm(first).info().await.expect("router VM");
+    assert_eq!(vm.name.as_deref(), Some("gw-0"));
+    assert_eq!(
+        vm.template.get_str("VROUTER_ID"),
+        Some(vr.get().to_string().as_str())
+    );
+    let nic = vm.template.get_vector("NIC").expect("NIC");
+    assert_eq!(nic.get("NETWORK"), Some("public"), "{nic:?}");
+    let routers: Vec<_> = c
+        .vrouters()
+        .stream(PoolFilter::all())
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .expect("vrouter stream");
+    assert_eq!(routers, [vr]);
+    c.vrouter(vr).delete().await.expect("delete router");
+    let vm = c.vm(first).info().await.expect("router VM");
+    assert_eq!(
+        vm.state(),
+        Some(VmState::Done),
+        "the router's VMs end with it"
+    );
+
     // security groups
     let sg = c
         .secgroups()

@@ -48,6 +48,8 @@ fn xsd_for(root: &str, extended: bool) -> Option<&'static str> {
         "VNTEMPLATE" => "vntemplate",
         "VDC" => "vdc",
         "VDC_POOL" => "vdc_pool",
+        "VROUTER" => "vrouter",
+        "VROUTER_POOL" => "vrouter_pool",
         "VNTEMPLATE_POOL" => "vntemplate_pool",
         _ => return None,
     })

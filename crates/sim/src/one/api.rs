@@ -185,6 +185,17 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vdc.info",
     "one.vdc.rename",
     "one.vdcpool.info",
+    "one.vrouter.allocate",
+    "one.vrouter.delete",
+    "one.vrouter.info",
+    "one.vrouter.update",
+    "one.vrouter.rename",
+    "one.vrouter.chmod",
+    "one.vrouter.chown",
+    "one.vrouter.lock",
+    "one.vrouter.unlock",
+    "one.vrouter.instantiate",
+    "one.vrouterpool.info",
     "one.vm.allocate",
     "one.vm.info",
     "one.vm.update",
@@ -237,6 +248,7 @@ fn kind_of(ns: &str) -> Option<Kind> {
         "vmgroup" | "vmgrouppool" => Kind::VmGroup,
         "document" | "documentpool" => Kind::Document,
         "vntemplate" | "vntemplatepool" => Kind::VnTemplate,
+        "vrouter" | "vrouterpool" => Kind::Vrouter,
         _ => return None,
     })
 }
@@ -1281,6 +1293,7 @@ fn obj_write(
         "instantiate" if kind == Kind::VnTemplate => {
             return vm::vntemplate_instantiate(s, ctx, c, a);
         }
+        "instantiate" if kind == Kind::Vrouter => return vm::vrouter_instantiate(s, ctx, c, a),
         "add_ar" | "rm_ar" | "hold" | "release" if kind == Kind::Vnet => {
             return vm::vnet_op(s, c, op, a);
         }
@@ -1400,7 +1413,17 @@ fn obj_write(
                     "Can not remove a virtual network with leases in use",
                 ));
             }
-            s.pool_mut(kind).objs.remove(&id);
+            let removed = s.pool_mut(kind).objs.remove(&id);
+            // oned terminates a deleted virtual router's VMs
+            if let Some(Obj {
+                extra: Extra::Vrouter { vms },
+                ..
+            }) = removed
+            {
+                for vm in vms {
+                    let _ = vm::terminate_now(s, vm);
+                }
+            }
             for cl in s.clusters.values_mut() {
                 if kind == Kind::Datastore {
                     cl.datastores.remove(&id);
@@ -1490,6 +1513,9 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
     let extra = match kind {
         Kind::Template => Extra::Template,
         Kind::VnTemplate => Extra::VnTemplate,
+        Kind::Vrouter => Extra::Vrouter {
+            vms: std::collections::BTreeSet::new(),
+        },
         Kind::SecGroup => Extra::SecGroup,
         Kind::VmGroup => Extra::VmGroup,
         Kind::Document => Extra::Document { doc_type: a.int(1) },

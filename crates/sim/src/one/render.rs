@@ -508,6 +508,7 @@ pub(crate) fn pool_root(kind: Kind) -> &'static str {
         Kind::VmGroup => "VM_GROUP_POOL",
         Kind::Document => "DOCUMENT_POOL",
         Kind::VnTemplate => "VNTEMPLATE_POOL",
+        Kind::Vrouter => "VROUTER_POOL",
     }
 }
 
@@ -536,6 +537,15 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             out.push('>');
         }
         Extra::Vnet(v) => vnet(out, s, o, v, short),
+        Extra::Vrouter { vms } => {
+            out.push_str("<VROUTER>");
+            owner(out, s, &o.meta);
+            perms(out, &o.meta.perms);
+            lock(out, &o.meta);
+            ids(out, "VMS", vms.iter().copied());
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</VROUTER>");
+        }
         Extra::Image(i) => {
             out.push_str("<IMAGE>");
             owner(out, s, &o.meta);

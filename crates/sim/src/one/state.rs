@@ -56,10 +56,11 @@ pub(crate) enum Kind {
     VmGroup,
     Document,
     VnTemplate,
+    Vrouter,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 9] = [
+    pub(crate) const ALL: [Kind; 10] = [
         Kind::Vm,
         Kind::Template,
         Kind::Vnet,
@@ -69,6 +70,7 @@ impl Kind {
         Kind::VmGroup,
         Kind::Document,
         Kind::VnTemplate,
+        Kind::Vrouter,
     ];
     /// Name used in authorization messages and ACL strings.
     pub(crate) fn acl_name(self) -> &'static str {
@@ -82,6 +84,7 @@ impl Kind {
             Kind::VmGroup => "VMGROUP",
             Kind::Document => "DOCUMENT",
             Kind::VnTemplate => "VNTEMPLATE",
+            Kind::Vrouter => "VROUTER",
         }
     }
     /// Name used in "Error getting ..." messages.
@@ -96,6 +99,7 @@ impl Kind {
             Kind::VmGroup => "VM group",
             Kind::Document => "document",
             Kind::VnTemplate => "virtual network template",
+            Kind::Vrouter => "virtual router",
         }
     }
     /// ACL resource bit.
@@ -110,6 +114,7 @@ impl Kind {
             Kind::VmGroup => acl::VMGROUP,
             Kind::Document => acl::DOCUMENT,
             Kind::VnTemplate => acl::VNTEMPLATE,
+            Kind::Vrouter => acl::VROUTER,
         }
     }
 }
@@ -484,8 +489,14 @@ pub(crate) enum Extra {
     Datastore(DsData),
     SecGroup,
     VmGroup,
-    Document { doc_type: i32 },
+    Document {
+        doc_type: i32,
+    },
     VnTemplate,
+    /// A virtual router and the VMs instantiated for it.
+    Vrouter {
+        vms: BTreeSet<i32>,
+    },
 }
 
 /// An owned object.

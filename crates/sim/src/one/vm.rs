@@ -133,6 +133,9 @@ const VM_TEMPLATE_ATTRS: &[&str] = &[
     "VIDEO",
     "VMGROUP",
     "VMID",
+    "VROUTER_ID",
+    "VROUTER_KEEPALIVED_ID",
+    "VROUTER_KEEPALIVED_PASSWORD",
 ];
 
 fn set_state(v: &mut VmData, state: i32, lcm_state: i32) {
@@ -463,6 +466,79 @@ pub(crate) fn instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<R
     let name = a.str(1).to_owned();
     let vm = create_vm(s, ctx, c, t, Some(name), a.bool(2), Some(id))?;
     Ok(Ret::Int(vm))
+}
+
+/// `one.vrouter.instantiate(id, n_vms, template_id, name, hold, extra)`: `n_vms` VMs from
+/// the VM template, each with the router's NICs (and `VROUTER_ID`), named `name` with
+/// `%i` replaced by the VM's index (`vr-<router>-<i>` when `name` is empty); the router's
+/// id.
+pub(crate) fn vrouter_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args) -> R<Ret> {
+    let (id, n, template_id) = (a.int(0), a.int(1), a.int(2));
+    let router = s.get(Kind::Vrouter, id)?;
+    s.authorize(c, Op::Manage, Kind::Vrouter, &router.meta, true)?;
+    let router_name = router.meta.name.clone();
+    let nics: Vec<Vec<(String, String)>> = router
+        .template
+        .vectors("NIC")
+        .into_iter()
+        .map(<[(String, String)]>::to_vec)
+        .collect();
+    let tpl = s.get(Kind::Template, template_id)?;
+    s.authorize(c, Op::Use, Kind::Template, &tpl.meta, true)?;
+    let mut base = tpl.template.clone();
+    if !a.str(5).is_empty() {
+        let extra = Tmpl::parse(a.str(5)).map_err(RpcError::internal)?;
+        base.merge(&extra);
+    }
+    if n < 1 {
+        return Err(RpcError::internal(
+            "The number of VMs to instantiate must be at least 1",
+        ));
+    }
+    base.remove("NIC");
+    for nic in &nics {
+        let mut nic = nic.clone();
+        nic.retain(|(k, _)| k != "NIC_ID");
+        base.push("NIC", AttrValue::Vector(nic));
+    }
+    base.set("VROUTER_ID", id.to_string());
+    for i in 0..n {
+        let name = match a.str(3) {
+            "" => format!("vr-{router_name}-{i}"),
+            n if n.contains("%i") => n.replace("%i", &i.to_string()),
+            n => format!("{n}-{i}"),
+        };
+        let vm = create_vm(
+            s,
+            ctx,
+            c,
+            base.clone(),
+            Some(name),
+            a.bool(4),
+            Some(template_id),
+        )?;
+        if let Ok(o) = s.get_mut(Kind::Vrouter, id)
+            && let Extra::Vrouter { vms } = &mut o.extra
+        {
+            vms.insert(vm);
+        }
+    }
+    Ok(Ret::Int(id))
+}
+
+/// Ends a VM at once (DONE, leases released), as oned does for the VMs of a deleted
+/// virtual router.
+pub(crate) fn terminate_now(s: &mut State, id: i32) -> R<()> {
+    let o = s.get_mut(Kind::Vm, id)?;
+    if let Some(v) = o.vm_mut()
+        && v.state != st::DONE
+    {
+        close_history(v, action_number("terminate-hard"), None, -1);
+        set_state(v, st::DONE, lcm::INIT);
+        v.etime = now();
+        release_vm_leases(s, id);
+    }
+    Ok(())
 }
 
 /// `one.vntemplate.instantiate(id, name, extra)`: a virtual network from the template

@@ -423,6 +423,24 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.monitoring", &[P::I(-2), P::I(-1)])
         .await);
+    // a virtual router with one VM
+    let vr = rpc
+        .call(
+            "one.vrouter.allocate",
+            &[P::S("NAME = \"gw\"\nNIC = [ NETWORK_ID = \"0\" ]")],
+        )
+        .await
+        .id();
+    rpc.call(
+        "one.vrouter.instantiate",
+        &[P::I(vr), P::I(1), P::I(0), P::S(""), P::B(true), P::S("")],
+    )
+    .await
+    .id();
+    doc(rpc.call("one.vrouter.info", &[P::I(vr)]).await);
+    doc(rpc
+        .call("one.vrouterpool.info", &[P::I(-2), P::I(-1), P::I(-1)])
+        .await);
     // VDCs: the default one and a new one with resources
     let vdc = rpc
         .call("one.vdc.allocate", &[P::S("NAME = \"v1\"")])
