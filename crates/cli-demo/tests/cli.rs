@@ -269,7 +269,18 @@ fn one_group_against_the_simulator() {
         .args(["call", "one.user.info", "--", "-1"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("<USER>").and(predicate::str::contains("oneadmin")));
+        .stdout(
+            predicate::str::contains("<USER>")
+                .and(predicate::str::contains("oneadmin"))
+                // the password hash (sha256 of "opennebula") is masked
+                .and(predicate::str::contains("<PASSWORD>(redacted)</PASSWORD>"))
+                .and(
+                    predicate::str::contains(
+                        "b065663b91df7176a5d6567fddde2eb91b3ea73a5055c1f0915909f764d92cc6",
+                    )
+                    .not(),
+                ),
+        );
     // A missing VM: NO_EXISTS, exit code 4.
     env.one()
         .args(["vm", "show", "4242"])

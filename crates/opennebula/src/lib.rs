@@ -105,3 +105,8 @@ pub use nebulair_core::{Credentials, Error, ErrorKind, HttpConfig, Result, Retry
 pub use pool::{PoolFilter, Who};
 pub use template::Template;
 pub mod compute;
+
+/// The README's example, compiled as a doctest so that the crates.io page cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

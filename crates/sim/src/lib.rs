@@ -6,3 +6,8 @@ pub mod faults;
 pub mod one;
 pub mod onegate;
 pub mod vcloud;
+
+/// The README's example, compiled as a doctest so that the crates.io page cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

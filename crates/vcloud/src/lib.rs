@@ -98,3 +98,8 @@ pub use nebulair_core::{Error, ErrorKind, Result};
 pub use query::{Filter, Query, QueryResults, QueryType};
 pub use session::{OrgInfo, VcaOdSession, VcaSession, VcdSession};
 pub use task::{Task, TaskStatus, TaskWaiter};
+
+/// The README's example, compiled as a doctest so that the crates.io page cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -202,11 +202,50 @@ fn call_arg(a: &str) -> Result<RpcValue, Failure> {
     }
 }
 
+/// Elements of oned's documents that hold secrets: password hashes, the token password,
+/// and login tokens (`<LOGIN_TOKEN><TOKEN>`). `one call` masks their text.
+const SECRET_ELEMENTS: [&str; 3] = ["PASSWORD", "TOKEN_PASSWORD", "LOGIN_TOKEN"];
+
+/// The text with the content of every [`SECRET_ELEMENTS`] element replaced by
+/// `(redacted)`, so that no raw answer prints a password hash or a token.
+fn redact_secrets(text: &str) -> String {
+    let mut out = text.to_owned();
+    for name in SECRET_ELEMENTS {
+        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+        let mut from = 0;
+        while let Some(start) = out[from..].find(&open).map(|i| from + i + open.len()) {
+            let Some(end) = out[start..].find(&close).map(|i| start + i) else {
+                break;
+            };
+            let masked = if name == "LOGIN_TOKEN" {
+                // keep the expiration and group, mask the token itself
+                mask_element(&out[start..end], "TOKEN")
+            } else {
+                "(redacted)".to_owned()
+            };
+            out.replace_range(start..end, &masked);
+            from = start + masked.len() + close.len();
+        }
+    }
+    out
+}
+
+/// `inner` with the text of its `<name>` child masked.
+fn mask_element(inner: &str, name: &str) -> String {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    match (inner.find(&open), inner.find(&close)) {
+        (Some(a), Some(b)) if a + open.len() <= b => {
+            format!("{}(redacted){}", &inner[..a + open.len()], &inner[b..])
+        }
+        _ => inner.to_owned(),
+    }
+}
+
 fn rpc_json(v: &RpcValue) -> Value {
     match v {
         RpcValue::Int(i) => Value::from(*i),
         RpcValue::Bool(b) => Value::from(*b),
-        RpcValue::String(s) => Value::from(s.clone()),
+        RpcValue::String(s) => Value::from(redact_secrets(s)),
         RpcValue::Double(d) => Value::from(*d),
         RpcValue::Array(a) => Value::Array(a.iter().map(rpc_json).collect()),
         RpcValue::Struct(m) => {
@@ -219,7 +258,7 @@ fn rpc_json(v: &RpcValue) -> Value {
 fn rpc_text(v: &RpcValue) -> String {
     match v {
         RpcValue::String(s) => {
-            let mut s = s.clone();
+            let mut s = redact_secrets(s);
             if !s.ends_with('\n') {
                 s.push('\n');
             }
@@ -494,6 +533,28 @@ async fn template(sub: TemplateSub, client: &OneClient, ctx: Ctx) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_answers_mask_passwords_and_tokens() {
+        let xml = "<USER><ID>2</ID><PASSWORD><![CDATA[5e8848]]></PASSWORD><LOGIN_TOKEN>\
+                   <TOKEN>abc123</TOKEN><EXPIRATION_TIME>9</EXPIRATION_TIME></LOGIN_TOKEN>\
+                   <TEMPLATE><TOKEN_PASSWORD><![CDATA[tp]]></TOKEN_PASSWORD>\
+                   <CONTEXT><TOKEN>YES</TOKEN></CONTEXT></TEMPLATE><PASSWORD>x</PASSWORD></USER>";
+        let out = redact_secrets(xml);
+        for secret in ["5e8848", "abc123", "tp]]", "<PASSWORD>x<"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(
+            out.contains("<EXPIRATION_TIME>9</EXPIRATION_TIME>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<CONTEXT><TOKEN>YES</TOKEN></CONTEXT>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("(redacted)").count(), 4, "{out}");
+        assert_eq!(redact_secrets("<PASSWORD>unclosed"), "<PASSWORD>unclosed");
+    }
 
     #[test]
     fn call_args_are_typed() {

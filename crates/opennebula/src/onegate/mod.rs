@@ -72,8 +72,3 @@ pub use model::{
     OneGateRoot, OneGateService, OneGateVm, OneGateVmTemplate, OneGateVnet, OneGateVrouter,
     RoleState, ServiceNode, ServiceRole, ServiceState, VrouterTemplate,
 };
-
-/// The code of the user guide page `docs/src/onegate.md`, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../../docs/src/onegate.md")]
-struct GuideDoctests;

@@ -3,7 +3,8 @@
 //! services) plus the vCloud Air "hybridity" services (ANS firewall/NAT/IPsec, metrics)
 //! and Disaster Recovery replications.
 //!
-//! It speaks the wire protocol exactly as `../shared/specs/vcloud.md` describes it and is
+//! It speaks the wire protocol of the real servers (the URLs, headers, payloads, error
+//! documents and quirks of vCD 5.6 to 10.x and of the vCloud Air services) and is
 //! checked against the real Python clients (vcloudair 0.5, pyvcloud 23.0.4) by the
 //! `vcloud_compat` integration tests. It never depends on `nebulair-vcloud`.
 //!
