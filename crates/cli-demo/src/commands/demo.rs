@@ -3,7 +3,6 @@
 //! The tour is ordinary SDK code; each step prints what it does and what came back, so
 //! reading this file is also a way to learn the API.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -16,7 +15,6 @@ use nebulair_opennebula::pool::{PoolFilter, VmStateFilter};
 use nebulair_opennebula::template::{Context, Template};
 use nebulair_opennebula::{OneClient, VmAction};
 use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator};
-use nebulair_sim::onegate::{OneGateSim, OneSimBackend};
 use nebulair_sim::vcloud::{
     DEFAULT_PASSWORD, DEFAULT_USER, EDGE_ID, OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID,
     VcloudSimulator, VcloudSimulatorHandle,
@@ -204,22 +202,13 @@ async fn one_tour(n: &Narrator, conn: &OneConn) -> Result<OneSide, Failure> {
             "Starting the OpenNebula simulator on 127.0.0.1 (an oned look-alike) and its OneGate",
         )
         .await;
-        // OneGate's address goes into VM contexts, so bind it before oned starts.
-        let gate_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Failure::new("binding the OneGate simulator", Error::from(e)))?;
-        let gate_addr = gate_listener
-            .local_addr()
-            .map_err(|e| Failure::new("binding the OneGate simulator", Error::from(e)))?;
-        let gate_url = format!("http://{gate_addr}");
         let sim = OneSimulator::builder()
             .delays(demo_delays(n.fast()))
-            .onegate_endpoint(gate_url.clone())
+            .with_onegate()
             .start()
             .await
             .during("starting the OpenNebula simulator")?;
-        let gate = OneGateSim::new(Arc::new(OneSimBackend::new(sim.state())));
-        let _server = gate.serve(gate_listener);
+        let gate_url = sim.onegate_url().unwrap_or_default().to_owned();
         n.show(&format!("XML-RPC endpoint: {}", sim.url()));
         n.show(&format!("OneGate endpoint: {gate_url}"));
         let client = OneClient::builder()

@@ -2,14 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 use nebulair_core::{Credentials, Error, HttpConfig, ProxyConfig};
 use nebulair_opennebula::OneClient;
 use nebulair_opennebula::template::{Context as VmContext, Template};
 use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator, OneState, load_snapshot};
-use nebulair_sim::onegate::{OneGateSim, OneSimBackend};
 use nebulair_sim::vcloud::{
     DEFAULT_API_TOKEN, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, EDGE_ID,
     OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID, VcloudSimulator,
@@ -173,24 +171,12 @@ impl SimulateArgs {
     }
 
     async fn serve(self, ctx: Ctx) -> Result<(), Failure> {
-        // OneGate's address goes into the VM contexts, so bind it before oned starts.
-        let gate_listener = if self.vcloud_only {
+        let one = if self.vcloud_only {
             None
         } else {
-            let addr = SocketAddr::from(([127, 0, 0, 1], self.onegate_port.unwrap_or(0)));
-            let bound = tokio::net::TcpListener::bind(addr).await;
-            let listener = bound.map_err(|e| {
-                Failure::new("starting the OneGate simulator", Error::from(e))
-                    .hint("is the port free? try another --onegate-port or leave it out")
-            })?;
-            let url = listener
-                .local_addr()
-                .map(|a| format!("http://{a}"))
-                .map_err(|e| Failure::new("starting the OneGate simulator", Error::from(e)))?;
-            Some((listener, url))
-        };
-        let one = if let Some((_, gate_url)) = &gate_listener {
-            let mut b = OneSimulator::builder().onegate_endpoint(gate_url.clone());
+            // oned and its OneGate, on the same state; VM contexts carry OneGate's URL.
+            let gate_addr = SocketAddr::from(([127, 0, 0, 1], self.onegate_port.unwrap_or(0)));
+            let mut b = OneSimulator::builder().onegate_bind(gate_addr);
             if let Some(port) = self.one_port {
                 b = b.bind(SocketAddr::from(([127, 0, 0, 1], port)));
             }
@@ -202,20 +188,21 @@ impl SimulateArgs {
             {
                 b = b.snapshot_json(load_snapshot(path).during("reading the state file")?);
             }
-            Some(Arc::new(
+            Some(
                 b.start()
                     .await
-                    .during("starting the OpenNebula simulator")
+                    .during("starting the OpenNebula simulator and its OneGate")
                     .map_err(|f| {
-                        f.hint("is the port free? try another --one-port or leave it out")
+                        f.hint(
+                            "is the port free? try another --one-port or --onegate-port, \
+                             or leave them out",
+                        )
                     })?,
-            ))
-        } else {
-            None
+            )
         };
-        let gate = match (&one, gate_listener) {
-            (Some(sim), Some((listener, url))) => Some(start_onegate(sim, listener, url).await?),
-            _ => None,
+        let gate = match &one {
+            Some(sim) => Some(prepare_onegate(sim).await?),
+            None => None,
         };
         let vcloud = if self.one_only {
             None
@@ -235,7 +222,7 @@ impl SimulateArgs {
                 user: "oneadmin",
                 password: "opennebula",
             }),
-            onegate: gate.as_ref().map(|(_, e)| OneGateEndpoint {
+            onegate: gate.as_ref().map(|e| OneGateEndpoint {
                 endpoint: e.endpoint.clone(),
                 vm_id: e.vm_id,
                 vm_name: e.vm_name.clone(),
@@ -275,14 +262,8 @@ impl SimulateArgs {
             sim.save_snapshot(path).during("saving the state file")?;
             eprintln!("state saved to {}", path.display());
         }
-        if let Some((server, _)) = gate {
-            server.abort();
-            let _ = server.await;
-        }
-        // OneGate held the simulator only weakly, so this is the last strong reference
-        // (dropping it would stop the simulator too, without waiting).
-        if let Some(s) = one.and_then(Arc::into_inner) {
-            s.shutdown().await;
+        if let Some(s) = one {
+            s.shutdown().await; // oned and OneGate
         }
         if let Some(s) = vcloud {
             s.shutdown().await;
@@ -291,24 +272,15 @@ impl SimulateArgs {
     }
 }
 
-/// The OneGate simulator started for `simulate`: the server task, and the VM to act as.
-async fn start_onegate(
-    sim: &Arc<OneSimHandle>,
-    listener: tokio::net::TcpListener,
-    url: String,
-) -> Result<(tokio::task::JoinHandle<()>, OneGateEndpoint), Failure> {
-    // Actions OneState has no call for (rename, ...) go through XML-RPC in-process, as the
-    // VM's owner would send them. A weak reference, so that stopping the simulator works.
-    let weak = Arc::downgrade(sim);
-    let backend = OneSimBackend::new(sim.state()).with_rpc(
-        format!("{ADMIN_USER}:{ADMIN_PASSWORD}"),
-        move |body| match weak.upgrade() {
-            Some(sim) => sim.call_raw(body),
-            None => "<methodResponse><fault>the simulator is stopping</fault></methodResponse>"
-                .to_owned(),
-        },
-    );
-    let gate = OneGateSim::new(Arc::new(backend));
+/// What `simulate` prints for OneGate: the VM to act as (one with a token) inside a
+/// one-role OneFlow service, so that `onegate vm|service ...` have something to answer.
+async fn prepare_onegate(sim: &OneSimHandle) -> Result<OneGateEndpoint, Failure> {
+    let (Some(gate), Some(url)) = (sim.onegate(), sim.onegate_url()) else {
+        return Err(Failure::new(
+            "starting the OneGate simulator",
+            Error::protocol("the OpenNebula simulator serves no OneGate"),
+        ));
+    };
     let vm = onegate_vm(sim).await?;
     let token = sim.state().vm_token(vm.0).ok_or_else(|| {
         Failure::new(
@@ -316,8 +288,6 @@ async fn start_onegate(
             Error::protocol(format!("VM {} has no OneGate token", vm.0)),
         )
     })?;
-    // A one-role OneFlow service around the VM, so that `onegate service show|scale`
-    // have something to answer with.
     let service = gate
         .create_service(ONEGATE_SERVICE_NAME, &[(ONEGATE_ROLE, &[vm.0])])
         .map_err(|e| {
@@ -326,18 +296,14 @@ async fn start_onegate(
                 Error::protocol(e),
             )
         })?;
-    let server = gate.serve(listener);
-    Ok((
-        server,
-        OneGateEndpoint {
-            endpoint: url,
-            vm_id: vm.0,
-            vm_name: vm.1,
-            token,
-            service_id: service,
-            role: ONEGATE_ROLE,
-        },
-    ))
+    Ok(OneGateEndpoint {
+        endpoint: url.to_owned(),
+        vm_id: vm.0,
+        vm_name: vm.1,
+        token,
+        service_id: service,
+        role: ONEGATE_ROLE,
+    })
 }
 
 /// The simulator's administrator (seed data).
