@@ -1317,27 +1317,18 @@ fn migrate(s: &mut State, c: &Caller, id: i32, a: &Args) -> R<()> {
     let live = live && running;
     close_history(v, if live { 2 } else { 1 }, Some(c), req);
     let t = now();
-    v.history.push(History {
-        seq: last.seq + 1,
-        hostname: hostname.clone(),
-        hid,
-        cid,
-        stime: t,
-        etime: 0,
-        vm_mad: vm_mad.clone(),
-        ds_id,
-        pstime: if live { 0 } else { t },
-        petime: 0,
-        rstime: if live { t } else { 0 },
-        retime: 0,
-        estime: 0,
-        eetime: 0,
-        action: 0,
-        uid: -1,
-        gid: -1,
-        req_id: -1,
-        ..last
-    });
+    let mut next = continued(&last, t);
+    next.hostname.clone_from(&hostname);
+    next.hid = hid;
+    next.cid = cid;
+    next.vm_mad.clone_from(&vm_mad);
+    next.ds_id = ds_id;
+    if live {
+        next.rstime = t;
+    } else {
+        next.pstime = t;
+    }
+    v.history.push(next);
     let next = match v.state {
         st::POWEROFF => lcm::PROLOG_MIGRATE_POWEROFF,
         st::SUSPENDED => lcm::PROLOG_MIGRATE_SUSPEND,
@@ -1584,24 +1575,32 @@ fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
 
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
-    if let Some(last) = v.history.last().cloned() {
+    if let Some(last) = v.history.last() {
         let t = now();
-        v.history.push(History {
-            seq: last.seq + 1,
-            stime: t,
-            etime: 0,
-            pstime: 0,
-            petime: 0,
-            rstime: t,
-            retime: 0,
-            estime: 0,
-            eetime: 0,
-            action: 0,
-            uid: -1,
-            gid: -1,
-            req_id: -1,
-            ..last
-        });
+        let mut next = continued(last, t);
+        next.rstime = t;
+        v.history.push(next);
+    }
+}
+
+/// The record that follows `last` (next sequence number, opened at `t`, nothing closed
+/// yet), on the same host until the caller says otherwise.
+fn continued(last: &History, t: i64) -> History {
+    History {
+        seq: last.seq + 1,
+        stime: t,
+        etime: 0,
+        pstime: 0,
+        petime: 0,
+        rstime: 0,
+        retime: 0,
+        estime: 0,
+        eetime: 0,
+        action: 0,
+        uid: -1,
+        gid: -1,
+        req_id: -1,
+        ..last.clone()
     }
 }
 
