@@ -94,14 +94,14 @@ async fn system_version_config_and_error_mapping() {
 
     let err = c
         .vm(VmId::new(0))
-        .diskresize(0, "2048")
+        .backupcancel()
         .await
         .expect_err("not simulated");
     assert_one_error(
         &err,
         OneErrorCode::RpcApi,
         ErrorKind::InvalidInput,
-        "one.vm.diskresize is not implemented",
+        "one.vm.backupcancel is not implemented",
     );
 }
 
@@ -888,6 +888,20 @@ async fn vm_life_cycle_pools_and_monitoring() {
     let names: Vec<_> = disk.snapshot.iter().map(|x| x.name.as_deref()).collect();
     assert_eq!(names, [Some("golden")]);
     assert_eq!(disk.snapshot[0].active.as_deref(), Some("YES"));
+
+    // disks only grow
+    let err = c.vm(id).diskresize(0, "1").await.expect_err("smaller");
+    assert_one_error(
+        &err,
+        OneErrorCode::Action,
+        ErrorKind::Conflict,
+        "New disk size has to be greater than current one",
+    );
+    c.vm(id).diskresize(0, "40960").await.expect("resize");
+    wait_vm(&sim, &c, id, VmState::Poweroff, LcmState::LcmInit).await;
+    let vm = c.vm(id).info().await.expect("vm");
+    let disk = vm.template.get_vector("DISK").expect("disk 0");
+    assert_eq!(disk.get("SIZE"), Some("40960"));
 
     // a cold migration of a powered-off VM stays powered off
     c.vm(id)

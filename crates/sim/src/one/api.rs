@@ -214,6 +214,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vm.disksnapshotrevert",
     "one.vm.disksnapshotdelete",
     "one.vm.disksnapshotrename",
+    "one.vm.diskresize",
     "one.vm.attach",
     "one.vm.detach",
     "one.vm.attachnic",

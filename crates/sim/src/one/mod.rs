@@ -55,7 +55,8 @@
 //! enable/persistent, template and vntemplate instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,
 //! chown, lock, unlock, deploy, action with every action, migrate (live and cold, from
 //! RUNNING, POWEROFF or SUSPENDED), snapshotcreate/revert/delete (system snapshots of a
-//! RUNNING VM), disksnapshotcreate/revert/delete/rename (a snapshot tree per disk), attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
+//! RUNNING VM), disksnapshotcreate/revert/delete/rename (a snapshot tree per disk),
+//! diskresize, attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
 //!
 //! VM quota usage (`VMS_USED`, `CPU_USED`, `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the
 //! `RUNNING_*` ones) is counted from the user's and group's live VMs; limits are stored

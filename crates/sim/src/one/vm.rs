@@ -48,6 +48,9 @@ pub(crate) mod lcm {
     pub(crate) const DISK_SNAPSHOT_DELETE_SUSPENDED: i32 = 56;
     pub(crate) const DISK_SNAPSHOT: i32 = 57;
     pub(crate) const DISK_SNAPSHOT_DELETE: i32 = 59;
+    pub(crate) const DISK_RESIZE: i32 = 62;
+    pub(crate) const DISK_RESIZE_POWEROFF: i32 = 63;
+    pub(crate) const DISK_RESIZE_UNDEPLOYED: i32 = 64;
     pub(crate) const BOOT_POWEROFF: i32 = 20;
     pub(crate) const BOOT_SUSPENDED: i32 = 21;
     pub(crate) const BOOT_STOPPED: i32 = 22;
@@ -810,7 +813,7 @@ pub(crate) fn write(
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
         | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf"
         | "snapshotcreate" | "snapshotrevert" | "snapshotdelete" | "disksnapshotcreate"
-        | "disksnapshotrevert" | "disksnapshotdelete" | "disksnapshotrename" => {}
+        | "disksnapshotrevert" | "disksnapshotdelete" | "disksnapshotrename" | "diskresize" => {}
         _ => return Err(not_implemented(method)),
     }
     let (id, action) = if op == "action" {
@@ -925,6 +928,7 @@ pub(crate) fn write(
         | "disksnapshotrename" => {
             return disk_snapshot(s, id, op, a).map(Ret::Int);
         }
+        "diskresize" => disk_resize(s, id, a)?,
         "attach" | "attachnic" => {
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
             require_state(
@@ -1573,6 +1577,63 @@ fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
     Ok(answer)
 }
 
+/// `one.vm.diskresize(id, disk_id, size)`: grows a disk of a RUNNING, POWEROFF or
+/// UNDEPLOYED VM (through DISK_RESIZE, DISK_RESIZE_POWEROFF or DISK_RESIZE_UNDEPLOYED);
+/// the new size (MiB) must be larger than the current one.
+fn disk_resize(s: &mut State, id: i32, a: &Args) -> R<()> {
+    let (disk_id, size_text) = (a.int(1), a.str(2));
+    let new_size: i64 = size_text
+        .trim()
+        .parse()
+        .map_err(|_| RpcError::action(format!("Invalid disk size: {size_text}")))?;
+    let o = s.get_mut(Kind::Vm, id)?;
+    let Some(v) = o.vm() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let next = match (v.state, v.lcm_state) {
+        (st::ACTIVE, lcm::RUNNING) => lcm::DISK_RESIZE,
+        (st::POWEROFF, _) => lcm::DISK_RESIZE_POWEROFF,
+        (st::UNDEPLOYED, _) => lcm::DISK_RESIZE_UNDEPLOYED,
+        _ => {
+            return Err(RpcError::action(format!(
+                "Could not resize disk {disk_id} of VM {id}, wrong state {}.",
+                state_name(v)
+            )));
+        }
+    };
+    let disk_key = disk_id.to_string();
+    let mut disks = o.template.vectors_mut("DISK");
+    let Some(disk) = disks
+        .iter_mut()
+        .find(|d| d.iter().any(|(k, v)| k == "DISK_ID" && *v == disk_key))
+    else {
+        return Err(RpcError::action(format!(
+            "Could not resize disk {disk_id} of VM {id}: the disk does not exist."
+        )));
+    };
+    let current = disk
+        .iter()
+        .find(|(k, _)| k == "SIZE")
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    if new_size <= current {
+        return Err(RpcError::action(
+            "New disk size has to be greater than current one",
+        ));
+    }
+    match disk.iter_mut().find(|(k, _)| k == "SIZE") {
+        Some(entry) => entry.1 = new_size.to_string(),
+        None => {
+            disk.push(("SIZE".into(), new_size.to_string()));
+            disk.sort();
+        }
+    }
+    if let Some(v) = o.vm_mut() {
+        set_state(v, st::ACTIVE, next);
+    }
+    Ok(())
+}
+
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
     if let Some(last) = v.history.last() {
@@ -1831,7 +1892,12 @@ pub(crate) fn tick(
             lcm::DISK_SNAPSHOT_SUSPENDED
             | lcm::DISK_SNAPSHOT_REVERT_SUSPENDED
             | lcm::DISK_SNAPSHOT_DELETE_SUSPENDED => set_state(v, st::SUSPENDED, lcm::INIT),
-            lcm::HOTPLUG_SNAPSHOT | lcm::DISK_SNAPSHOT | lcm::DISK_SNAPSHOT_DELETE => {
+            lcm::DISK_RESIZE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+            lcm::DISK_RESIZE_UNDEPLOYED => set_state(v, st::UNDEPLOYED, lcm::INIT),
+            lcm::HOTPLUG_SNAPSHOT
+            | lcm::DISK_SNAPSHOT
+            | lcm::DISK_SNAPSHOT_DELETE
+            | lcm::DISK_RESIZE => {
                 set_state(v, st::ACTIVE, lcm::RUNNING);
                 v.prev_state = st::ACTIVE;
                 v.prev_lcm_state = lcm::RUNNING;
