@@ -580,7 +580,7 @@ async fn images_templates_permissions_and_locks() {
 
 #[tokio::test]
 async fn networks_secgroups_vmgroups_documents() {
-    let (_sim, c) = start().await;
+    let (sim, c) = start().await;
     let net = c
         .vnets()
         .allocate(
@@ -679,7 +679,7 @@ async fn networks_secgroups_vmgroups_documents() {
         .expect("vrouter");
     let same = c
         .vrouter(vr)
-        .instantiate(2, TemplateId::new(0), "gw-%i", true, &Template::new())
+        .instantiate(2, TemplateId::new(0), "gw-%i", false, &Template::new())
         .await
         .expect("instantiate");
     assert_eq!(same, vr);
@@ -695,6 +695,24 @@ async fn networks_secgroups_vmgroups_documents() {
     );
     let nic = vm.template.get_vector("NIC").expect("NIC");
     assert_eq!(nic.get("NETWORK"), Some("public"), "{nic:?}");
+    // a NIC attached to the router is hot-plugged on its VMs, and detached again
+    for vm in &router.vms {
+        let vm = VmId::new(i32::try_from(*vm).expect("id"));
+        wait_vm(&sim, &c, vm, VmState::Active, LcmState::Running).await;
+    }
+    c.vrouter(vr)
+        .attachnic(&tpl("NIC = [ NETWORK_ID = \"0\" ]"))
+        .await
+        .expect("router attachnic");
+    let nics = |vm: nebulair_opennebula::model::Vm| vm.template.vectors("NIC").count();
+    assert_eq!(nics(c.vm(first).info().await.expect("vm")), 2);
+    let router_nics = c.vrouter(vr).info().await.expect("vrouter");
+    assert_eq!(router_nics.template.vectors("NIC").count(), 2);
+    c.vrouter(vr).detachnic(1).await.expect("router detachnic");
+    assert_eq!(nics(c.vm(first).info().await.expect("vm")), 1);
+    let err = c.vrouter(vr).detachnic(9).await.expect_err("no NIC 9");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Internal));
+
     let routers: Vec<_> = c
         .vrouters()
         .stream(PoolFilter::all())

@@ -195,6 +195,8 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vrouter.lock",
     "one.vrouter.unlock",
     "one.vrouter.instantiate",
+    "one.vrouter.attachnic",
+    "one.vrouter.detachnic",
     "one.vrouterpool.info",
     "one.vm.allocate",
     "one.vm.info",
@@ -1295,6 +1297,9 @@ fn obj_write(
             return vm::vntemplate_instantiate(s, ctx, c, a);
         }
         "instantiate" if kind == Kind::Vrouter => return vm::vrouter_instantiate(s, ctx, c, a),
+        "attachnic" | "detachnic" if kind == Kind::Vrouter => {
+            return vm::vrouter_nic(s, ctx, c, op, a);
+        }
         "add_ar" | "rm_ar" | "hold" | "release" if kind == Kind::Vnet => {
             return vm::vnet_op(s, c, op, a);
         }
@@ -1510,6 +1515,14 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             "NAME is already taken by {} {other}.",
             kind.acl_name()
         )));
+    }
+    if kind == Kind::Vrouter {
+        // oned numbers a virtual router's NICs (NIC_ID) when it is created
+        for (i, nic) in t.vectors_mut("NIC").into_iter().enumerate() {
+            nic.retain(|(k, _)| k != "NIC_ID");
+            nic.push(("NIC_ID".into(), i.to_string()));
+            nic.sort();
+        }
     }
     let extra = match kind {
         Kind::Template => Extra::Template,

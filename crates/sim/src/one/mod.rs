@@ -48,8 +48,7 @@
 //! info); cluster (allocate, delete, info, update, rename, add/del host, datastore, vnet,
 //! pool); host (allocate, delete, info, update, rename, status, monitoring, pool); zone
 //! (info, update, rename, pool); vdc (every call, with oned's `default` VDC 0); vrouter
-//! (allocate, delete, info, update, rename, chmod, chown, lock, unlock, instantiate,
-//! pool); datastore, image, template, vn, vntemplate, secgroup,
+//! (every call; NICs attached to a router are hot-plugged on its VMs); datastore, image, template, vn, vntemplate, secgroup,
 //! vmgroup and document (allocate, delete, info, update, rename, chmod, chown,
 //! lock/unlock where oned has them, clone, pool info with filters) plus image
 //! enable/persistent, template and vntemplate instantiate, vn add_ar/rm_ar/hold/release; vm (allocate, info, update, rename, chmod,

@@ -529,6 +529,84 @@ pub(crate) fn vrouter_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args
     Ok(Ret::Int(id))
 }
 
+/// `one.vrouter.attachnic(id, template)` / `detachnic(id, nic_id)`: changes the router's
+/// NICs and hot-plugs the change on each of its live VMs (with `one.vm.attachnic` /
+/// `detachnic` semantics: leases, state checks); the router's id.
+pub(crate) fn vrouter_nic(s: &mut State, ctx: &Ctx, c: &Caller, op: &str, a: &Args) -> R<Ret> {
+    use super::xmlrpc::Value;
+    let id = a.int(0);
+    let router = s.get(Kind::Vrouter, id)?;
+    s.authorize(c, Op::Manage, Kind::Vrouter, &router.meta, true)?;
+    let nic_ids: Vec<i32> = router
+        .template
+        .vectors("NIC")
+        .iter()
+        .filter_map(|n| {
+            n.iter()
+                .find(|(k, _)| k == "NIC_ID")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .collect();
+    let vms: Vec<i32> = match &router.extra {
+        Extra::Vrouter { vms } => vms
+            .iter()
+            .copied()
+            .filter(|vm| {
+                s.get(Kind::Vm, *vm)
+                    .ok()
+                    .and_then(Obj::vm)
+                    .is_some_and(|v| v.state != st::DONE)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if op == "attachnic" {
+        let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+        let mut nic = t
+            .vectors("NIC")
+            .first()
+            .map(|n| n.to_vec())
+            .ok_or_else(|| RpcError::internal("Wrong format for NIC attribute"))?;
+        nic.retain(|(k, _)| k != "NIC_ID");
+        let mut one_nic = Tmpl::new();
+        one_nic.push("NIC", AttrValue::Vector(nic.clone()));
+        let text = one_nic.to_text();
+        for vm in vms {
+            let args = Args(vec![Value::Int(vm), Value::Str(text.clone())]);
+            write(s, ctx, c, "attachnic", &args, "one.vm.attachnic")?;
+        }
+        let next = nic_ids.iter().max().map_or(0, |m| m + 1);
+        nic.push(("NIC_ID".into(), next.to_string()));
+        nic.sort();
+        s.get_mut(Kind::Vrouter, id)?
+            .template
+            .push("NIC", AttrValue::Vector(nic));
+    } else {
+        let nic_id = a.int(1);
+        if !nic_ids.contains(&nic_id) {
+            return Err(RpcError::internal(format!("NIC {nic_id} does not exist")));
+        }
+        for vm in vms {
+            let args = Args(vec![Value::Int(vm), Value::Int(nic_id)]);
+            write(s, ctx, c, "detachnic", &args, "one.vm.detachnic")?;
+        }
+        let o = s.get_mut(Kind::Vrouter, id)?;
+        let key = nic_id.to_string();
+        let rest: Vec<Vec<(String, String)>> = o
+            .template
+            .vectors("NIC")
+            .iter()
+            .filter(|n| !n.iter().any(|(k, v)| k == "NIC_ID" && *v == key))
+            .map(|n| n.to_vec())
+            .collect();
+        o.template.remove("NIC");
+        for n in rest {
+            o.template.push("NIC", AttrValue::Vector(n));
+        }
+    }
+    Ok(Ret::Int(id))
+}
+
 /// Ends a VM at once (DONE, leases released), as oned does for the VMs of a deleted
 /// virtual router.
 pub(crate) fn terminate_now(s: &mut State, id: i32) -> R<()> {
