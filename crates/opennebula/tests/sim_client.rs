@@ -13,7 +13,7 @@ use nebulair_opennebula::ids::{
 use nebulair_opennebula::model::{HostState, ImageState, LcmState, VmState};
 use nebulair_opennebula::pool::{PoolFilter, VmStateFilter};
 use nebulair_opennebula::{Credentials, Error, ErrorKind, OneClient, OneErrorCode, Template};
-use nebulair_sim::one::{OneSimHandle, OneSimulator};
+use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator};
 
 async fn start() -> (OneSimHandle, OneClient) {
     let sim = OneSimulator::builder()
@@ -1131,4 +1131,98 @@ async fn vm_life_cycle_pools_and_monitoring() {
         .await
         .expect_err("no id range while paging");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn vm_recover_operations() {
+    // Phases that never end by themselves, so that the VM can be caught in PROLOG.
+    let slow = Duration::from_secs(3600);
+    let sim = OneSimulator::builder()
+        .delays(Delays {
+            prolog: slow,
+            boot: slow,
+            ..Delays::default()
+        })
+        .start()
+        .await
+        .expect("simulator");
+    let c = client_as(&sim, "oneadmin", "opennebula");
+    let state = |vm: &nebulair_opennebula::model::Vm| (vm.state(), vm.lcm_state());
+    let id = c
+        .template(TemplateId::new(0))
+        .instantiate("stuck", false, &Template::new(), false)
+        .await
+        .expect("instantiate");
+    for _ in 0..100 {
+        sim.run_scheduler();
+        if c.vm(id).info().await.expect("vm").lcm_state() == Some(LcmState::Prolog) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let active = Some(VmState::Active);
+    let at = |l: LcmState| (active, Some(l));
+
+    let err = c
+        .vm(id)
+        .recover(2)
+        .await
+        .expect_err("retry needs a failure");
+    assert_one_error(
+        &err,
+        OneErrorCode::Action,
+        ErrorKind::Conflict,
+        "Recover action is not available for state PROLOG",
+    );
+    c.vm(id).recover(0).await.expect("failure");
+    assert_eq!(
+        state(&c.vm(id).info().await.expect("vm")),
+        at(LcmState::PrologFailure)
+    );
+    c.vm(id).recover(2).await.expect("retry");
+    assert_eq!(
+        state(&c.vm(id).info().await.expect("vm")),
+        at(LcmState::Prolog)
+    );
+    c.vm(id).recover(1).await.expect("success");
+    assert_eq!(
+        state(&c.vm(id).info().await.expect("vm")),
+        at(LcmState::Boot)
+    );
+    c.vm(id).recover(1).await.expect("success");
+    assert_eq!(
+        state(&c.vm(id).info().await.expect("vm")),
+        at(LcmState::Running)
+    );
+    let err = c.vm(id).recover(1).await.expect_err("nothing to recover");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Action));
+
+    // delete-recreate: back to PENDING with the same id, scheduled again
+    c.vm(id).recover(4).await.expect("delete-recreate");
+    let vm = c.vm(id).info().await.expect("vm");
+    assert!(
+        matches!(vm.state(), Some(VmState::Pending | VmState::Active)),
+        "{:?}",
+        state(&vm)
+    );
+    let history = vm.history_records.expect("history").history;
+    assert!(
+        history
+            .iter()
+            .any(|h| h.action() == Some(nebulair_opennebula::model::HistoryAction::DeleteRecreate)),
+        "the closed record says delete-recreate"
+    );
+
+    // delete: DONE at once, the NIC lease is free again
+    c.vm(id).recover(3).await.expect("delete");
+    assert_eq!(
+        c.vm(id).info().await.expect("vm").state(),
+        Some(VmState::Done)
+    );
+    let public = c.vnet(VnetId::new(0)).info().await.expect("vnet");
+    assert_eq!(public.used_leases, Some(0));
+    let err = c.vm(id).recover(3).await.expect_err("already DONE");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Action));
+    let err = c.vm(id).recover(9).await.expect_err("no such operation");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Action));
 }

@@ -217,6 +217,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "one.vm.disksnapshotdelete",
     "one.vm.disksnapshotrename",
     "one.vm.diskresize",
+    "one.vm.recover",
     "one.vm.attach",
     "one.vm.detach",
     "one.vm.attachnic",

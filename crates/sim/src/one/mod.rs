@@ -55,7 +55,7 @@
 //! chown, lock, unlock, deploy, action with every action, migrate (live and cold, from
 //! RUNNING, POWEROFF or SUSPENDED), snapshotcreate/revert/delete (system snapshots of a
 //! RUNNING VM), disksnapshotcreate/revert/delete/rename (a snapshot tree per disk),
-//! diskresize, attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
+//! diskresize, recover (failure, success, retry, delete, delete-recreate, delete-db), attach, detach, attachnic, detachnic, resize, updateconf, monitoring) and vmpool (info, infoextended, infoset, monitoring).
 //!
 //! VM quota usage (`VMS_USED`, `CPU_USED`, `MEMORY_USED`, `SYSTEM_DISK_SIZE_USED` and the
 //! `RUNNING_*` ones) is counted from the user's and group's live VMs; limits are stored

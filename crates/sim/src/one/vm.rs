@@ -58,6 +58,16 @@ pub(crate) mod lcm {
     pub(crate) const EPILOG_UNDEPLOY: i32 = 30;
     pub(crate) const PROLOG_UNDEPLOY: i32 = 31;
     pub(crate) const BOOT_UNDEPLOY: i32 = 32;
+    pub(crate) const BOOT_FAILURE: i32 = 36;
+    pub(crate) const PROLOG_MIGRATE_FAILURE: i32 = 38;
+    pub(crate) const PROLOG_FAILURE: i32 = 39;
+    pub(crate) const EPILOG_FAILURE: i32 = 40;
+    pub(crate) const EPILOG_STOP_FAILURE: i32 = 41;
+    pub(crate) const EPILOG_UNDEPLOY_FAILURE: i32 = 42;
+    pub(crate) const BOOT_UNDEPLOY_FAILURE: i32 = 47;
+    pub(crate) const BOOT_STOPPED_FAILURE: i32 = 48;
+    pub(crate) const PROLOG_RESUME_FAILURE: i32 = 49;
+    pub(crate) const PROLOG_UNDEPLOY_FAILURE: i32 = 50;
     pub(crate) const PROLOG_MIGRATE_POWEROFF: i32 = 43;
     pub(crate) const PROLOG_MIGRATE_SUSPEND: i32 = 45;
 }
@@ -89,6 +99,8 @@ fn action_number(a: &str) -> i32 {
         "unresched" => 18,
         "poweroff" => 19,
         "poweroff-hard" => 20,
+        "delete" => 13,
+        "delete-recreate" => 14,
         "terminate" => 27,
         "terminate-hard" => 28,
         _ => 0,
@@ -891,7 +903,8 @@ pub(crate) fn write(
         "update" | "rename" | "chmod" | "chown" | "lock" | "unlock" | "deploy" | "action"
         | "migrate" | "attach" | "detach" | "attachnic" | "detachnic" | "resize" | "updateconf"
         | "snapshotcreate" | "snapshotrevert" | "snapshotdelete" | "disksnapshotcreate"
-        | "disksnapshotrevert" | "disksnapshotdelete" | "disksnapshotrename" | "diskresize" => {}
+        | "disksnapshotrevert" | "disksnapshotdelete" | "disksnapshotrename" | "diskresize"
+        | "recover" => {}
         _ => return Err(not_implemented(method)),
     }
     let (id, action) = if op == "action" {
@@ -900,8 +913,8 @@ pub(crate) fn write(
         (a.int(0), String::new())
     };
     let level = match op {
-        // oned.conf's VM_ADMIN_OPERATIONS has deploy, migrate and (un)resched
-        "deploy" | "migrate" => Op::Admin,
+        // oned.conf's VM_ADMIN_OPERATIONS has deploy, migrate, recover and (un)resched
+        "deploy" | "migrate" | "recover" => Op::Admin,
         "action" if matches!(action.as_str(), "resched" | "unresched") => Op::Admin,
         _ => Op::Manage,
     };
@@ -1007,6 +1020,7 @@ pub(crate) fn write(
             return disk_snapshot(s, id, op, a).map(Ret::Int);
         }
         "diskresize" => disk_resize(s, id, a)?,
+        "recover" => recover(s, c, id, a.int(1))?,
         "attach" | "attachnic" => {
             let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
             require_state(
@@ -1712,6 +1726,92 @@ fn disk_resize(s: &mut State, id: i32, a: &Args) -> R<()> {
     Ok(())
 }
 
+/// Pairs of a transitional LCM state and the failure state a failed driver leaves.
+const FAILURES: [(i32, i32); 10] = [
+    (lcm::PROLOG, lcm::PROLOG_FAILURE),
+    (lcm::PROLOG_MIGRATE, lcm::PROLOG_MIGRATE_FAILURE),
+    (lcm::PROLOG_RESUME, lcm::PROLOG_RESUME_FAILURE),
+    (lcm::PROLOG_UNDEPLOY, lcm::PROLOG_UNDEPLOY_FAILURE),
+    (lcm::BOOT, lcm::BOOT_FAILURE),
+    (lcm::BOOT_STOPPED, lcm::BOOT_STOPPED_FAILURE),
+    (lcm::BOOT_UNDEPLOY, lcm::BOOT_UNDEPLOY_FAILURE),
+    (lcm::EPILOG, lcm::EPILOG_FAILURE),
+    (lcm::EPILOG_STOP, lcm::EPILOG_STOP_FAILURE),
+    (lcm::EPILOG_UNDEPLOY, lcm::EPILOG_UNDEPLOY_FAILURE),
+];
+
+/// `one.vm.recover(id, operation)`: 0 failure (a transitional phase fails: PROLOG →
+/// PROLOG_FAILURE, ...), 1 success (the phase, or the failed one, completes now), 2 retry
+/// (a failed phase starts again), 3 delete and 5 delete-db (DONE, leases released),
+/// 4 delete-recreate (back to PENDING, same id, scheduled again).
+fn recover(s: &mut State, c: &Caller, id: i32, operation: i32) -> R<()> {
+    let req = s.next_req_id();
+    let o = s.get_mut(Kind::Vm, id)?;
+    let Some(v) = o.vm_mut() else {
+        return Err(no_exists("virtual machine", id));
+    };
+    let wrong = |v: &VmData| {
+        RpcError::action(format!(
+            "Recover action is not available for state {}",
+            state_name(v)
+        ))
+    };
+    let active = v.state == st::ACTIVE;
+    let failed_from = FAILURES
+        .iter()
+        .find(|(_, f)| *f == v.lcm_state)
+        .map(|p| p.0);
+    let mut release = false;
+    match operation {
+        0 => {
+            let to = FAILURES.iter().find(|(from, _)| *from == v.lcm_state);
+            match to {
+                Some((_, failure)) if active => set_state(v, st::ACTIVE, *failure),
+                _ => return Err(wrong(v)),
+            }
+        }
+        1 => {
+            if !active {
+                return Err(wrong(v));
+            }
+            let phase = failed_from.unwrap_or(v.lcm_state);
+            release = advance(v, phase, now()).ok_or_else(|| wrong(v))?;
+        }
+        2 => match failed_from {
+            Some(phase) if active => set_state(v, st::ACTIVE, phase),
+            _ => return Err(wrong(v)),
+        },
+        3 | 5 => {
+            if v.state == st::DONE {
+                return Err(wrong(v));
+            }
+            close_history(v, action_number("delete"), Some(c), req);
+            set_state(v, st::DONE, lcm::INIT);
+            v.etime = now();
+            release = true;
+        }
+        4 => {
+            if v.state == st::DONE {
+                return Err(wrong(v));
+            }
+            close_history(v, action_number("delete-recreate"), Some(c), req);
+            set_state(v, st::PENDING, lcm::INIT);
+            v.forced_host = None;
+            v.deploy_id.clear();
+        }
+        other => {
+            return Err(RpcError::action(format!(
+                "Invalid recover operation {other}: use 0 (failure), 1 (success), 2 (retry), \
+                 3 (delete), 4 (delete-recreate) or 5 (delete-db)"
+            )));
+        }
+    }
+    if release {
+        release_vm_leases(s, id);
+    }
+    Ok(())
+}
+
 /// Open a new history record on the same host (resume after poweroff/suspend).
 fn reopen_history(v: &mut VmData) {
     if let Some(last) = v.history.last() {
@@ -1934,104 +2034,113 @@ pub(crate) fn tick(
             continue;
         };
         let Some(v) = o.vm_mut() else { continue };
-        let t = now();
-        let mut release = false;
-        match l {
-            lcm::PROLOG | lcm::PROLOG_RESUME | lcm::PROLOG_UNDEPLOY => {
-                if let Some(h) = v.history.last_mut() {
-                    h.petime = t;
-                    h.rstime = t;
-                }
-                let next = match l {
-                    lcm::PROLOG_RESUME => lcm::BOOT_STOPPED,
-                    lcm::PROLOG_UNDEPLOY => lcm::BOOT_UNDEPLOY,
-                    _ => lcm::BOOT,
-                };
-                set_state(v, st::ACTIVE, next);
-            }
-            lcm::BOOT
-            | lcm::BOOT_POWEROFF
-            | lcm::BOOT_SUSPENDED
-            | lcm::BOOT_STOPPED
-            | lcm::BOOT_UNDEPLOY => {
-                set_state(v, st::ACTIVE, lcm::RUNNING);
-                v.prev_state = st::ACTIVE;
-                v.prev_lcm_state = lcm::RUNNING;
-            }
-            lcm::MIGRATE => {
-                set_state(v, st::ACTIVE, lcm::RUNNING);
-                v.prev_state = st::ACTIVE;
-                v.prev_lcm_state = lcm::RUNNING;
-            }
-            lcm::SAVE_MIGRATE => set_state(v, st::ACTIVE, lcm::PROLOG_MIGRATE),
-            lcm::DISK_SNAPSHOT_POWEROFF
-            | lcm::DISK_SNAPSHOT_REVERT_POWEROFF
-            | lcm::DISK_SNAPSHOT_DELETE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
-            lcm::DISK_SNAPSHOT_SUSPENDED
-            | lcm::DISK_SNAPSHOT_REVERT_SUSPENDED
-            | lcm::DISK_SNAPSHOT_DELETE_SUSPENDED => set_state(v, st::SUSPENDED, lcm::INIT),
-            lcm::DISK_RESIZE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
-            lcm::DISK_RESIZE_UNDEPLOYED => set_state(v, st::UNDEPLOYED, lcm::INIT),
-            lcm::HOTPLUG_SNAPSHOT
-            | lcm::DISK_SNAPSHOT
-            | lcm::DISK_SNAPSHOT_DELETE
-            | lcm::DISK_RESIZE => {
-                set_state(v, st::ACTIVE, lcm::RUNNING);
-                v.prev_state = st::ACTIVE;
-                v.prev_lcm_state = lcm::RUNNING;
-            }
-            lcm::PROLOG_MIGRATE => {
-                if let Some(h) = v.history.last_mut() {
-                    h.petime = t;
-                    h.rstime = t;
-                }
-                set_state(v, st::ACTIVE, lcm::BOOT);
-            }
-            lcm::PROLOG_MIGRATE_POWEROFF => {
-                if let Some(h) = v.history.last_mut() {
-                    h.petime = t;
-                }
-                set_state(v, st::POWEROFF, lcm::INIT);
-            }
-            lcm::PROLOG_MIGRATE_SUSPEND => {
-                if let Some(h) = v.history.last_mut() {
-                    h.petime = t;
-                }
-                set_state(v, st::SUSPENDED, lcm::INIT);
-            }
-            lcm::SHUTDOWN => set_state(v, st::ACTIVE, lcm::EPILOG),
-            lcm::SHUTDOWN_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
-            lcm::SAVE_SUSPEND => set_state(v, st::SUSPENDED, lcm::INIT),
-            lcm::SAVE_STOP => set_state(v, st::ACTIVE, lcm::EPILOG_STOP),
-            lcm::SHUTDOWN_UNDEPLOY => set_state(v, st::ACTIVE, lcm::EPILOG_UNDEPLOY),
-            lcm::EPILOG_STOP => set_state(v, st::STOPPED, lcm::INIT),
-            lcm::EPILOG_UNDEPLOY => set_state(v, st::UNDEPLOYED, lcm::INIT),
-            lcm::EPILOG => {
-                if let Some(h) = v.history.last_mut() {
-                    h.estime = t;
-                    h.eetime = t;
-                }
-                set_state(v, st::DONE, lcm::INIT);
-                v.prev_state = st::DONE;
-                v.prev_lcm_state = lcm::INIT;
-                v.etime = t;
-                release = true;
-            }
-            _ => continue,
-        }
-        if matches!(
-            v.state,
-            st::POWEROFF | st::SUSPENDED | st::STOPPED | st::UNDEPLOYED
-        ) {
-            v.prev_state = v.state;
-            v.prev_lcm_state = v.lcm_state;
-        }
+        let Some(release) = advance(v, l, now()) else {
+            continue;
+        };
         changed = true;
         if release {
             release_vm_leases(s, id);
         }
     }
     changed
+}
+
+/// The end of a VM's transitional phase `l` (PROLOG → BOOT, BOOT → RUNNING, EPILOG →
+/// DONE, ...): moves `v` on and says whether its leases are to be released; `None` when
+/// `l` is not a phase that ends by itself (RUNNING, the *_FAILURE states, ...).
+fn advance(v: &mut VmData, l: i32, t: i64) -> Option<bool> {
+    let mut release = false;
+    match l {
+        lcm::PROLOG | lcm::PROLOG_RESUME | lcm::PROLOG_UNDEPLOY => {
+            if let Some(h) = v.history.last_mut() {
+                h.petime = t;
+                h.rstime = t;
+            }
+            let next = match l {
+                lcm::PROLOG_RESUME => lcm::BOOT_STOPPED,
+                lcm::PROLOG_UNDEPLOY => lcm::BOOT_UNDEPLOY,
+                _ => lcm::BOOT,
+            };
+            set_state(v, st::ACTIVE, next);
+        }
+        lcm::BOOT
+        | lcm::BOOT_POWEROFF
+        | lcm::BOOT_SUSPENDED
+        | lcm::BOOT_STOPPED
+        | lcm::BOOT_UNDEPLOY => {
+            set_state(v, st::ACTIVE, lcm::RUNNING);
+            v.prev_state = st::ACTIVE;
+            v.prev_lcm_state = lcm::RUNNING;
+        }
+        lcm::MIGRATE => {
+            set_state(v, st::ACTIVE, lcm::RUNNING);
+            v.prev_state = st::ACTIVE;
+            v.prev_lcm_state = lcm::RUNNING;
+        }
+        lcm::SAVE_MIGRATE => set_state(v, st::ACTIVE, lcm::PROLOG_MIGRATE),
+        lcm::DISK_SNAPSHOT_POWEROFF
+        | lcm::DISK_SNAPSHOT_REVERT_POWEROFF
+        | lcm::DISK_SNAPSHOT_DELETE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+        lcm::DISK_SNAPSHOT_SUSPENDED
+        | lcm::DISK_SNAPSHOT_REVERT_SUSPENDED
+        | lcm::DISK_SNAPSHOT_DELETE_SUSPENDED => set_state(v, st::SUSPENDED, lcm::INIT),
+        lcm::DISK_RESIZE_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+        lcm::DISK_RESIZE_UNDEPLOYED => set_state(v, st::UNDEPLOYED, lcm::INIT),
+        lcm::HOTPLUG_SNAPSHOT
+        | lcm::DISK_SNAPSHOT
+        | lcm::DISK_SNAPSHOT_DELETE
+        | lcm::DISK_RESIZE => {
+            set_state(v, st::ACTIVE, lcm::RUNNING);
+            v.prev_state = st::ACTIVE;
+            v.prev_lcm_state = lcm::RUNNING;
+        }
+        lcm::PROLOG_MIGRATE => {
+            if let Some(h) = v.history.last_mut() {
+                h.petime = t;
+                h.rstime = t;
+            }
+            set_state(v, st::ACTIVE, lcm::BOOT);
+        }
+        lcm::PROLOG_MIGRATE_POWEROFF => {
+            if let Some(h) = v.history.last_mut() {
+                h.petime = t;
+            }
+            set_state(v, st::POWEROFF, lcm::INIT);
+        }
+        lcm::PROLOG_MIGRATE_SUSPEND => {
+            if let Some(h) = v.history.last_mut() {
+                h.petime = t;
+            }
+            set_state(v, st::SUSPENDED, lcm::INIT);
+        }
+        lcm::SHUTDOWN => set_state(v, st::ACTIVE, lcm::EPILOG),
+        lcm::SHUTDOWN_POWEROFF => set_state(v, st::POWEROFF, lcm::INIT),
+        lcm::SAVE_SUSPEND => set_state(v, st::SUSPENDED, lcm::INIT),
+        lcm::SAVE_STOP => set_state(v, st::ACTIVE, lcm::EPILOG_STOP),
+        lcm::SHUTDOWN_UNDEPLOY => set_state(v, st::ACTIVE, lcm::EPILOG_UNDEPLOY),
+        lcm::EPILOG_STOP => set_state(v, st::STOPPED, lcm::INIT),
+        lcm::EPILOG_UNDEPLOY => set_state(v, st::UNDEPLOYED, lcm::INIT),
+        lcm::EPILOG => {
+            if let Some(h) = v.history.last_mut() {
+                h.estime = t;
+                h.eetime = t;
+            }
+            set_state(v, st::DONE, lcm::INIT);
+            v.prev_state = st::DONE;
+            v.prev_lcm_state = lcm::INIT;
+            v.etime = t;
+            release = true;
+        }
+        _ => return None,
+    }
+    if matches!(
+        v.state,
+        st::POWEROFF | st::SUSPENDED | st::STOPPED | st::UNDEPLOYED
+    ) {
+        v.prev_state = v.state;
+        v.prev_lcm_state = v.lcm_state;
+    }
+    Some(release)
 }
 
 /// Add a monitoring sample to every running VM.
