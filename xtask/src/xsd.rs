@@ -12,7 +12,14 @@
 //!   from `crate::ids` and is required;
 //! * `TEMPLATE`, `USER_TEMPLATE`, `xs:anyType` and complex types holding only `xs:any` become a
 //!   `Template` of the opennebula crate (always present, empty when absent);
-//! * the shared `IDS` type becomes `Vec<i64>`;
+//! * the shared `IDS` type (and an element holding only repeated `ID`s, like a user's
+//!   `GROUPS`) becomes a `Vec` of the typed id its name says ([`ID_LISTS`]: `VMS` ->
+//!   `VmId`, `USERS` -> `UserId`, ...); the lists of ids of an object's parts (scheduled
+//!   actions, disks) stay `Vec<i64>` ([`PART_ID_LISTS`]), and any other list is an error so
+//!   that a new schema gets a conscious choice;
+//! * a few free-form elements of the pool schemas are typed like the same element of the
+//!   full object ([`TYPE_OVERRIDES`]: `VM_POOL/VM/MONITORING` is `VmMonitoring`, as in
+//!   `Vm`);
 //! * repeated elements become `Vec<T>`, nested structs `Option<T>`.
 //!
 //! The XSDs are simple, well-formed XML; a small parser here reads them so the generator
@@ -180,7 +187,8 @@ enum Kind {
     Decimal,
     Str,
     Template,
-    Ids,
+    /// A list of ids, the Rust type of one id (`VmId`, or `i64` for ids of parts).
+    Ids(&'static str),
     Struct(String),
     /// The object's own typed id (`crate::ids::X`).
     OwnId(&'static str),
@@ -270,6 +278,52 @@ const OWN_IDS: &[(&str, &str)] = &[
     ("HOOK", "HookId"),
     ("BACKUPJOB", "BackupJobId"),
 ];
+
+/// Id lists (`IDS`) by element name, and the typed id of their items.
+const ID_LISTS: &[(&str, &str)] = &[
+    ("VMS", "VmId"),
+    ("UPDATED_VMS", "VmId"),
+    ("OUTDATED_VMS", "VmId"),
+    ("UPDATING_VMS", "VmId"),
+    ("ERROR_VMS", "VmId"),
+    ("BACKING_UP_VMS", "VmId"),
+    ("HOSTS", "HostId"),
+    ("DATASTORES", "DatastoreId"),
+    ("VNETS", "VnetId"),
+    ("CLUSTERS", "ClusterId"),
+    ("IMAGES", "ImageId"),
+    // An image's clones are images; its app clones are marketplace apps.
+    ("CLONES", "ImageId"),
+    ("APP_CLONES", "MarketAppId"),
+    ("MARKETPLACEAPPS", "MarketAppId"),
+    ("USERS", "UserId"),
+    ("ADMINS", "UserId"),
+    ("GROUPS", "GroupId"),
+    ("VROUTERS", "VrouterId"),
+    // A VM's backups are images of the backup datastore.
+    ("BACKUP_IDS", "ImageId"),
+];
+
+/// Id lists whose ids number parts of one object (not objects of their own): `i64`.
+const PART_ID_LISTS: &[&str] = &["SCHED_ACTIONS", "BACKUP_DISK_IDS"];
+
+/// Elements (by schema file and path) typed as an existing struct instead of what their
+/// schema says (free-form in the pool schemas, typed in the object's own schema).
+const TYPE_OVERRIDES: &[(&str, &str, &str)] =
+    &[("vm_pool.xsd", "VM_POOL/VM/MONITORING", "VmMonitoring")];
+
+/// The item type of the id list element `xml`.
+fn id_list_type(file: &str, xml: &str) -> Result<&'static str, String> {
+    if let Some((_, id)) = ID_LISTS.iter().find(|(e, _)| *e == xml) {
+        return Ok(id);
+    }
+    if PART_ID_LISTS.contains(&xml) {
+        return Ok("i64");
+    }
+    Err(format!(
+        "{file}: id list <{xml}> has no typed id; add it to ID_LISTS or PART_ID_LISTS"
+    ))
+}
 
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
@@ -525,7 +579,7 @@ impl Gen {
                 (true, "string" | "boolean") => Kind::Str,
                 (true, "anyType") => Kind::Template,
                 (true, other) => return Err(format!("{file}: unsupported type xs:{other}")),
-                (false, "IDS") => Kind::Ids,
+                (false, "IDS") => Kind::Ids(id_list_type(file, &xml)?),
                 (false, named) => {
                     if let Some((f, ct)) = self.named_complex(file, named) {
                         let sname = pascal(named);
@@ -546,9 +600,32 @@ impl Gen {
             let base = restriction_base(st).unwrap_or_else(|| "xs:string".into());
             return Ok(mk(simple_kind(&base), base));
         }
+        if let Some((_, _, sname)) = TYPE_OVERRIDES
+            .iter()
+            .find(|(f, p, _)| *f == file && *p == child_path)
+        {
+            if !self.by_name.contains_key(*sname) {
+                return Err(format!(
+                    "{file}: {child_path} is typed as {sname}, which is not generated (yet)"
+                ));
+            }
+            return Ok(mk(
+                Kind::Struct((*sname).to_string()),
+                format!("[`{sname}`]"),
+            ));
+        }
         if let Some(ct) = child.children.iter().find(|c| c.name == "complexType") {
             let mut kids = Vec::new();
             element_children(ct, false, &mut kids);
+            let only_ids = kids.len() == 1
+                && kids[0].0.attr("name") == Some("ID")
+                && (kids[0].1 || max_many(kids[0].0));
+            if only_ids && ID_LISTS.iter().any(|(e, _)| *e == xml) {
+                return Ok(mk(
+                    Kind::Ids(id_list_type(file, &xml)?),
+                    "list of `ID`s".into(),
+                ));
+            }
             if kids.is_empty() {
                 return Ok(mk(Kind::Template, "free-form (xs:any)".into()));
             }
@@ -649,7 +726,7 @@ impl Gen {
         for f in &s.fields {
             let init = match (&f.kind, f.repeated) {
                 (Kind::Template, false) => "Template::default()".to_string(),
-                (Kind::Ids, _) | (_, true) => "Vec::new()".to_string(),
+                (Kind::Ids(_), _) | (_, true) => "Vec::new()".to_string(),
                 (Kind::OwnId(id), false) => format!("None::<{id}>"),
                 _ => "None".to_string(),
             };
@@ -670,12 +747,12 @@ impl Gen {
                     Kind::Decimal => format!("d.decimal(empty, {x:?})?"),
                     Kind::Str => "d.string(empty)?".to_string(),
                     Kind::Template => "d.template(empty)?".to_string(),
-                    Kind::Ids => "d.ids(empty, &mut ##)?".to_string(),
+                    Kind::Ids(_) => "d.ids(empty, &mut ##)?".to_string(),
                     Kind::Struct(n) => format!("{n}::decode(d, empty)?"),
                     Kind::OwnId(_) => format!("d.id(empty, {x:?})?"),
                 };
                 let stmt = match (&f.kind, f.repeated) {
-                    (Kind::Ids, _) => read.replace("##", &l),
+                    (Kind::Ids(_), _) => read.replace("##", &l),
                     (Kind::Int | Kind::Decimal | Kind::Str | Kind::OwnId(_), true) => {
                         format!("if let Some(v) = {read} {{ {l}.push(v) }}")
                     }
@@ -743,7 +820,7 @@ fn field_type(f: &Field) -> (String, Option<&'static str>) {
         Kind::Decimal => "f64".to_string(),
         Kind::Str => "String".to_string(),
         Kind::Template => "Template".to_string(),
-        Kind::Ids => return ("Vec<i64>".into(), None),
+        Kind::Ids(id) => return (format!("Vec<{id}>"), None),
         Kind::Struct(n) => n.clone(),
         Kind::OwnId(id) => return ((*id).to_string(), None),
     };

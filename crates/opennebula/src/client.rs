@@ -126,7 +126,10 @@ impl OneClientBuilder {
         self
     }
 
-    /// The page size of pool streams (default [`DEFAULT_PAGE_SIZE`]).
+    /// The page size of pool streams (default [`DEFAULT_PAGE_SIZE`]). oned cannot be asked
+    /// for a page of one (its end id would be -1, "no limit"), so 1 fetches pages of
+    /// [`MIN_PAGE_SIZE`](crate::pool::MIN_PAGE_SIZE); the stream still yields one object at
+    /// a time.
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size);
         self

@@ -5,7 +5,9 @@
 //! groups, virtual routers, network templates, marketplace apps, backup jobs) also have a
 //! `stream(..)` method returning a [`futures::Stream`] of typed objects (the item types of
 //! [`crate::model`], e.g. [`crate::model::VmPoolVm`]) that fetches pages with
-//! `(offset, -page_size)` like the Ruby OCA and stops at the first short page;
+//! `(offset, -page_size)` like the Ruby OCA and stops at the first short page (oned reads
+//! an end id of -1 as "no limit", so a page of one cannot be asked for: a page size of 1
+//! fetches pages of [`MIN_PAGE_SIZE`], see [`page_end_id`]);
 //! `stream_raw(..)` yields each object's XML element instead.
 //!
 //! ```
@@ -239,6 +241,26 @@ pub fn split_pool(xml: &str) -> Result<Vec<XmlDocument>> {
     }
 }
 
+/// The smallest page oned can be asked for: the end id of a page is `-page_size`, and -1
+/// means "no limit" (the whole pool from the offset on).
+pub const MIN_PAGE_SIZE: u32 = 2;
+
+/// The end id sent for a page of `page_size` objects: `-page_size`, never -1 (a requested
+/// size of 0 or 1 asks for [`MIN_PAGE_SIZE`]) and at least `-i32::MAX`.
+///
+/// ```
+/// use nebulair_opennebula::pool::page_end_id;
+///
+/// assert_eq!(page_end_id(1), -2);
+/// assert_eq!(page_end_id(2), -2);
+/// assert_eq!(page_end_id(300), -300);
+/// assert_eq!(page_end_id(u32::MAX), -i32::MAX);
+/// ```
+pub fn page_end_id(page_size: u32) -> i32 {
+    let size = i32::try_from(page_size.max(MIN_PAGE_SIZE)).unwrap_or(i32::MAX);
+    -size
+}
+
 /// A pool document that oned paginates, and the objects a stream over it yields.
 ///
 /// Implemented for the pools with `stream(..)` methods; the stream decodes each page into
@@ -327,7 +349,8 @@ fn paged<D: PageDecoder>(
     filter: PoolFilter,
     vm_state: bool,
 ) -> impl Stream<Item = Result<D::Item>> + Send + Unpin + use<D> {
-    let page_size = i32::try_from(client.page_size()).unwrap_or(i32::MAX);
+    // What is asked for is what a full page holds: a shorter page is the last one.
+    let page_size = -page_end_id(client.page_size());
     let state = PageState {
         client: client.clone(),
         method,
@@ -361,7 +384,7 @@ fn paged<D: PageDecoder>(
             let mut p: Vec<RpcValue> = vec![
                 st.filter.who().into(),
                 st.offset.into(),
-                (-st.page_size).into(),
+                page_end_id(st.page_size.unsigned_abs()).into(),
             ];
             if st.vm_state {
                 p.push(st.filter.vm_state().code().into());
@@ -503,6 +526,15 @@ mod tests {
         assert!(split_pool("<VM_POOL><VM>").is_err());
         assert!(split_pool("").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn page_end_ids_are_never_minus_one() {
+        for size in [0, 1, 2, 3, 100, u32::MAX] {
+            let end = page_end_id(size);
+            assert!(end <= -2, "page size {size} gave end id {end}");
+        }
+        assert_eq!(page_end_id(7), -7);
     }
 
     #[test]

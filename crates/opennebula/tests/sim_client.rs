@@ -169,15 +169,8 @@ async fn users_groups_acls_and_quotas() {
     let as_alice = client_as(&sim, "alice", "newpw");
     as_alice.user(alice).info().await.expect("new password");
     c.user(alice).addgroup(GroupId::new(1)).await.expect("add");
-    let groups: Vec<i64> = c
-        .user(alice)
-        .info()
-        .await
-        .expect("info")
-        .groups
-        .expect("groups")
-        .id;
-    assert_eq!(groups, [1, 100]);
+    let groups: Vec<GroupId> = c.user(alice).info().await.expect("info").groups;
+    assert_eq!(groups, [GroupId::new(1), GroupId::new(100)]);
     c.user(alice).delgroup(GroupId::new(1)).await.expect("del");
     c.user(alice)
         .update(&tpl("EMAIL = \"alice@example.com\""), UpdateType::Merge)
@@ -240,8 +233,8 @@ async fn users_groups_acls_and_quotas() {
     c.group(devs).addadmin(alice).await.expect("addadmin");
     let g = c.group(devs).info().await.expect("group info");
     assert_eq!(g.name.as_deref(), Some("devs"));
-    assert_eq!(g.users, [2]);
-    assert_eq!(g.admins, [2]);
+    assert_eq!(g.users, [alice]);
+    assert_eq!(g.admins, [alice]);
     let names: Vec<String> = c
         .groups()
         .info()
@@ -353,15 +346,8 @@ async fn clusters_hosts_datastores_zones() {
         .await
         .expect("move host");
     let default = c.cluster(ClusterId::DEFAULT).info().await.expect("cluster");
-    assert!(default.hosts.contains(&i64::from(h.get())));
-    assert!(
-        !c.cluster(cl)
-            .info()
-            .await
-            .expect("edge")
-            .hosts
-            .contains(&i64::from(h.get()))
-    );
+    assert!(default.hosts.contains(&h));
+    assert!(!c.cluster(cl).info().await.expect("edge").hosts.contains(&h));
     c.cluster(cl)
         .adddatastore(DatastoreId::new(1))
         .await
@@ -371,8 +357,8 @@ async fn clusters_hosts_datastores_zones() {
         .await
         .expect("addvnet");
     let edge = c.cluster(cl).info().await.expect("edge");
-    assert_eq!(edge.datastores, [1]);
-    assert_eq!(edge.vnets, [0]);
+    assert_eq!(edge.datastores, [DatastoreId::new(1)]);
+    assert_eq!(edge.vnets, [VnetId::new(0)]);
     c.cluster(cl).rename("edge-zone").await.expect("rename");
     let names: Vec<Option<String>> = c
         .clusters()
@@ -406,7 +392,7 @@ async fn clusters_hosts_datastores_zones() {
     let fast = c.datastore(ds).info().await.expect("info");
     assert_eq!(fast.name.as_deref(), Some("fast"));
     assert_eq!(fast.tm_mad.as_deref(), Some("ssh"));
-    assert_eq!(fast.clusters, [100]);
+    assert_eq!(fast.clusters, [ClusterId::new(100)]);
     c.datastore(ds).enable(false).await.expect("disable ds");
     c.datastore(ds).delete().await.expect("delete ds");
 
@@ -423,7 +409,7 @@ async fn clusters_hosts_datastores_zones() {
     // VDCs: oned's default one, and a new one with a group and resources
     let default = c.vdc(VdcId::new(0)).info().await.expect("default VDC");
     assert_eq!(default.name.as_deref(), Some("default"));
-    assert_eq!(default.groups, [1]);
+    assert_eq!(default.groups, [GroupId::USERS]);
     let all = default.clusters.expect("clusters").cluster;
     assert_eq!((all[0].zone_id, all[0].cluster_id), (Some(0), Some(-10)));
     let vdc = c
@@ -461,7 +447,7 @@ async fn clusters_hosts_datastores_zones() {
     c.vdc(vdc).rename("edge-vdc-2").await.expect("rename");
     let info = c.vdc(vdc).info().await.expect("vdc");
     assert_eq!(info.name.as_deref(), Some("edge-vdc-2"));
-    assert_eq!(info.groups, [1]);
+    assert_eq!(info.groups, [GroupId::USERS]);
     assert_eq!(info.template.get_str("DESCRIPTION"), Some("edge"));
     let clusters = info.clusters.expect("clusters").cluster;
     assert_eq!(clusters[0].cluster_id, Some(i64::from(cl.get())));
@@ -686,7 +672,7 @@ async fn networks_secgroups_vmgroups_documents() {
     let router = c.vrouter(vr).info().await.expect("vrouter");
     assert_eq!(router.name.as_deref(), Some("gw"));
     assert_eq!(router.vms.len(), 2);
-    let first = VmId::new(i32::try_from(router.vms[0]).expect("id"));
+    let first = router.vms[0];
     let vm = c.vm(first).info().await.expect("router VM");
     assert_eq!(vm.name.as_deref(), Some("gw-0"));
     assert_eq!(
@@ -697,7 +683,7 @@ async fn networks_secgroups_vmgroups_documents() {
     assert_eq!(nic.get("NETWORK"), Some("public"), "{nic:?}");
     // a NIC attached to the router is hot-plugged on its VMs, and detached again
     for vm in &router.vms {
-        let vm = VmId::new(i32::try_from(*vm).expect("id"));
+        let vm = *vm;
         wait_vm(&sim, &c, vm, VmState::Active, LcmState::Running).await;
     }
     c.vrouter(vr)

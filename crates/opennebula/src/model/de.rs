@@ -276,14 +276,14 @@ impl<'a> Decoder<'a> {
             .map_err(|_| Error::protocol(format!("element <{name}>: {t:?} is not an object id")))
     }
 
-    /// An `IDS` list: `<X><ID>1</ID><ID>2</ID></X>`, appended to `out`.
-    pub(crate) fn ids(&mut self, empty: bool, out: &mut Vec<i64>) -> Result<()> {
+    /// An `IDS` list: `<X><ID>1</ID><ID>2</ID></X>`, appended to `out` as typed ids.
+    pub(crate) fn ids<T: From<i32>>(&mut self, empty: bool, out: &mut Vec<T>) -> Result<()> {
         if empty {
             return Ok(());
         }
         while let Some((name, empty)) = self.next_child()? {
             if name == b"ID" {
-                if let Some(v) = self.int(empty, "ID")? {
+                if let Some(v) = self.id::<T>(empty, "ID")? {
                     out.push(v);
                 }
             } else {

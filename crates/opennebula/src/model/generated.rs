@@ -368,13 +368,13 @@ pub struct BackupJob {
     /// `<SCHED_ACTIONS>` (IDS).
     pub sched_actions: Vec<i64>,
     /// `<UPDATED_VMS>` (IDS).
-    pub updated_vms: Vec<i64>,
+    pub updated_vms: Vec<VmId>,
     /// `<OUTDATED_VMS>` (IDS).
-    pub outdated_vms: Vec<i64>,
+    pub outdated_vms: Vec<VmId>,
     /// `<BACKING_UP_VMS>` (IDS).
-    pub backing_up_vms: Vec<i64>,
+    pub backing_up_vms: Vec<VmId>,
     /// `<ERROR_VMS>` (IDS).
-    pub error_vms: Vec<i64>,
+    pub error_vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
 }
@@ -645,11 +645,11 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `<HOSTS>` (IDS).
-    pub hosts: Vec<i64>,
+    pub hosts: Vec<HostId>,
     /// `<DATASTORES>` (IDS).
-    pub datastores: Vec<i64>,
+    pub datastores: Vec<DatastoreId>,
     /// `<VNETS>` (IDS).
-    pub vnets: Vec<i64>,
+    pub vnets: Vec<VnetId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<PLAN>` ([`ClusterPlan`]).
@@ -913,7 +913,7 @@ pub struct Datastore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// `<CLUSTERS>` (IDS).
-    pub clusters: Vec<i64>,
+    pub clusters: Vec<ClusterId>,
     /// `<TOTAL_MB>` (xs:integer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_mb: Option<i64>,
@@ -924,7 +924,7 @@ pub struct Datastore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub used_mb: Option<i64>,
     /// `<IMAGES>` (IDS).
-    pub images: Vec<i64>,
+    pub images: Vec<ImageId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
 }
@@ -1296,9 +1296,9 @@ pub struct Group {
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<USERS>` (IDS).
-    pub users: Vec<i64>,
+    pub users: Vec<UserId>,
     /// `<ADMINS>` (IDS).
-    pub admins: Vec<i64>,
+    pub admins: Vec<UserId>,
     /// `<DATASTORE_QUOTA>` (DATASTORE_QUOTA).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datastore_quota: Option<DatastoreQuota>,
@@ -1562,9 +1562,9 @@ pub struct GroupPoolGroup {
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<USERS>` (IDS).
-    pub users: Vec<i64>,
+    pub users: Vec<UserId>,
     /// `<ADMINS>` (IDS).
-    pub admins: Vec<i64>,
+    pub admins: Vec<UserId>,
 }
 
 impl Decode for GroupPoolGroup {
@@ -2775,7 +2775,7 @@ pub struct Host {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_share: Option<HostShare>,
     /// `<VMS>` (IDS).
-    pub vms: Vec<i64>,
+    pub vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<MONITORING>` ([`HostMonitoring`]).
@@ -4041,11 +4041,11 @@ pub struct Image {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datastore: Option<String>,
     /// `<VMS>` (IDS).
-    pub vms: Vec<i64>,
+    pub vms: Vec<VmId>,
     /// `<CLONES>` (IDS).
-    pub clones: Vec<i64>,
+    pub clones: Vec<ImageId>,
     /// `<APP_CLONES>` (IDS).
-    pub app_clones: Vec<i64>,
+    pub app_clones: Vec<MarketAppId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<SNAPSHOTS>` ([`ImageSnapshots`]).
@@ -4650,7 +4650,7 @@ pub struct Marketplace {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub used_mb: Option<i64>,
     /// `<MARKETPLACEAPPS>` (IDS).
-    pub marketplaceapps: Vec<i64>,
+    pub marketplaceapps: Vec<MarketAppId>,
     /// `<PERMISSIONS>` (PERMISSIONS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
@@ -5618,7 +5618,7 @@ pub struct RequirementsNic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `<VNETS>` (IDS).
-    pub vnets: Vec<i64>,
+    pub vnets: Vec<VnetId>,
 }
 
 impl Decode for RequirementsNic {
@@ -5662,12 +5662,12 @@ pub struct RequirementsVm {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `<HOSTS>` (IDS).
-    pub hosts: Vec<i64>,
+    pub hosts: Vec<HostId>,
     /// `<NIC>` ([`RequirementsNic`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nic: Vec<RequirementsNic>,
     /// `<DATASTORES>` (IDS).
-    pub datastores: Vec<i64>,
+    pub datastores: Vec<DatastoreId>,
 }
 
 impl Decode for RequirementsVm {
@@ -5809,13 +5809,13 @@ pub struct SecurityGroup {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
     /// `<UPDATED_VMS>` (IDS).
-    pub updated_vms: Vec<i64>,
+    pub updated_vms: Vec<VmId>,
     /// `<OUTDATED_VMS>` (IDS).
-    pub outdated_vms: Vec<i64>,
+    pub outdated_vms: Vec<VmId>,
     /// `<UPDATING_VMS>` (IDS).
-    pub updating_vms: Vec<i64>,
+    pub updating_vms: Vec<VmId>,
     /// `<ERROR_VMS>` (IDS).
-    pub error_vms: Vec<i64>,
+    pub error_vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
 }
@@ -8049,9 +8049,8 @@ pub struct User {
     /// `<GID>` (xs:integer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<i64>,
-    /// `<GROUPS>` ([`UserGroups`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub groups: Option<UserGroups>,
+    /// `<GROUPS>` (list of `ID`s).
+    pub groups: Vec<GroupId>,
     /// `<GNAME>` (xs:string).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gname: Option<String>,
@@ -8095,7 +8094,7 @@ impl Decode for User {
     fn decode(d: &mut Decoder<'_>, empty: bool) -> Result<Self> {
         let mut f_id = None::<UserId>;
         let mut f_gid = None;
-        let mut f_groups = None;
+        let mut f_groups = Vec::new();
         let mut f_gname = None;
         let mut f_name = None;
         let mut f_password = None;
@@ -8113,7 +8112,7 @@ impl Decode for User {
                 match name {
                     b"ID" => f_id = d.id(empty, "ID")?,
                     b"GID" => f_gid = d.int(empty, "GID")?,
-                    b"GROUPS" => f_groups = Some(UserGroups::decode(d, empty)?),
+                    b"GROUPS" => d.ids(empty, &mut f_groups)?,
                     b"GNAME" => f_gname = d.string(empty)?,
                     b"NAME" => f_name = d.string(empty)?,
                     b"PASSWORD" => f_password = d.string(empty)?,
@@ -8211,45 +8210,6 @@ impl FromStr for UserDefaultUserQuotas {
     type Err = Error;
 
     /// Parses a `<DEFAULT_USER_QUOTAS>` document; a malformed document or another root is a [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
-    fn from_str(xml: &str) -> Result<Self> {
-        super::de::from_document(xml)
-    }
-}
-
-/// The `<GROUPS>` element (`USER/GROUPS` in `user.xsd`).
-///
-/// Parse a document whose root is `<GROUPS>` with [`FromStr`]; fields the response does not carry are `None` (or empty).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct UserGroups {
-    /// `<ID>` (xs:integer).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub id: Vec<i64>,
-}
-
-impl Decode for UserGroups {
-    const ELEMENT: &'static str = "GROUPS";
-
-    fn decode(d: &mut Decoder<'_>, empty: bool) -> Result<Self> {
-        let mut f_id = Vec::new();
-        if !empty {
-            while let Some((name, empty)) = d.next_child()? {
-                match name {
-                    b"ID" => if let Some(v) = d.int(empty, "ID")? { f_id.push(v) },
-                    _ => d.skip(empty)?,
-                }
-            }
-        }
-        Ok(Self {
-            id: f_id,
-        })
-    }
-}
-
-impl FromStr for UserGroups {
-    type Err = Error;
-
-    /// Parses a `<GROUPS>` document; a malformed document or another root is a [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
     fn from_str(xml: &str) -> Result<Self> {
         super::de::from_document(xml)
     }
@@ -8414,45 +8374,6 @@ impl FromStr for UserPoolDefaultUserQuotas {
     }
 }
 
-/// The `<GROUPS>` element (`USER_POOL/USER/GROUPS` in `user_pool.xsd`).
-///
-/// Parse a document whose root is `<GROUPS>` with [`FromStr`]; fields the response does not carry are `None` (or empty).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct UserPoolGroups {
-    /// `<ID>` (xs:integer).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub id: Vec<i64>,
-}
-
-impl Decode for UserPoolGroups {
-    const ELEMENT: &'static str = "GROUPS";
-
-    fn decode(d: &mut Decoder<'_>, empty: bool) -> Result<Self> {
-        let mut f_id = Vec::new();
-        if !empty {
-            while let Some((name, empty)) = d.next_child()? {
-                match name {
-                    b"ID" => if let Some(v) = d.int(empty, "ID")? { f_id.push(v) },
-                    _ => d.skip(empty)?,
-                }
-            }
-        }
-        Ok(Self {
-            id: f_id,
-        })
-    }
-}
-
-impl FromStr for UserPoolGroups {
-    type Err = Error;
-
-    /// Parses a `<GROUPS>` document; a malformed document or another root is a [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
-    fn from_str(xml: &str) -> Result<Self> {
-        super::de::from_document(xml)
-    }
-}
-
 /// The `<LOGIN_TOKEN>` element (`USER_POOL/USER/LOGIN_TOKEN` in `user_pool.xsd`).
 ///
 /// Parse a document whose root is `<LOGIN_TOKEN>` with [`FromStr`]; fields the response does not carry are `None` (or empty).
@@ -8578,9 +8499,8 @@ pub struct UserPoolUser {
     /// `<GID>` (xs:integer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<i64>,
-    /// `<GROUPS>` ([`UserPoolGroups`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub groups: Option<UserPoolGroups>,
+    /// `<GROUPS>` (list of `ID`s).
+    pub groups: Vec<GroupId>,
     /// `<GNAME>` (xs:string).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gname: Option<String>,
@@ -8609,7 +8529,7 @@ impl Decode for UserPoolUser {
     fn decode(d: &mut Decoder<'_>, empty: bool) -> Result<Self> {
         let mut f_id = None::<UserId>;
         let mut f_gid = None;
-        let mut f_groups = None;
+        let mut f_groups = Vec::new();
         let mut f_gname = None;
         let mut f_name = None;
         let mut f_password = None;
@@ -8622,7 +8542,7 @@ impl Decode for UserPoolUser {
                 match name {
                     b"ID" => f_id = d.id(empty, "ID")?,
                     b"GID" => f_gid = d.int(empty, "GID")?,
-                    b"GROUPS" => f_groups = Some(UserPoolGroups::decode(d, empty)?),
+                    b"GROUPS" => d.ids(empty, &mut f_groups)?,
                     b"GNAME" => f_gname = d.string(empty)?,
                     b"NAME" => f_name = d.string(empty)?,
                     b"PASSWORD" => f_password = d.string(empty)?,
@@ -9078,7 +8998,7 @@ pub struct Vdc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `<GROUPS>` (IDS).
-    pub groups: Vec<i64>,
+    pub groups: Vec<GroupId>,
     /// `<CLUSTERS>` ([`VdcClusters`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clusters: Option<VdcClusters>,
@@ -9549,7 +9469,7 @@ pub struct VirtualRouter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<Lock>,
     /// `<VMS>` (IDS).
-    pub vms: Vec<i64>,
+    pub vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
 }
@@ -9948,7 +9868,7 @@ pub struct VmBackups {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_config: Option<VmBackupConfig>,
     /// `<BACKUP_IDS>` (IDS).
-    pub backup_ids: Vec<i64>,
+    pub backup_ids: Vec<ImageId>,
 }
 
 impl Decode for VmBackups {
@@ -10953,8 +10873,9 @@ pub struct VmPoolVm {
     pub lock: Option<Lock>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
-    /// `<MONITORING>` (free-form (xs:any)).
-    pub monitoring: Template,
+    /// `<MONITORING>` ([`VmMonitoring`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<VmMonitoring>,
     /// `<USER_TEMPLATE>` (free-form template).
     pub user_template: Template,
     /// `<HISTORY_RECORDS>` ([`VmPoolHistoryRecords`]).
@@ -10981,7 +10902,7 @@ impl Decode for VmPoolVm {
         let mut f_deploy_id = None;
         let mut f_lock = None;
         let mut f_template = Template::default();
-        let mut f_monitoring = Template::default();
+        let mut f_monitoring = None;
         let mut f_user_template = Template::default();
         let mut f_history_records = None;
         if !empty {
@@ -11002,7 +10923,7 @@ impl Decode for VmPoolVm {
                     b"DEPLOY_ID" => f_deploy_id = d.string(empty)?,
                     b"LOCK" => f_lock = Some(Lock::decode(d, empty)?),
                     b"TEMPLATE" => f_template = d.template(empty)?,
-                    b"MONITORING" => f_monitoring = d.template(empty)?,
+                    b"MONITORING" => f_monitoring = Some(VmMonitoring::decode(d, empty)?),
                     b"USER_TEMPLATE" => f_user_template = d.template(empty)?,
                     b"HISTORY_RECORDS" => f_history_records = Some(VmPoolHistoryRecords::decode(d, empty)?),
                     _ => d.skip(empty)?,
@@ -11679,7 +11600,7 @@ pub struct Vnet {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
     /// `<CLUSTERS>` (IDS).
-    pub clusters: Vec<i64>,
+    pub clusters: Vec<ClusterId>,
     /// `<BRIDGE>` (xs:string).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
@@ -11720,15 +11641,15 @@ pub struct Vnet {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub used_leases: Option<i64>,
     /// `<VROUTERS>` (IDS).
-    pub vrouters: Vec<i64>,
+    pub vrouters: Vec<VrouterId>,
     /// `<UPDATED_VMS>` (IDS).
-    pub updated_vms: Vec<i64>,
+    pub updated_vms: Vec<VmId>,
     /// `<OUTDATED_VMS>` (IDS).
-    pub outdated_vms: Vec<i64>,
+    pub outdated_vms: Vec<VmId>,
     /// `<UPDATING_VMS>` (IDS).
-    pub updating_vms: Vec<i64>,
+    pub updating_vms: Vec<VmId>,
     /// `<ERROR_VMS>` (IDS).
-    pub error_vms: Vec<i64>,
+    pub error_vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<AR_POOL>` ([`VnetArPool`]).
@@ -12460,7 +12381,7 @@ pub struct VnetPoolVnet {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
     /// `<CLUSTERS>` (IDS).
-    pub clusters: Vec<i64>,
+    pub clusters: Vec<ClusterId>,
     /// `<BRIDGE>` (xs:string).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
@@ -12501,15 +12422,15 @@ pub struct VnetPoolVnet {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub used_leases: Option<i64>,
     /// `<VROUTERS>` (IDS).
-    pub vrouters: Vec<i64>,
+    pub vrouters: Vec<VrouterId>,
     /// `<UPDATED_VMS>` (IDS).
-    pub updated_vms: Vec<i64>,
+    pub updated_vms: Vec<VmId>,
     /// `<OUTDATED_VMS>` (IDS).
-    pub outdated_vms: Vec<i64>,
+    pub outdated_vms: Vec<VmId>,
     /// `<UPDATING_VMS>` (IDS).
-    pub updating_vms: Vec<i64>,
+    pub updating_vms: Vec<VmId>,
     /// `<ERROR_VMS>` (IDS).
-    pub error_vms: Vec<i64>,
+    pub error_vms: Vec<VmId>,
     /// `<TEMPLATE>` (free-form template).
     pub template: Template,
     /// `<AR_POOL>` ([`VnetPoolArPool`]).

@@ -68,7 +68,7 @@ pub use context::{
     ValueSource, parse_shell_vars,
 };
 pub use model::{
-    AddressRange, ArPool, AttrValue, Attributes, Lease, NodeVm, NodeVmInfo, OneGateNic,
-    OneGateRoot, OneGateService, OneGateVm, OneGateVmTemplate, OneGateVnet, OneGateVrouter,
-    RoleState, ServiceNode, ServiceRole, ServiceState, VrouterTemplate,
+    AddressRange, ArPool, AttrValue, Attributes, Lease, NodeVm, NodeVmInfo, OneGateDocument,
+    OneGateNic, OneGateRoot, OneGateService, OneGateVm, OneGateVmTemplate, OneGateVnet,
+    OneGateVrouter, RoleState, ServiceNode, ServiceRole, ServiceState, VrouterTemplate,
 };

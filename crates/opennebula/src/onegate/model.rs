@@ -728,6 +728,103 @@ pub struct OneGateRoot {
     pub service_info: String,
 }
 
+/// A OneGate answer type that can be decoded from a document in hand (a stored answer, a
+/// recorded exchange, a file), as the OpenNebula models decode with `FromStr`.
+///
+/// The document is the whole answer, envelope included (`{"VM": {...}}` for a
+/// [`OneGateVm`], `{"SERVICE": {...}}` for a [`OneGateService`], `{"VROUTER": {...}}`,
+/// `{"VNET": {...}}`); each type also implements [`FromStr`](std::str::FromStr) doing
+/// the same. The object inside the envelope deserialises with serde as the type itself.
+///
+/// ```
+/// use nebulair_opennebula::onegate::{OneGateDocument, OneGateService, OneGateVm, ServiceState};
+///
+/// let vm: OneGateVm = r#"{"VM":{"NAME":"web-0","ID":"7","STATE":"3","LCM_STATE":"3",
+///     "USER_TEMPLATE":{},"TEMPLATE":{"NIC":[],"NIC_ALIAS":[]}}}"#.parse().expect("vm");
+/// assert_eq!(vm.id.get(), 7);
+/// let service = OneGateService::from_json(
+///     br#"{"SERVICE":{"name":"s","id":"3","state":2,"roles":[]}}"#).expect("service");
+/// assert_eq!(service.state, ServiceState::Running);
+/// assert!(OneGateVm::from_json(br#"{"SERVICE":{}}"#).is_err());
+/// ```
+pub trait OneGateDocument: Sized {
+    /// The envelope key of the answer (`VM`, `SERVICE`, `VROUTER`, `VNET`).
+    const ENVELOPE: &'static str;
+
+    /// Decodes a whole answer (`{"<ENVELOPE>": {...}}`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the bytes are not JSON, the
+    /// envelope key is missing, or the object does not have the fields of the type; the
+    /// message names the envelope and serde's reason.
+    fn from_json(json: &[u8]) -> crate::Result<Self>;
+
+    /// Decodes an answer already parsed into a [`serde_json::Value`].
+    ///
+    /// # Errors
+    /// As [`OneGateDocument::from_json`].
+    fn from_value(value: serde_json::Value) -> crate::Result<Self>;
+}
+
+macro_rules! onegate_documents {
+    ($($ty:ident => $env:ident . $field:ident = $key:literal),+ $(,)?) => {$(
+        impl OneGateDocument for $ty {
+            const ENVELOPE: &'static str = $key;
+
+            fn from_json(json: &[u8]) -> crate::Result<Self> {
+                serde_json::from_slice::<$env>(json)
+                    .map(|e| e.$field)
+                    .map_err(|e| bad_document($key, e))
+            }
+
+            fn from_value(value: serde_json::Value) -> crate::Result<Self> {
+                serde_json::from_value::<$env>(value)
+                    .map(|e| e.$field)
+                    .map_err(|e| bad_document($key, e))
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = crate::Error;
+
+            /// Decodes a whole answer; see [`OneGateDocument::from_json`].
+            fn from_str(json: &str) -> crate::Result<Self> {
+                <$ty as OneGateDocument>::from_json(json.as_bytes())
+            }
+        }
+    )+};
+}
+
+fn bad_document(key: &str, e: serde_json::Error) -> crate::Error {
+    crate::Error::with_source(
+        crate::ErrorKind::Protocol,
+        format!("not a OneGate {{\"{key}\": ...}} document: {e}"),
+        e,
+    )
+}
+
+onegate_documents! {
+    OneGateVm => VmEnvelope.vm = "VM",
+    OneGateService => ServiceEnvelope.service = "SERVICE",
+    OneGateVrouter => VrouterEnvelope.vrouter = "VROUTER",
+    OneGateVnet => VnetEnvelope.vnet = "VNET",
+}
+
+impl std::str::FromStr for OneGateRoot {
+    type Err = crate::Error;
+
+    /// Decodes the answer of `GET /` (no envelope).
+    fn from_str(json: &str) -> crate::Result<Self> {
+        serde_json::from_str(json).map_err(|e| {
+            crate::Error::with_source(
+                crate::ErrorKind::Protocol,
+                format!("not a OneGate root document: {e}"),
+                e,
+            )
+        })
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct VmEnvelope {
     #[serde(rename = "VM")]
@@ -802,6 +899,32 @@ mod tests {
                 .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn documents_decode_with_their_envelope_only() {
+        let vnet: OneGateVnet =
+            r#"{"VNET":{"ID":"4","NAME":"n","USED_LEASES":"1","AR_POOL":{},"TEMPLATE":{}}}"#
+                .parse()
+                .expect("vnet");
+        assert_eq!(vnet.id, VnetId::new(4));
+        let router: OneGateVrouter =
+            r#"{"VROUTER":{"NAME":"r","ID":2,"VMS":{"ID":[5,"6"]},"TEMPLATE":{}}}"#
+                .parse()
+                .expect("vrouter");
+        assert_eq!(router.vms, vec![VmId::new(5), VmId::new(6)]);
+        let e = r#"{"NAME":"r","ID":2}"#.parse::<OneGateVrouter>().expect_err("no envelope");
+        assert_eq!(e.kind(), crate::ErrorKind::Protocol);
+        assert!(e.to_string().contains("VROUTER"), "{e}");
+        assert!("not json".parse::<OneGateVm>().is_err());
+        let value =
+            serde_json::json!({"SERVICE": {"name": "s", "id": 3, "state": "7", "roles": []}});
+        let service = OneGateService::from_value(value).expect("service");
+        assert_eq!(service.state, ServiceState::FailedDeploying);
+        let root: OneGateRoot = r#"{"vm_info":"/vm","service_info":"/service"}"#
+            .parse()
+            .expect("root");
+        assert_eq!(root.vm_info, "/vm");
     }
 
     proptest! {
