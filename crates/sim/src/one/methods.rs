@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use super::xmlrpc::Value;
 
 /// The catalogue, as shipped with the crate.
-const CATALOGUE: &str = include_str!("api-methods.tsv");
+pub(crate) const CATALOGUE: &str = include_str!("api-methods.tsv");
 
 /// Type of one declared parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

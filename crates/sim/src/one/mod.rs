@@ -78,16 +78,15 @@
 //! token when their CONTEXT says `TOKEN = "YES"`, which needs an endpoint:
 //! [`OneSimulatorBuilder::onegate_endpoint`].
 
-mod api;
-mod config;
-mod methods;
-mod render;
-mod server;
-mod state;
-mod tmpl;
-mod vdc;
-mod vm;
-mod xmlrpc;
+pub(crate) mod config;
+pub(crate) mod dispatch;
+pub(crate) mod handlers;
+pub(crate) mod methods;
+pub(crate) mod render;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod tmpl;
+pub(crate) mod xmlrpc;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -99,6 +98,7 @@ use nebulair_core::{Error, ErrorKind, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{FaultConfig, FaultInjector};
+use handlers::{Call, Handler, vm};
 use state::{
     AclRule, Caller, Cluster, DsData, Extra, Group, Host, Kind, Meta, Obj, Pool, State, User,
     VnetData, Zone, acl, sha256_hex,
@@ -106,7 +106,7 @@ use state::{
 use tmpl::{AttrValue, Tmpl};
 
 /// Every XML-RPC method the simulator implements.
-pub const IMPLEMENTED_METHODS: &[&str] = api::IMPLEMENTED;
+pub const IMPLEMENTED_METHODS: &[&str] = dispatch::IMPLEMENTED;
 
 /// How long each asynchronous step takes. All zero by default (tests); see
 /// [`Delays::realistic`].
@@ -261,7 +261,7 @@ impl OneSimulatorBuilder {
         }
         Ok(Engine {
             state: RwLock::new(st),
-            ctx: api::Ctx {
+            ctx: handlers::Ctx {
                 delays: self.delays,
                 endpoint,
             },
@@ -349,7 +349,7 @@ impl OneSimulatorBuilder {
 #[derive(Debug)]
 pub(crate) struct Engine {
     state: RwLock<State>,
-    ctx: api::Ctx,
+    ctx: handlers::Ctx,
     pub(crate) faults: FaultInjector,
     pub(crate) connection_close: bool,
     /// VM id -> (state, lcm_state, when that phase started).
@@ -387,18 +387,26 @@ impl Engine {
             Ok(x) => x,
             Err(msg) => return xmlrpc::fault(xmlrpc::FAULT_TYPE, &msg),
         };
-        let result = if !IMPLEMENTED_METHODS.contains(&call.method.as_str()) {
+        let result = match dispatch::lookup(&call.method).flatten() {
             // Authenticate first like oned, then refuse.
-            match self.read().authenticate(&session) {
-                Ok(_) => Err(api::not_implemented(&call.method)),
+            None => match self.read().authenticate(&session) {
+                Ok(_) => Err(handlers::not_implemented(&call.method)),
                 Err(e) => Err(e),
+            },
+            Some(Handler::Read(f)) => {
+                let st = self.read();
+                st.authenticate(&session)
+                    .and_then(|c| f(&st, &Call::new(&self.ctx, c, &call.method, &args)))
             }
-        } else if api::is_read_only(&call.method) {
-            api::read(&self.read(), &self.ctx, &call.method, &session, &args)
-        } else {
-            let r = api::write(&mut self.write(), &self.ctx, &call.method, &session, &args);
-            self.wake.notify_one();
-            r
+            Some(Handler::Write(f)) => {
+                let r = {
+                    let mut st = self.write();
+                    st.authenticate(&session)
+                        .and_then(|c| f(&mut st, &Call::new(&self.ctx, c, &call.method, &args)))
+                };
+                self.wake.notify_one();
+                r
+            }
         };
         match result {
             Ok(ret) => xmlrpc::success(&ret),
@@ -951,7 +959,7 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
         },
     );
     s.next_cluster = 100;
-    s.vdcs.insert(0, vdc::Vdc::default_vdc());
+    s.vdcs.insert(0, state::Vdc::default_vdc());
     s.next_vdc = 100;
     s.zones.insert(
         0,

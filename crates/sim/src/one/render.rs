@@ -95,7 +95,7 @@ struct VmUsage {
 
 impl VmUsage {
     fn of(s: &State, owner: QuotaOwner) -> VmUsage {
-        use super::vm::st;
+        use super::state::st;
         let mut u = VmUsage::default();
         for o in s.pool(Kind::Vm).objs.values() {
             let mine = match owner {
@@ -441,7 +441,7 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
 
 /// `<ZONE>`.
 /// `<VDC>`.
-pub(crate) fn vdc(out: &mut String, v: &super::vdc::Vdc) {
+pub(crate) fn vdc(out: &mut String, v: &super::state::Vdc) {
     out.push_str("<VDC>");
     el(out, "ID", v.id);
     el_text(out, "NAME", &v.name);

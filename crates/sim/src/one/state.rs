@@ -555,7 +555,7 @@ pub(crate) struct State {
     pub(crate) default_group_quota: Tmpl,
     /// Virtual data centers.
     #[serde(default)]
-    pub(crate) vdcs: BTreeMap<i32, super::vdc::Vdc>,
+    pub(crate) vdcs: BTreeMap<i32, Vdc>,
     #[serde(default)]
     pub(crate) next_vdc: i32,
 }
@@ -893,5 +893,105 @@ mod tests {
             sha256_hex("password"),
             "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
         );
+    }
+}
+
+/// VM states.
+pub(crate) mod st {
+    pub(crate) const PENDING: i32 = 1;
+    pub(crate) const HOLD: i32 = 2;
+    pub(crate) const ACTIVE: i32 = 3;
+    pub(crate) const STOPPED: i32 = 4;
+    pub(crate) const SUSPENDED: i32 = 5;
+    pub(crate) const DONE: i32 = 6;
+    pub(crate) const POWEROFF: i32 = 8;
+    pub(crate) const UNDEPLOYED: i32 = 9;
+}
+
+/// LCM states.
+pub(crate) mod lcm {
+    pub(crate) const INIT: i32 = 0;
+    pub(crate) const PROLOG: i32 = 1;
+    pub(crate) const BOOT: i32 = 2;
+    pub(crate) const RUNNING: i32 = 3;
+    pub(crate) const MIGRATE: i32 = 4;
+    pub(crate) const SAVE_STOP: i32 = 5;
+    pub(crate) const SAVE_SUSPEND: i32 = 6;
+    pub(crate) const SAVE_MIGRATE: i32 = 7;
+    pub(crate) const PROLOG_MIGRATE: i32 = 8;
+    pub(crate) const PROLOG_RESUME: i32 = 9;
+    pub(crate) const EPILOG_STOP: i32 = 10;
+    pub(crate) const EPILOG: i32 = 11;
+    pub(crate) const SHUTDOWN: i32 = 12;
+    pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
+    pub(crate) const HOTPLUG_SNAPSHOT: i32 = 24;
+    pub(crate) const DISK_SNAPSHOT_POWEROFF: i32 = 51;
+    pub(crate) const DISK_SNAPSHOT_REVERT_POWEROFF: i32 = 52;
+    pub(crate) const DISK_SNAPSHOT_DELETE_POWEROFF: i32 = 53;
+    pub(crate) const DISK_SNAPSHOT_SUSPENDED: i32 = 54;
+    pub(crate) const DISK_SNAPSHOT_REVERT_SUSPENDED: i32 = 55;
+    pub(crate) const DISK_SNAPSHOT_DELETE_SUSPENDED: i32 = 56;
+    pub(crate) const DISK_SNAPSHOT: i32 = 57;
+    pub(crate) const DISK_SNAPSHOT_DELETE: i32 = 59;
+    pub(crate) const DISK_RESIZE: i32 = 62;
+    pub(crate) const DISK_RESIZE_POWEROFF: i32 = 63;
+    pub(crate) const DISK_RESIZE_UNDEPLOYED: i32 = 64;
+    pub(crate) const BOOT_POWEROFF: i32 = 20;
+    pub(crate) const BOOT_SUSPENDED: i32 = 21;
+    pub(crate) const BOOT_STOPPED: i32 = 22;
+    pub(crate) const SHUTDOWN_UNDEPLOY: i32 = 29;
+    pub(crate) const EPILOG_UNDEPLOY: i32 = 30;
+    pub(crate) const PROLOG_UNDEPLOY: i32 = 31;
+    pub(crate) const BOOT_UNDEPLOY: i32 = 32;
+    pub(crate) const BOOT_FAILURE: i32 = 36;
+    pub(crate) const PROLOG_MIGRATE_FAILURE: i32 = 38;
+    pub(crate) const PROLOG_FAILURE: i32 = 39;
+    pub(crate) const EPILOG_FAILURE: i32 = 40;
+    pub(crate) const EPILOG_STOP_FAILURE: i32 = 41;
+    pub(crate) const EPILOG_UNDEPLOY_FAILURE: i32 = 42;
+    pub(crate) const BOOT_UNDEPLOY_FAILURE: i32 = 47;
+    pub(crate) const BOOT_STOPPED_FAILURE: i32 = 48;
+    pub(crate) const PROLOG_RESUME_FAILURE: i32 = 49;
+    pub(crate) const PROLOG_UNDEPLOY_FAILURE: i32 = 50;
+    pub(crate) const PROLOG_MIGRATE_POWEROFF: i32 = 43;
+    pub(crate) const PROLOG_MIGRATE_SUSPEND: i32 = 45;
+}
+
+/// "Every resource of this kind in the zone".
+pub(crate) const ALL_RESOURCES: i32 = -10;
+
+/// A VDC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Vdc {
+    pub(crate) id: i32,
+    pub(crate) name: String,
+    pub(crate) groups: BTreeSet<i32>,
+    /// `(zone, cluster)` pairs.
+    pub(crate) clusters: BTreeSet<(i32, i32)>,
+    /// `(zone, host)` pairs.
+    pub(crate) hosts: BTreeSet<(i32, i32)>,
+    /// `(zone, datastore)` pairs.
+    pub(crate) datastores: BTreeSet<(i32, i32)>,
+    /// `(zone, network)` pairs.
+    pub(crate) vnets: BTreeSet<(i32, i32)>,
+    pub(crate) template: Tmpl,
+}
+
+impl Vdc {
+    /// oned's `default` VDC (id 0): the `users` group, every resource of zone 0.
+    pub(crate) fn default_vdc() -> Vdc {
+        let all: BTreeSet<(i32, i32)> = [(0, ALL_RESOURCES)].into();
+        let mut template = Tmpl::new();
+        template.set("DESCRIPTION", "default VDC");
+        Vdc {
+            id: 0,
+            name: "default".into(),
+            groups: [1].into(),
+            clusters: all.clone(),
+            hosts: all.clone(),
+            datastores: all.clone(),
+            vnets: all,
+            template,
+        }
     }
 }

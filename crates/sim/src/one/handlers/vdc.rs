@@ -2,55 +2,9 @@
 //! clusters, hosts, datastores and networks they may use. `-10` stands for every resource
 //! of that kind in the zone, as in oned's default VDC.
 
-use std::collections::BTreeSet;
+use super::prelude::*;
 
-use serde::{Deserialize, Serialize};
-
-use super::api::{not_implemented, update_tmpl};
-use super::methods::Args;
-use super::render;
-use super::state::{Caller, Op, R, RpcError, State, check_name, no_exists};
-use super::tmpl::Tmpl;
-use super::xmlrpc::Ret;
-
-/// "Every resource of this kind in the zone".
-pub(crate) const ALL_RESOURCES: i32 = -10;
-
-/// A VDC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Vdc {
-    pub(crate) id: i32,
-    pub(crate) name: String,
-    pub(crate) groups: BTreeSet<i32>,
-    /// `(zone, cluster)` pairs.
-    pub(crate) clusters: BTreeSet<(i32, i32)>,
-    /// `(zone, host)` pairs.
-    pub(crate) hosts: BTreeSet<(i32, i32)>,
-    /// `(zone, datastore)` pairs.
-    pub(crate) datastores: BTreeSet<(i32, i32)>,
-    /// `(zone, network)` pairs.
-    pub(crate) vnets: BTreeSet<(i32, i32)>,
-    pub(crate) template: Tmpl,
-}
-
-impl Vdc {
-    /// oned's `default` VDC (id 0): the `users` group, every resource of zone 0.
-    pub(crate) fn default_vdc() -> Vdc {
-        let all: BTreeSet<(i32, i32)> = [(0, ALL_RESOURCES)].into();
-        let mut template = Tmpl::new();
-        template.set("DESCRIPTION", "default VDC");
-        Vdc {
-            id: 0,
-            name: "default".into(),
-            groups: [1].into(),
-            clusters: all.clone(),
-            hosts: all.clone(),
-            datastores: all.clone(),
-            vnets: all,
-            template,
-        }
-    }
-}
+pub(crate) use super::super::state::{ALL_RESOURCES, Vdc};
 
 /// `one.vdc.info` and `one.vdcpool.info`.
 pub(crate) fn read(s: &State, op: &str, a: &Args, method: &str) -> R<Ret> {
@@ -133,14 +87,16 @@ pub(crate) fn write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str)
         "adddatastore" | "deldatastore" => zone_res(
             s,
             "datastore",
-            s.pool(super::state::Kind::Datastore)
+            s.pool(super::super::state::Kind::Datastore)
                 .objs
                 .contains_key(&res),
         )?,
         "addvnet" | "delvnet" => zone_res(
             s,
             "virtual network",
-            s.pool(super::state::Kind::Vnet).objs.contains_key(&res),
+            s.pool(super::super::state::Kind::Vnet)
+                .objs
+                .contains_key(&res),
         )?,
         "rename" => {
             let name = a.str(1);
@@ -209,4 +165,19 @@ pub(crate) fn write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str)
         _ => return Err(not_implemented(method)),
     }
     Ok(Ret::Int(id))
+}
+
+/// `one.vdc.info` and `one.vdcpool.info` through the dispatch table.
+pub(crate) fn read_call(s: &State, k: &Call<'_>) -> R<Ret> {
+    read(
+        s,
+        if k.ns == "vdcpool" { "pool" } else { "info" },
+        k.a,
+        k.method,
+    )
+}
+
+/// The `one.vdc.*` calls that change state, through the dispatch table.
+pub(crate) fn write_call(s: &mut State, k: &Call<'_>) -> R<Ret> {
+    write(s, &k.c, k.op, k.a, k.method)
 }

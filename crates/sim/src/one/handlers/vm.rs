@@ -1,76 +1,9 @@
 //! Virtual machines (state machine, actions, scheduler) and virtual network leases.
 
+use super::prelude::*;
 use std::collections::HashMap;
 
-use super::api::{Ctx, not_implemented, update_tmpl};
-use super::methods::Args;
-use super::state::{
-    AddressRange, Caller, DiskSnap, DiskSnapshots, Extra, History, Kind, Lock, Obj, Op, R,
-    RpcError, State, VmData, VnetData, check_name, code, no_exists, now, now_ms,
-};
-use super::tmpl::{AttrValue, Tmpl};
-use super::xmlrpc::Ret;
-
-/// VM states.
-pub(crate) mod st {
-    pub(crate) const PENDING: i32 = 1;
-    pub(crate) const HOLD: i32 = 2;
-    pub(crate) const ACTIVE: i32 = 3;
-    pub(crate) const STOPPED: i32 = 4;
-    pub(crate) const SUSPENDED: i32 = 5;
-    pub(crate) const DONE: i32 = 6;
-    pub(crate) const POWEROFF: i32 = 8;
-    pub(crate) const UNDEPLOYED: i32 = 9;
-}
-
-/// LCM states.
-pub(crate) mod lcm {
-    pub(crate) const INIT: i32 = 0;
-    pub(crate) const PROLOG: i32 = 1;
-    pub(crate) const BOOT: i32 = 2;
-    pub(crate) const RUNNING: i32 = 3;
-    pub(crate) const MIGRATE: i32 = 4;
-    pub(crate) const SAVE_STOP: i32 = 5;
-    pub(crate) const SAVE_SUSPEND: i32 = 6;
-    pub(crate) const SAVE_MIGRATE: i32 = 7;
-    pub(crate) const PROLOG_MIGRATE: i32 = 8;
-    pub(crate) const PROLOG_RESUME: i32 = 9;
-    pub(crate) const EPILOG_STOP: i32 = 10;
-    pub(crate) const EPILOG: i32 = 11;
-    pub(crate) const SHUTDOWN: i32 = 12;
-    pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
-    pub(crate) const HOTPLUG_SNAPSHOT: i32 = 24;
-    pub(crate) const DISK_SNAPSHOT_POWEROFF: i32 = 51;
-    pub(crate) const DISK_SNAPSHOT_REVERT_POWEROFF: i32 = 52;
-    pub(crate) const DISK_SNAPSHOT_DELETE_POWEROFF: i32 = 53;
-    pub(crate) const DISK_SNAPSHOT_SUSPENDED: i32 = 54;
-    pub(crate) const DISK_SNAPSHOT_REVERT_SUSPENDED: i32 = 55;
-    pub(crate) const DISK_SNAPSHOT_DELETE_SUSPENDED: i32 = 56;
-    pub(crate) const DISK_SNAPSHOT: i32 = 57;
-    pub(crate) const DISK_SNAPSHOT_DELETE: i32 = 59;
-    pub(crate) const DISK_RESIZE: i32 = 62;
-    pub(crate) const DISK_RESIZE_POWEROFF: i32 = 63;
-    pub(crate) const DISK_RESIZE_UNDEPLOYED: i32 = 64;
-    pub(crate) const BOOT_POWEROFF: i32 = 20;
-    pub(crate) const BOOT_SUSPENDED: i32 = 21;
-    pub(crate) const BOOT_STOPPED: i32 = 22;
-    pub(crate) const SHUTDOWN_UNDEPLOY: i32 = 29;
-    pub(crate) const EPILOG_UNDEPLOY: i32 = 30;
-    pub(crate) const PROLOG_UNDEPLOY: i32 = 31;
-    pub(crate) const BOOT_UNDEPLOY: i32 = 32;
-    pub(crate) const BOOT_FAILURE: i32 = 36;
-    pub(crate) const PROLOG_MIGRATE_FAILURE: i32 = 38;
-    pub(crate) const PROLOG_FAILURE: i32 = 39;
-    pub(crate) const EPILOG_FAILURE: i32 = 40;
-    pub(crate) const EPILOG_STOP_FAILURE: i32 = 41;
-    pub(crate) const EPILOG_UNDEPLOY_FAILURE: i32 = 42;
-    pub(crate) const BOOT_UNDEPLOY_FAILURE: i32 = 47;
-    pub(crate) const BOOT_STOPPED_FAILURE: i32 = 48;
-    pub(crate) const PROLOG_RESUME_FAILURE: i32 = 49;
-    pub(crate) const PROLOG_UNDEPLOY_FAILURE: i32 = 50;
-    pub(crate) const PROLOG_MIGRATE_POWEROFF: i32 = 43;
-    pub(crate) const PROLOG_MIGRATE_SUSPEND: i32 = 45;
-}
+pub(crate) use super::super::state::{lcm, st};
 
 /// oned's state name (the LCM state for ACTIVE VMs), from the provider's state enums.
 pub(crate) fn state_name(v: &VmData) -> &'static str {
@@ -170,7 +103,7 @@ fn create_vm(
     hold: bool,
     template_id: Option<i32>,
 ) -> R<i32> {
-    s.authorize_create(c, super::state::acl::VM, "VM")?;
+    s.authorize_create(c, super::super::state::acl::VM, "VM")?;
     let mem_ok = t
         .get("MEMORY")
         .and_then(|m| m.parse::<i64>().ok())
@@ -384,7 +317,7 @@ fn lease_for_nic(
     for ar in v.ars.iter_mut() {
         if let Some(idx) = (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
             ar.leases.insert(idx, vm_id);
-            found = Some((ar.id, idx, super::render::lease_addr(ar, idx)));
+            found = Some((ar.id, idx, super::super::render::lease_addr(ar, idx)));
             break;
         }
     }
@@ -545,7 +478,7 @@ pub(crate) fn vrouter_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args
 /// NICs and hot-plugs the change on each of its live VMs (with `one.vm.attachnic` /
 /// `detachnic` semantics: leases, state checks); the router's id.
 pub(crate) fn vrouter_nic(s: &mut State, ctx: &Ctx, c: &Caller, op: &str, a: &Args) -> R<Ret> {
-    use super::xmlrpc::Value;
+    use super::super::xmlrpc::Value;
     let id = a.int(0);
     let router = s.get(Kind::Vrouter, id)?;
     s.authorize(c, Op::Manage, Kind::Vrouter, &router.meta, true)?;
@@ -806,7 +739,7 @@ pub(crate) fn vnet_op(s: &mut State, c: &Caller, op: &str, a: &Args) -> R<Ret> {
     let Extra::Vnet(v) = &mut o.extra else {
         return Err(RpcError::internal("not a network"));
     };
-    let (state, _) = super::render::vnet_state(v);
+    let (state, _) = super::super::render::vnet_state(v);
     if state != 1 {
         return Err(RpcError::action(format!(
             "Virtual network is not in READY state: {}",
@@ -855,7 +788,7 @@ pub(crate) fn vnet_op(s: &mut State, c: &Caller, op: &str, a: &Args) -> R<Ret> {
             let mut done = false;
             for ar in v.ars.iter_mut() {
                 for idx in 0..ar.size {
-                    let (ip, mac) = super::render::lease_addr(ar, idx);
+                    let (ip, mac) = super::super::render::lease_addr(ar, idx);
                     let hit = (want_ip.is_some() && ip == want_ip)
                         || (want_mac.is_some() && Some(mac) == want_mac);
                     if !hit {
@@ -1926,7 +1859,7 @@ fn usage_map(s: &State) -> HashMap<i32, (i64, i64)> {
     s.hosts
         .keys()
         .map(|h| {
-            let (_, c, m) = super::render::host_usage(s, *h);
+            let (_, c, m) = super::super::render::host_usage(s, *h);
             (*h, (c, m))
         })
         .collect()
@@ -2169,4 +2102,74 @@ pub(crate) fn monitor(s: &mut State) {
             }
         }
     }
+}
+
+/// `one.vm.monitoring` and the `one.vmpool.*` reads.
+pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
+    let (c, a, method) = (&k.c, k.a, k.method);
+    match (k.ns, k.op) {
+        ("vm", "monitoring") => {
+            let o = s.get(Kind::Vm, a.int(0))?;
+            s.authorize(c, Op::Use, Kind::Vm, &o.meta, false)?;
+            let mut out = String::from("<MONITORING_DATA>");
+            if let Some(v) = o.vm() {
+                render::monitoring_records(&mut out, o.meta.id, v, false);
+            }
+            out.push_str("</MONITORING_DATA>");
+            Ok(Ret::Str(out))
+        }
+        ("vmpool", "monitoring") => {
+            let last_only = a.int(1) == 0;
+            let mut out = String::from("<MONITORING_DATA>");
+            for o in filtered(s, c, Kind::Vm, a.int(0), -1, -1, -1)?
+                .into_iter()
+                .rev()
+            {
+                if let Some(v) = o.vm() {
+                    render::monitoring_records(&mut out, o.meta.id, v, last_only);
+                }
+            }
+            out.push_str("</MONITORING_DATA>");
+            Ok(Ret::Str(out))
+        }
+        ("vmpool", "infoset") => {
+            let extended = a.bool(1);
+            let mut out = String::from("<VM_POOL>");
+            let wanted: BTreeSet<i32> = a
+                .str(0)
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
+            for id in wanted.iter().rev() {
+                if let Ok(o) = s.get(Kind::Vm, *id)
+                    && s.can(c, Op::Use, Kind::Vm, &o.meta)
+                {
+                    render::obj(&mut out, s, o, !extended, false);
+                }
+            }
+            out.push_str("</VM_POOL>");
+            Ok(Ret::Str(out))
+        }
+        ("vmpool", "info") | ("vmpool", "infoextended") => {
+            if !a.str(4).is_empty() {
+                return Err(RpcError::internal(
+                    "JSON query search is not supported by the SQL backend",
+                ));
+            }
+            let objs = filtered(s, c, Kind::Vm, a.int(0), a.int(1), a.int(2), a.int(3))?;
+            let mut out = String::with_capacity(objs.len() * 700 + 32);
+            out.push_str("<VM_POOL>");
+            for o in objs {
+                render::obj(&mut out, s, o, k.op == "info", false);
+            }
+            out.push_str("</VM_POOL>");
+            Ok(Ret::Str(out))
+        }
+        _ => Err(not_implemented(method)),
+    }
+}
+
+/// `one.vm.*` calls through the dispatch table.
+pub(crate) fn write_call(s: &mut State, k: &Call<'_>) -> R<Ret> {
+    write(s, k.ctx, &k.c, k.op, k.a, k.method)
 }
