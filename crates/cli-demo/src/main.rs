@@ -10,25 +10,45 @@ mod output;
 mod progress;
 mod report;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::output::{Format, Printer};
+use crate::output::{ColorChoice, Format, Printer};
 use crate::report::Failure;
+
+/// The deadline of a command without `--timeout` (DR actions, `demo` and `simulate` have
+/// none unless one is given).
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// nebulair: OpenNebula and vCloud from the command line, with loopback simulators of
 /// both and a guided demo.
 #[derive(Debug, Parser)]
 #[command(name = "nebulair", version, about, long_about = None, propagate_version = true)]
 struct Cli {
-    /// Output format: aligned tables for people, JSON or YAML for scripts.
-    #[arg(short, long, value_enum, global = true, default_value_t = Format::Table)]
+    /// Output format: tables for people (wide: every column), JSON or YAML for scripts.
+    #[arg(short, long, value_enum, global = true, default_value_t = Format::Table, help_heading = "Global options")]
     output: Format,
 
     /// Show the cause chain of errors (-v) and debug logs (-vv).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     verbose: u8,
+
+    /// Overall deadline of the command in seconds, every attempt and retry included
+    /// [default: 30; none for DR actions]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        help_heading = "Global options"
+    )]
+    timeout: Option<f64>,
+
+    /// Colour in tables and logs: auto (terminals only), always, never. NO_COLOR disables it.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
+    color: ColorChoice,
 
     #[command(subcommand)]
     command: Command,
@@ -63,14 +83,51 @@ pub(crate) struct Ctx {
     pub(crate) printer: Printer,
     /// `-v` count.
     pub(crate) verbose: u8,
+    /// `--timeout`, when given.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Ctx {
+    /// The overall deadline: `--timeout`, else `default`.
+    pub(crate) fn deadline(&self, default: Duration) -> Duration {
+        self.timeout.unwrap_or(default)
+    }
+
+    /// How long one request may take: a third of the deadline (so that retries are
+    /// possible within it), at least one second.
+    pub(crate) fn attempt_timeout(&self) -> Duration {
+        (self.deadline(DEFAULT_DEADLINE) / 3).max(Duration::from_secs(1))
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(
+        cli.verbose,
+        cli.color.enabled(std::io::stderr().is_terminal()),
+    );
+    let timeout = match cli.timeout {
+        None => None,
+        Some(t) => match Duration::try_from_secs_f64(t) {
+            Ok(d) if !d.is_zero() => Some(d),
+            _ => {
+                return Failure::new(
+                    "reading --timeout",
+                    nebulair_core::Error::invalid_input(format!(
+                        "--timeout must be a positive number of seconds, not {t}"
+                    )),
+                )
+                .emit(false);
+            }
+        },
+    };
     let ctx = Ctx {
-        printer: Printer::new(cli.output),
+        printer: Printer::new(
+            cli.output,
+            cli.color.enabled(std::io::stdout().is_terminal()),
+        ),
         verbose: cli.verbose,
+        timeout,
     };
     let result = run(cli.command, ctx);
     match result {
@@ -81,21 +138,23 @@ fn main() -> ExitCode {
 
 fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
     match command {
-        Command::Demo(args) => args.run(),
+        Command::Demo(args) => args.run(ctx),
         Command::Simulate(args) => args.run(ctx),
         Command::One(cmd) => cmd.run(ctx),
         Command::Onegate(cmd) => cmd.run(ctx),
         Command::Vcloud(cmd) => cmd.run(ctx),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "nebulair", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "nebulair", &mut script);
+            output::write_stdout_bytes(&script).map_err(commands::common::io_failure)
         }
     }
 }
 
-/// Logs go to stderr: warnings by default, debug with `-vv`, or whatever `RUST_LOG` says.
-fn init_logging(verbose: u8) {
+/// Logs go to stderr: warnings (retries among them) by default, debug with `-vv`, or
+/// whatever `RUST_LOG` says; colour only when `ansi` (stderr is a terminal, no NO_COLOR).
+fn init_logging(verbose: u8, ansi: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 | 1 => "warn",
@@ -106,6 +165,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time()
         .with_target(false)
         .try_init();
 }

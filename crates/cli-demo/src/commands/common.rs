@@ -8,10 +8,12 @@ use std::time::Duration;
 use clap::Args;
 use nebulair_core::{Error, ErrorKind, HttpConfig, SecretString};
 
-use crate::report::Failure;
+use crate::Ctx;
+use crate::report::{Context as _, Failure};
 
-/// TLS and timeout flags shared by every client.
+/// TLS flags shared by every client.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection options")]
 pub(crate) struct TlsArgs {
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, global = true, value_name = "FILE")]
@@ -19,29 +21,81 @@ pub(crate) struct TlsArgs {
     /// Do not verify the server's TLS certificate (test servers only).
     #[arg(long, global = true)]
     pub(crate) insecure: bool,
-    /// Request timeout in seconds.
-    #[arg(long, global = true, value_name = "SECONDS")]
-    pub(crate) timeout: Option<u64>,
 }
 
+/// The hint for a CA file that could not be used: it is about the file, never about
+/// user names or passwords.
+pub(crate) const CA_HINT: &str =
+    "--ca-cert must name a readable PEM file holding one or more CA certificates";
+
 impl TlsArgs {
-    /// Applies the flags to `base`.
+    /// Applies the flags and the per-request timeout of `ctx` to `base`.
     ///
     /// # Errors
-    /// When the CA file cannot be read.
-    pub(crate) fn http_config(&self, base: HttpConfig) -> nebulair_core::Result<HttpConfig> {
-        let mut config = base;
+    /// When the CA file cannot be read or holds no PEM certificate.
+    pub(crate) fn http_config(&self, base: HttpConfig, ctx: &Ctx) -> Result<HttpConfig, Failure> {
+        let mut config = base.request_timeout(ctx.attempt_timeout());
         if let Some(path) = &self.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| Error::from(e).context(path.display()))?;
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::from(e).context(path.display()))
+                .during("reading --ca-cert")
+                .map_err(|f| f.hint(CA_HINT))?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Failure::new(
+                    "reading --ca-cert",
+                    Error::new(
+                        ErrorKind::Tls,
+                        format!("{} holds no PEM certificate", path.display()),
+                    ),
+                )
+                .hint(CA_HINT));
+            }
             config = config.add_ca_pem(pem);
         }
         if self.insecure {
             config = config.danger_accept_invalid_certs(true);
         }
-        if let Some(secs) = self.timeout {
-            config = config.request_timeout(Duration::from_secs(secs));
-        }
         Ok(config)
+    }
+}
+
+/// Runs `fut` on a fresh runtime within the command's deadline (`--timeout`, else
+/// `default`; `None` means no deadline unless `--timeout` is given). When it expires the
+/// command fails with a timeout that says so.
+pub(crate) fn block_on<T>(
+    ctx: &Ctx,
+    default: Option<Duration>,
+    fut: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let rt = runtime()?;
+    let deadline = ctx.timeout.or(default);
+    rt.block_on(async move {
+        match deadline {
+            None => fut.await,
+            Some(d) => match tokio::time::timeout(d, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::new(
+                    "running the command",
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no result within the {} s deadline (every attempt and retry included)",
+                            fmt_secs(d)
+                        ),
+                    ),
+                )
+                .hint("is the server up and answering? raise --timeout for slow servers")),
+            },
+        }
+    })
+}
+
+fn fmt_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
     }
 }
 

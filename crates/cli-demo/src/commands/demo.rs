@@ -30,9 +30,9 @@ use nebulair_vcloud::session::VcaOdSession;
 
 use crate::commands::one_args::OneConn;
 use crate::commands::one_view::{host_table, template_table, vm_state, vm_table};
-use crate::commands::vcloud::{
-    DrReportView, firewall_table, metrics_table, nat_table, run_dr_action,
-};
+use crate::commands::vcloud::metrics_table;
+use crate::commands::vcloud_ans::{firewall_table, nat_table};
+use crate::commands::vcloud_dr::{DrReportView, run_dr_action};
 use crate::output::Table;
 use crate::report::{Context as _, Failure};
 use nebulair_vcloud::VcdCompute;
@@ -85,21 +85,21 @@ impl Narrator {
     }
 
     fn section(&self, title: &str) {
-        println!();
-        println!("== {title} ==");
+        say(String::new());
+        say(format!("== {title} =="));
     }
 
     async fn step(&self, text: &str) {
         if !self.pause.is_zero() {
             tokio::time::sleep(self.pause).await;
         }
-        println!();
-        println!("> {text}");
+        say(String::new());
+        say(format!("> {text}"));
     }
 
     fn show(&self, text: &str) {
         for line in text.lines() {
-            println!("  {line}");
+            say(format!("  {line}"));
         }
     }
 }
@@ -118,18 +118,24 @@ struct VcloudSide {
 
 impl DemoArgs {
     /// Runs the tour.
-    pub(crate) fn run(self) -> Result<(), Failure> {
-        crate::commands::common::runtime()?.block_on(self.tour())
+    pub(crate) fn run(self, ctx: crate::Ctx) -> Result<(), Failure> {
+        crate::commands::common::block_on(&ctx, None, self.tour(ctx))
     }
 
-    async fn tour(self) -> Result<(), Failure> {
+    async fn tour(self, ctx: crate::Ctx) -> Result<(), Failure> {
         let n = Narrator::new(self.fast);
         let started = Instant::now();
-        println!("nebulair {} guided demo", env!("CARGO_PKG_VERSION"));
-        println!("Everything below runs against loopback simulators started by this command,");
-        println!("through the same SDK calls you would use against a real cloud.");
+        say(format!(
+            "nebulair {} guided demo",
+            env!("CARGO_PKG_VERSION")
+        ));
+        say(
+            "Everything below runs against loopback simulators started by this command,"
+                .to_string(),
+        );
+        say("through the same SDK calls you would use against a real cloud.".to_string());
         let one = if self.cloud != Some(Cloud::Vcloud) {
-            Some(one_tour(&n, &self.one).await?)
+            Some(one_tour(&n, &self.one, ctx).await?)
         } else {
             None
         };
@@ -139,12 +145,12 @@ impl DemoArgs {
             None
         };
         compute_tour(&n, one.as_ref(), vcloud.as_ref()).await?;
-        println!();
-        println!(
+        say(String::new());
+        say(format!(
             "Demo finished in {:.1}s. Next: `nebulair simulate` to keep the simulators running,",
             started.elapsed().as_secs_f64()
-        );
-        println!("and the user guide in docs/ (start with docs/src/getting-started.md).");
+        ));
+        say("and the user guide in docs/ (start with docs/src/getting-started.md).".to_string());
         Ok(())
     }
 }
@@ -192,11 +198,11 @@ async fn follow_vm(n: &Narrator, client: &OneClient, id: VmId) -> Result<Vm, Fai
     }
 }
 
-async fn one_tour(n: &Narrator, conn: &OneConn) -> Result<OneSide, Failure> {
+async fn one_tour(n: &Narrator, conn: &OneConn, ctx: crate::Ctx) -> Result<OneSide, Failure> {
     n.section("OpenNebula");
     let (client, sim) = if conn.endpoint.is_some() {
         n.step("Connecting to your OpenNebula (--endpoint)").await;
-        (conn.client()?, None)
+        (conn.client(&ctx)?, None)
     } else {
         n.step(
             "Starting the OpenNebula simulator on 127.0.0.1 (an oned look-alike) and its OneGate",
@@ -666,12 +672,10 @@ async fn vcloud_tour(n: &Narrator) -> Result<VcloudSide, Failure> {
     for line in lines.iter().take(6) {
         n.show(line);
     }
-    if lines.len() > 7 {
-        n.show(&format!("... {} more VMs", lines.len() - 7));
+    if lines.len() > 6 {
+        n.show(&format!("... {} more VMs", lines.len() - 6));
     }
-    if let Some(last) = lines.last() {
-        n.show(last);
-    }
+    n.show(&crate::commands::vcloud::metrics_footer(&data));
 
     Ok(VcloudSide { client, _sim: sim })
 }
@@ -726,4 +730,9 @@ async fn compute_tour(
         clouds.len()
     ));
     Ok(())
+}
+
+/// One line of the tour on stdout; a closed pipe (`| head`) ends the output quietly.
+fn say(line: String) {
+    let _ = crate::output::write_stdout(&format!("{line}\n"));
 }

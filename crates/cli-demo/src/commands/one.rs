@@ -13,13 +13,13 @@ use nebulair_opennebula::model::{
 use nebulair_opennebula::pool::{PoolFilter, VmStateFilter, Who as PoolWho};
 use nebulair_opennebula::rpc::RpcValue;
 use nebulair_opennebula::{OneClient, Template, VmAction};
-use serde_json::Value;
 
 use crate::Ctx;
-use crate::commands::common::{io_failure, read_secret_file, read_secret_stdin, runtime};
+use crate::commands::common::{block_on, io_failure, read_secret_file, read_secret_stdin};
 use crate::commands::one_args::{
     HostSub, ListOnly, OneCmd, OneConn, OneSub, PoolArgs, TemplateSub, VmSub, Who,
 };
+use crate::commands::one_call;
 use crate::commands::one_view::{
     host_table, image_table, template_table, vm_state, vm_table, vnet_table,
 };
@@ -32,18 +32,19 @@ const AUTH_HINT: &str = "check the user and password: --user with --password-std
 impl OneCmd {
     /// Runs the command.
     pub(crate) fn run(self, ctx: Ctx) -> Result<(), Failure> {
-        let client = self.conn.client()?;
-        runtime()?.block_on(run(self.command, &client, ctx))
+        let client = self.conn.client(&ctx)?;
+        block_on(
+            &ctx,
+            Some(crate::DEFAULT_DEADLINE),
+            run(self.command, &client, ctx),
+        )
     }
 }
 
 impl OneConn {
     /// The client these flags (and the environment) describe.
-    pub(crate) fn client(&self) -> Result<OneClient, Failure> {
-        let http = self
-            .tls
-            .http_config(HttpConfig::default())
-            .during("reading --ca-cert")?;
+    pub(crate) fn client(&self, ctx: &Ctx) -> Result<OneClient, Failure> {
+        let http = self.tls.http_config(HttpConfig::default(), ctx)?;
         let builder = OneClient::builder().http_config(http);
         if let Some(user) = &self.user {
             let secret = match &self.password_file {
@@ -63,15 +64,12 @@ impl OneConn {
                 .clone()
                 .or_else(|| std::env::var("ONE_XMLRPC").ok())
                 .unwrap_or_else(|| nebulair_opennebula::client::DEFAULT_ENDPOINT.to_owned());
-            let mut b = builder
+            let b = builder
                 .endpoint(endpoint)
                 .credentials(Credentials::password(
                     user.clone(),
                     secret.expose_secret().to_owned(),
                 ));
-            if let Some(t) = self.tls.timeout {
-                b = b.timeout(std::time::Duration::from_secs(t));
-            }
             return b.build().during("configuring the OpenNebula client");
         }
         let endpoint = self.endpoint.clone();
@@ -202,76 +200,6 @@ fn call_arg(a: &str) -> Result<RpcValue, Failure> {
     }
 }
 
-/// Elements of oned's documents that hold secrets: password hashes, the token password,
-/// and login tokens (`<LOGIN_TOKEN><TOKEN>`). `one call` masks their text.
-const SECRET_ELEMENTS: [&str; 3] = ["PASSWORD", "TOKEN_PASSWORD", "LOGIN_TOKEN"];
-
-/// The text with the content of every [`SECRET_ELEMENTS`] element replaced by
-/// `(redacted)`, so that no raw answer prints a password hash or a token.
-fn redact_secrets(text: &str) -> String {
-    let mut out = text.to_owned();
-    for name in SECRET_ELEMENTS {
-        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-        let mut from = 0;
-        while let Some(start) = out[from..].find(&open).map(|i| from + i + open.len()) {
-            let Some(end) = out[start..].find(&close).map(|i| start + i) else {
-                break;
-            };
-            let masked = if name == "LOGIN_TOKEN" {
-                // keep the expiration and group, mask the token itself
-                mask_element(&out[start..end], "TOKEN")
-            } else {
-                "(redacted)".to_owned()
-            };
-            out.replace_range(start..end, &masked);
-            from = start + masked.len() + close.len();
-        }
-    }
-    out
-}
-
-/// `inner` with the text of its `<name>` child masked.
-fn mask_element(inner: &str, name: &str) -> String {
-    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-    match (inner.find(&open), inner.find(&close)) {
-        (Some(a), Some(b)) if a + open.len() <= b => {
-            format!("{}(redacted){}", &inner[..a + open.len()], &inner[b..])
-        }
-        _ => inner.to_owned(),
-    }
-}
-
-fn rpc_json(v: &RpcValue) -> Value {
-    match v {
-        RpcValue::Int(i) => Value::from(*i),
-        RpcValue::Bool(b) => Value::from(*b),
-        RpcValue::String(s) => Value::from(redact_secrets(s)),
-        RpcValue::Double(d) => Value::from(*d),
-        RpcValue::Array(a) => Value::Array(a.iter().map(rpc_json).collect()),
-        RpcValue::Struct(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), rpc_json(v))).collect())
-        }
-        other => Value::from(format!("{other:?}")),
-    }
-}
-
-fn rpc_text(v: &RpcValue) -> String {
-    match v {
-        RpcValue::String(s) => {
-            let mut s = redact_secrets(s);
-            if !s.ends_with('\n') {
-                s.push('\n');
-            }
-            s
-        }
-        other => {
-            let mut s = serde_json::to_string_pretty(&rpc_json(other)).unwrap_or_default();
-            s.push('\n');
-            s
-        }
-    }
-}
-
 fn template_text(t: &Template) -> String {
     t.render()
         .unwrap_or_else(|e| format!("(cannot render: {e})"))
@@ -379,7 +307,18 @@ async fn run(command: OneSub, client: &OneClient, ctx: Ctx) -> Result<(), Failur
                 .call(&method, params)
                 .await
                 .map_err(call_failed(format!("calling {method}")))?;
-            p.print(&rpc_json(&v), || rpc_text(&v)).map_err(io_failure)
+            if one_call::answer_is_secret(&method) {
+                // The answer is the login token itself: it is never printed.
+                let doc = serde_norway::Value::String(one_call::REDACTED.to_owned());
+                p.print_doc(&doc, || format!("{}\n", one_call::REDACTED))
+                    .map_err(io_failure)?;
+                eprintln!(
+                    "note: {method} answered with a login token, which nebulair never prints"
+                );
+                return Ok(());
+            }
+            p.print_doc(&one_call::answer_doc(&v), || one_call::answer_text(&v))
+                .map_err(io_failure)
         }
         OneSub::Vm(sub) => vm(sub, client, ctx).await,
         OneSub::Host(HostSub::List) => {
@@ -535,28 +474,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_answers_mask_passwords_and_tokens() {
-        let xml = "<USER><ID>2</ID><PASSWORD><![CDATA[5e8848]]></PASSWORD><LOGIN_TOKEN>\
-                   <TOKEN>abc123</TOKEN><EXPIRATION_TIME>9</EXPIRATION_TIME></LOGIN_TOKEN>\
-                   <TEMPLATE><TOKEN_PASSWORD><![CDATA[tp]]></TOKEN_PASSWORD>\
-                   <CONTEXT><TOKEN>YES</TOKEN></CONTEXT></TEMPLATE><PASSWORD>x</PASSWORD></USER>";
-        let out = redact_secrets(xml);
-        for secret in ["5e8848", "abc123", "tp]]", "<PASSWORD>x<"] {
-            assert!(!out.contains(secret), "{secret} in {out}");
-        }
-        assert!(
-            out.contains("<EXPIRATION_TIME>9</EXPIRATION_TIME>"),
-            "{out}"
-        );
-        assert!(
-            out.contains("<CONTEXT><TOKEN>YES</TOKEN></CONTEXT>"),
-            "{out}"
-        );
-        assert_eq!(out.matches("(redacted)").count(), 4, "{out}");
-        assert_eq!(redact_secrets("<PASSWORD>unclosed"), "<PASSWORD>unclosed");
-    }
-
-    #[test]
     fn call_args_are_typed() {
         assert_eq!(call_arg("42").expect("int"), RpcValue::Int(42));
         assert_eq!(call_arg("-1").expect("int"), RpcValue::Int(-1));
@@ -589,15 +506,5 @@ mod tests {
             VmStateFilter::Any
         );
         assert!(vm_state_filter(Some("sleeping")).is_err());
-    }
-
-    #[test]
-    fn rpc_values_become_json() {
-        let v = RpcValue::Array(vec![
-            RpcValue::Bool(true),
-            RpcValue::String("x".into()),
-            RpcValue::Int(3),
-        ]);
-        assert_eq!(rpc_json(&v), serde_json::json!([true, "x", 3]));
     }
 }

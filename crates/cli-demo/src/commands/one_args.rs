@@ -10,6 +10,7 @@ use crate::commands::common::TlsArgs;
 /// (then `~/.one/one_endpoint`, then `http://localhost:2633/RPC2`) and `ONE_AUTH` (a file
 /// holding `user:password`, then `~/.one/one_auth`).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection options")]
 pub(crate) struct OneConn {
     /// The XML-RPC endpoint, e.g. http://frontend:2633/RPC2 [env: ONE_XMLRPC]
     #[arg(long, global = true, value_name = "URL")]
@@ -94,15 +95,18 @@ pub(crate) enum OneSub {
     Vnet(ListOnly),
     /// The OpenNebula version of the server.
     Version,
-    /// Any XML-RPC method, e.g. `call one.user.info -- -1`. The session is added for you.
+    /// Any XML-RPC method, e.g. `call one.user.info -1`. The session is added for you.
     ///
     /// Arguments are sent as integers when they parse as one, as booleans for true/false,
     /// and as strings otherwise; force a type with a prefix: `s:42`, `i:7`, `b:true`.
+    /// Negative numbers need no `--`; options such as `-o json` may come before or after
+    /// the arguments; after `--` everything is an argument. With `-o json|yaml` an XML
+    /// answer is decoded into data. Password hashes and login tokens are never printed.
     Call {
         /// The method name, with or without the `one.` prefix.
         method: String,
         /// The arguments after the session string.
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
 }

@@ -14,7 +14,7 @@ use nebulair_opennebula::onegate::{
 };
 
 use crate::Ctx;
-use crate::commands::common::{TlsArgs, io_failure, read_secret_file, read_secret_stdin, runtime};
+use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -29,6 +29,7 @@ pub(crate) struct OneGateCmd {
 
 /// Where OneGate is and who this VM is (each falls back to the VM context).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 struct OneGateConn {
     /// The OneGate endpoint, e.g. http://169.254.16.9:5030 [default: from the VM context]
     #[arg(long, global = true, value_name = "URL")]
@@ -130,18 +131,19 @@ enum ServiceSub {
 impl OneGateCmd {
     /// Runs the command.
     pub(crate) fn run(self, ctx: Ctx) -> Result<(), Failure> {
-        let client = self.conn.client()?;
-        runtime()?.block_on(self.command.run(&client, ctx))
+        let client = self.conn.client(&ctx)?;
+        block_on(
+            &ctx,
+            Some(crate::DEFAULT_DEADLINE),
+            self.command.run(&client, ctx),
+        )
     }
 }
 
 impl OneGateConn {
-    fn client(&self) -> Result<OneGateClient, Failure> {
-        let mut builder = OneGateClient::builder().http_config(
-            self.tls
-                .http_config(HttpConfig::default())
-                .during("reading --ca-cert")?,
-        );
+    fn client(&self, ctx: &Ctx) -> Result<OneGateClient, Failure> {
+        let mut builder =
+            OneGateClient::builder().http_config(self.tls.http_config(HttpConfig::default(), ctx)?);
         if let Some(e) = &self.endpoint {
             builder = builder.endpoint(e.clone());
         }

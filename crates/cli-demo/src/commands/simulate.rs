@@ -242,7 +242,7 @@ impl SimulateArgs {
             }),
         };
         let text = match ctx.printer.format() {
-            Format::Table => endpoints.text(),
+            Format::Table | Format::Wide => endpoints.text(),
             Format::Json => {
                 // One line, so a script can read it before the simulators stop.
                 let mut s = serde_json::to_string(&endpoints)
@@ -250,11 +250,8 @@ impl SimulateArgs {
                 s.push('\n');
                 s
             }
-            Format::Yaml => {
-                let v = serde_json::to_value(&endpoints)
-                    .map_err(|e| Failure::new("rendering YAML", Error::protocol(e.to_string())))?;
-                crate::output::to_yaml(&v)
-            }
+            Format::Yaml => serde_norway::to_string(&endpoints)
+                .map_err(|e| Failure::new("rendering YAML", Error::protocol(e.to_string())))?,
         };
         crate::output::write_stdout(&text).map_err(io_failure)?;
         wait_for_stop().await?;
