@@ -4,12 +4,14 @@
 //! |---|---|
 //! | `methods` | regenerates `crates/opennebula/src/api/generated.rs` from `crates/opennebula/data/api-methods.tsv` |
 //! | `xsd` | regenerates `crates/opennebula/src/model/generated.rs` from `crates/opennebula/xsd/*.xsd` |
-//! | `codegen` | both of the above |
+//! | `vcd` | regenerates `crates/vcloud/src/model/vcd/generated.rs` from `crates/vcloud/xsd/**/*.xsd` |
+//! | `codegen` | all of the above |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod methods;
+mod vcd;
 mod xsd;
 
 /// The repository root (the parent of this crate's folder).
@@ -25,9 +27,12 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "methods" => methods::run(&root()),
         "xsd" => xsd::run(&root()),
-        "codegen" => methods::run(&root()).and_then(|()| xsd::run(&root())),
+        "vcd" => vcd::run(&root()),
+        "codegen" => methods::run(&root())
+            .and_then(|()| xsd::run(&root()))
+            .and_then(|()| vcd::run(&root())),
         _ => Err(format!(
-            "unknown command {cmd:?}; expected one of: methods, xsd, codegen"
+            "unknown command {cmd:?}; expected one of: methods, xsd, vcd, codegen"
         )),
     };
     match result {

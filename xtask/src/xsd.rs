@@ -87,15 +87,15 @@ pub(crate) fn generate(dir: &Path) -> Result<String, String> {
 // A tiny XML reader for the schemas.
 
 #[derive(Debug, Clone, Default)]
-struct Node {
+pub(crate) struct Node {
     /// Local name (prefix removed).
-    name: String,
-    attrs: Vec<(String, String)>,
-    children: Vec<Node>,
+    pub(crate) name: String,
+    pub(crate) attrs: Vec<(String, String)>,
+    pub(crate) children: Vec<Node>,
 }
 
 impl Node {
-    fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
@@ -103,7 +103,7 @@ impl Node {
     }
 }
 
-fn parse_xml(text: &str) -> Result<Node, String> {
+pub(crate) fn parse_xml(text: &str) -> Result<Node, String> {
     let mut stack: Vec<Node> = vec![Node::default()];
     let mut rest = text;
     while let Some(pos) = rest.find('<') {

@@ -38,7 +38,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use nebulair_core::{Error, Result};
+use nebulair_core::{Error, ErrorKind, Result};
 
 use crate::client::{Accept, ApiRequest, VcdClient};
 
@@ -176,6 +176,35 @@ impl MetricData {
     pub fn pages(&self) -> usize {
         self.pages
     }
+
+    /// Decodes stored response pages (`{"rows": [...], "next": ...}`) into one collection,
+    /// keeping only the metrics named in `filters` (every metric when empty), as
+    /// [`Metrics::collect`] does with pages it downloads.
+    ///
+    /// ```
+    /// use nebulair_vcloud::MetricData;
+    /// let page = r#"{"rows":[{"vmId":"vm-1","timestamp":"t0","metrics":[{"name":"cpu.usage.average","value":3.5}]}],"next":null}"#;
+    /// let data = MetricData::from_json_pages([page], &[])?;
+    /// assert_eq!(data.get("vm-1", "t0", "cpu.usage.average").and_then(|v| v.as_f64()), Some(3.5));
+    /// # Ok::<(), nebulair_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] when a page is not JSON of that shape.
+    pub fn from_json_pages<'a, I: IntoIterator<Item = &'a str>>(
+        pages: I,
+        filters: &[String],
+    ) -> Result<Self> {
+        let mut out = MetricData::default();
+        for text in pages {
+            let page: Page = serde_json::from_str(text).map_err(|e| {
+                Error::with_source(ErrorKind::Protocol, "metrics page is not valid JSON", e)
+            })?;
+            out.pages += 1;
+            store_rows(filters, page.rows, &mut out);
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,9 +333,9 @@ impl Metrics {
     /// Fetches every page for every target.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) for an end
+    /// [`ErrorKind::InvalidInput`] for an end
     /// not after the start or an empty VM list; request errors;
-    /// [`ErrorKind::Protocol`](nebulair_core::ErrorKind::Protocol) for an unexpected
+    /// [`ErrorKind::Protocol`] for an unexpected
     /// page or a `next` token that repeats.
     pub async fn collect(&self) -> Result<MetricData> {
         let body = self.body()?;
@@ -366,16 +395,22 @@ impl Metrics {
     }
 
     fn store(&self, rows: Vec<Row>, out: &mut MetricData) {
+        store_rows(&self.filters, rows, out);
+    }
+}
+
+fn store_rows(filters: &[String], rows: Vec<Row>, out: &mut MetricData) {
+    {
         for row in rows {
             let mut values: BTreeMap<String, MetricValue> = BTreeMap::new();
-            if self.filters.is_empty() {
+            if filters.is_empty() {
                 for s in row.metrics {
                     values.insert(s.name, to_value(s.value));
                 }
             } else {
                 let mut by_name: BTreeMap<String, serde_json::Value> =
                     row.metrics.into_iter().map(|s| (s.name, s.value)).collect();
-                for f in &self.filters {
+                for f in filters {
                     let v = by_name.remove(f).map_or(MetricValue::Absent, to_value);
                     values.insert(f.clone(), v);
                 }

@@ -470,6 +470,93 @@ fn not_fetched<K: SectionKind>() -> Error {
 }
 
 /// Splits a fetched document into the rule list and the rest.
+/// A section's configuration decoded from a document already in hand (a stored
+/// `GET .../config` answer), without a client: the rules, the other top-level fields and
+/// the server's `version`. [`AnsSection::load`] puts it into a section to edit and save.
+///
+/// ```
+/// use nebulair_vcloud::ans::{AnsConfig, Firewall};
+/// let doc = r#"{"version": 7, "enabled": true, "firewallRules": {"firewallRules": [
+///   {"name": "web", "action": "accept", "ruleType": "user", "enabled": true}]}}"#;
+/// let cfg: AnsConfig<Firewall> = doc.parse()?;
+/// assert_eq!(cfg.rules().len(), 1);
+/// assert_eq!(cfg.rules()[0].name.as_deref(), Some("web"));
+/// assert_eq!(cfg.version(), Some(&serde_json::json!(7)));
+/// # Ok::<(), nebulair_core::Error>(())
+/// ```
+pub struct AnsConfig<K: SectionKind> {
+    loaded: Loaded<K::Rule>,
+}
+
+impl<K: SectionKind> fmt::Debug for AnsConfig<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnsConfig")
+            .field("section", &K::SECTION)
+            .field("rules", &self.loaded.rules)
+            .field("config", &self.loaded.config)
+            .field("version", &self.loaded.version)
+            .finish()
+    }
+}
+
+impl<K: SectionKind> Clone for AnsConfig<K> {
+    fn clone(&self) -> Self {
+        AnsConfig {
+            loaded: self.loaded.clone(),
+        }
+    }
+}
+
+impl<K: SectionKind> AnsConfig<K> {
+    /// Decodes a configuration document.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] as [`AnsSection::fetch`] for a downloaded one.
+    pub fn from_json(json: &str) -> Result<Self> {
+        Ok(AnsConfig {
+            loaded: decode::<K>(json.as_bytes())?,
+        })
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[K::Rule] {
+        &self.loaded.rules
+    }
+
+    /// The top-level fields other than the rule list and `version`.
+    pub fn config(&self) -> &Map<String, Value> {
+        &self.loaded.config
+    }
+
+    /// The server's `version`, when the document had one.
+    pub fn version(&self) -> Option<&Value> {
+        self.loaded.version.as_ref()
+    }
+
+    /// The document as the server would take it back (without `version`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] when a rule cannot be encoded.
+    pub fn to_json(&self) -> Result<Value> {
+        encode::<K>(&self.loaded)
+    }
+}
+
+impl<K: SectionKind> std::str::FromStr for AnsConfig<K> {
+    type Err = Error;
+    fn from_str(json: &str) -> Result<Self> {
+        AnsConfig::from_json(json)
+    }
+}
+
+impl<K: SectionKind> AnsSection<K> {
+    /// Uses a configuration decoded from a stored document instead of fetching one
+    /// (replaces any local changes); [`save`](Self::save) then writes it to the edge.
+    pub fn load(&mut self, config: AnsConfig<K>) {
+        self.loaded = Some(config.loaded);
+    }
+}
+
 fn decode<K: SectionKind>(body: &[u8]) -> Result<Loaded<K::Rule>> {
     let what = || format!("{} config", K::SECTION);
     let value: Value = serde_json::from_slice(body).map_err(|e| {

@@ -53,6 +53,7 @@ use crate::client::{ApiRequest, VcdClient};
 use crate::session::OrgInfo;
 use crate::task::{Task, TaskStatus};
 
+pub(crate) use model::parse_page as parse_replication_page;
 pub use model::{FAILOVER_MEDIA, NS_VR, Replication, ReplicationDetails, TEST_FAILOVER_MEDIA};
 pub use report::{
     ActionError, DrAction, DrEvent, DrEventKind, DrReport, TargetOutcome, TargetStatus,

@@ -4,6 +4,8 @@
 //! Feature-specific payloads live next to their feature ([`crate::task::Task`],
 //! [`crate::query`] records, [`crate::metrics`] rows, the session documents in [`crate::session`]).
 
+pub mod documents;
+pub mod vcd;
 pub mod version;
 pub mod xml;
 

@@ -5,7 +5,10 @@
 //! through this tree keeps every model lenient: names are compared by their local part
 //! (prefixes and namespaces are ignored), unknown elements and attributes are kept, and
 //! malformed input is an [`ErrorKind::Protocol`]
-//! error, never a panic.
+//! error, never a panic. Each element and attribute also remembers its namespace URI, so
+//! that a tree read from the server can be written back ([`XmlElement::to_xml`]) with the
+//! same meaning: the typed vCD model ([`crate::model::vcd`]) keeps the elements it does not
+//! model as `XmlElement`s for exactly that.
 //!
 //! ```
 //! use nebulair_vcloud::model::xml::XmlElement;
@@ -17,8 +20,9 @@
 //! # Ok::<(), nebulair_core::Error>(())
 //! ```
 
-use quick_xml::Reader;
+use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
 
 use nebulair_core::{Error, ErrorKind, Result};
 
@@ -29,7 +33,10 @@ pub const MAX_DEPTH: usize = 256;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct XmlElement {
     name: String,
+    namespace: Option<String>,
     attributes: Vec<(String, String)>,
+    /// The namespace of each attribute (same index as `attributes`).
+    attribute_ns: Vec<Option<String>>,
     children: Vec<XmlElement>,
     text: String,
 }
@@ -41,7 +48,7 @@ impl XmlElement {
     /// [`ErrorKind::Protocol`] when the text is not well-formed XML, has no root element,
     /// or nests deeper than [`MAX_DEPTH`].
     pub fn parse(text: &str) -> Result<XmlElement> {
-        let mut reader = Reader::from_str(text);
+        let mut reader = NsReader::from_str(text);
         reader.config_mut().trim_text(false);
         let mut stack: Vec<XmlElement> = Vec::new();
         let mut root: Option<XmlElement> = None;
@@ -60,10 +67,10 @@ impl XmlElement {
                             "XML nests deeper than {MAX_DEPTH} elements"
                         )));
                     }
-                    stack.push(element_from_start(&start)?);
+                    stack.push(element_from_start(&reader, &start)?);
                 }
                 Event::Empty(start) => {
-                    let el = element_from_start(&start)?;
+                    let el = element_from_start(&reader, &start)?;
                     attach(&mut stack, &mut root, el)?;
                 }
                 Event::End(_) => {
@@ -120,10 +127,176 @@ impl XmlElement {
         }
     }
 
-    /// Adds an attribute (builder style).
+    /// A new element with a namespace URI and a local name.
+    pub fn new_ns(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        XmlElement {
+            name: name.into(),
+            namespace: Some(namespace.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Adds an attribute without a namespace (builder style).
     pub fn with_attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.push((name.into(), value.into()));
+        self.push_attr(None, name, value);
         self
+    }
+
+    /// Adds an attribute in a namespace (builder style), e.g. `ovf:required`.
+    pub fn with_ns_attr(
+        mut self,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.push_attr(Some(namespace.into()), name, value);
+        self
+    }
+
+    /// Appends an attribute with an optional namespace.
+    pub fn push_attr(
+        &mut self,
+        namespace: Option<String>,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) {
+        self.attributes.push((name.into(), value.into()));
+        self.attribute_ns.push(namespace);
+    }
+
+    /// Appends a child element.
+    pub fn push_child(&mut self, child: XmlElement) {
+        self.children.push(child);
+    }
+
+    /// Sets the text.
+    pub fn set_text(&mut self, text: impl Into<String>) {
+        self.text = text.into();
+    }
+
+    /// The namespace URI of the element, when it has one.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The namespace URI of the attribute at `index` of [`XmlElement::attributes`].
+    pub fn attribute_namespace(&self, index: usize) -> Option<&str> {
+        self.attribute_ns.get(index).and_then(|n| n.as_deref())
+    }
+
+    /// Every attribute as `(namespace, local name, value)`, in document order.
+    pub fn attributes_ns(&self) -> impl Iterator<Item = (Option<&str>, &str, &str)> {
+        self.attributes
+            .iter()
+            .enumerate()
+            .map(|(i, (n, v))| (self.attribute_namespace(i), n.as_str(), v.as_str()))
+    }
+
+    /// Writes the element as an XML document (no declaration): namespaces are declared on
+    /// the root (the root's own namespace as the default one, the others with the usual
+    /// vCD prefixes `ovf`, `rasd`, `vssd`, `vmw`, `vcloud`, `xsi`, or `ns1`, `ns2`...).
+    ///
+    /// ```
+    /// use nebulair_vcloud::model::xml::XmlElement;
+    /// let doc = r#"<Vm xmlns="http://www.vmware.com/vcloud/v1.5" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" name="a&amp;b"><ovf:Info ovf:msgid="x">hi</ovf:Info></Vm>"#;
+    /// let el = XmlElement::parse(doc)?;
+    /// let again = XmlElement::parse(&el.to_xml())?;
+    /// assert_eq!(again, el);
+    /// assert_eq!(again.children()[0].namespace(), Some("http://schemas.dmtf.org/ovf/envelope/1"));
+    /// # Ok::<(), nebulair_core::Error>(())
+    /// ```
+    pub fn to_xml(&self) -> String {
+        let mut prefixes: Vec<(String, String)> = Vec::new();
+        let default = self.namespace.clone();
+        self.collect_namespaces(default.as_deref(), &mut prefixes);
+        let mut out = String::new();
+        self.write(&mut out, default.as_deref(), &prefixes, true);
+        out
+    }
+
+    fn collect_namespaces(&self, default: Option<&str>, prefixes: &mut Vec<(String, String)>) {
+        let mut add = |ns: &str, for_attr: bool| {
+            if (!for_attr && Some(ns) == default) || prefixes.iter().any(|(u, _)| u == ns) {
+                return;
+            }
+            let known = KNOWN_PREFIXES
+                .iter()
+                .find(|(u, _)| *u == ns)
+                .map(|(_, p)| (*p).to_owned());
+            let prefix = known
+                .filter(|p| !prefixes.iter().any(|(_, q)| q == p))
+                .unwrap_or_else(|| format!("ns{}", prefixes.len() + 1));
+            prefixes.push((ns.to_owned(), prefix));
+        };
+        if let Some(ns) = self.namespace.as_deref() {
+            add(ns, false);
+        }
+        for ns in self.attribute_ns.iter().flatten() {
+            add(ns, true);
+        }
+        for c in &self.children {
+            c.collect_namespaces(default, prefixes);
+        }
+    }
+
+    fn write(
+        &self,
+        out: &mut String,
+        default: Option<&str>,
+        prefixes: &[(String, String)],
+        root: bool,
+    ) {
+        let prefix_of = |ns: &str| {
+            prefixes
+                .iter()
+                .find(|(u, _)| u == ns)
+                .map(|(_, p)| p.as_str())
+        };
+        let qname = match self.namespace.as_deref() {
+            Some(ns) if Some(ns) != default => match prefix_of(ns) {
+                Some(p) => format!("{p}:{}", self.name),
+                None => self.name.clone(),
+            },
+            _ => self.name.clone(),
+        };
+        out.push('<');
+        out.push_str(&qname);
+        if root {
+            if let Some(d) = default {
+                out.push_str(&format!(" xmlns=\"{}\"", escape(d)));
+            }
+            for (u, p) in prefixes {
+                out.push_str(&format!(" xmlns:{p}=\"{}\"", escape(u)));
+            }
+        }
+        for (ns, name, value) in self.attributes_ns() {
+            out.push(' ');
+            if let Some(p) = ns.and_then(prefix_of) {
+                out.push_str(p);
+                out.push(':');
+            }
+            out.push_str(name);
+            out.push_str("=\"");
+            out.push_str(
+                &escape(value)
+                    .replace('\n', "&#10;")
+                    .replace('\r', "&#13;")
+                    .replace('\t', "&#9;"),
+            );
+            out.push('"');
+        }
+        if self.children.is_empty() && self.text.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        out.push_str(&escape(&self.text).replace('\r', "&#13;"));
+        for c in &self.children {
+            c.write(out, default, prefixes, false);
+        }
+        out.push_str("</");
+        out.push_str(&qname);
+        out.push('>');
     }
 
     /// Adds a child element (builder style).
@@ -183,9 +356,37 @@ impl XmlElement {
     }
 }
 
-fn element_from_start(start: &BytesStart<'_>) -> Result<XmlElement> {
+/// Prefixes [`XmlElement::to_xml`] gives well-known namespaces.
+const KNOWN_PREFIXES: &[(&str, &str)] = &[
+    ("http://www.vmware.com/vcloud/v1.5", "vcloud"),
+    ("http://schemas.dmtf.org/ovf/envelope/1", "ovf"),
+    (
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData",
+        "rasd",
+    ),
+    (
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData",
+        "vssd",
+    ),
+    ("http://www.vmware.com/schema/ovf", "vmw"),
+    ("http://www.w3.org/2001/XMLSchema-instance", "xsi"),
+    ("http://schemas.dmtf.org/wbem/wscim/1/common", "cim"),
+    ("http://schemas.dmtf.org/ovf/environment/1", "ovfenv"),
+    ("http://www.w3.org/XML/1998/namespace", "xml"),
+];
+
+fn resolved(r: ResolveResult<'_>) -> Option<String> {
+    match r {
+        ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        _ => None,
+    }
+}
+
+fn element_from_start(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<XmlElement> {
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+    let namespace = resolved(reader.resolve_element(start.name()).0);
     let mut attributes = Vec::new();
+    let mut attribute_ns = Vec::new();
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| {
             Error::with_source(
@@ -199,6 +400,11 @@ fn element_from_start(start: &BytesStart<'_>) -> Result<XmlElement> {
             continue;
         }
         let local = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
+        let ns = if key.prefix().is_some_and(|p| p.as_ref() == b"xml") {
+            Some("http://www.w3.org/XML/1998/namespace".to_owned())
+        } else {
+            resolved(reader.resolve_attribute(key).0)
+        };
         let value = attr.unescape_value().map_err(|e| {
             Error::with_source(
                 ErrorKind::Protocol,
@@ -207,10 +413,13 @@ fn element_from_start(start: &BytesStart<'_>) -> Result<XmlElement> {
             )
         })?;
         attributes.push((local, value.into_owned()));
+        attribute_ns.push(ns);
     }
     Ok(XmlElement {
         name,
+        namespace,
         attributes,
+        attribute_ns,
         children: Vec::new(),
         text: String::new(),
     })
@@ -227,6 +436,34 @@ fn attach(stack: &mut [XmlElement], root: &mut Option<XmlElement>, el: XmlElemen
             Ok(())
         }
         None => Err(Error::protocol("XML has more than one root element")),
+    }
+}
+
+impl serde::Serialize for XmlElement {
+    /// JSON/YAML view of a kept element: `name`, `namespace`, `attributes` (name -> value),
+    /// `text` and `children`, each left out when empty.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", &self.name)?;
+        if let Some(ns) = &self.namespace {
+            m.serialize_entry("namespace", ns)?;
+        }
+        if !self.attributes.is_empty() {
+            let attrs: std::collections::BTreeMap<&str, &str> = self
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            m.serialize_entry("attributes", &attrs)?;
+        }
+        if !self.text.trim().is_empty() {
+            m.serialize_entry("text", &self.text)?;
+        }
+        if !self.children.is_empty() {
+            m.serialize_entry("children", &self.children)?;
+        }
+        m.end()
     }
 }
 
@@ -287,6 +524,8 @@ mod tests {
             let el = XmlElement::parse(&doc).expect("parse");
             proptest::prop_assert_eq!(el.attr("v"), Some(s.as_str()));
             proptest::prop_assert_eq!(el.text(), s.as_str());
+            let again = XmlElement::parse(&el.to_xml()).expect("reparse");
+            proptest::prop_assert_eq!(again, el);
         }
     }
 }

@@ -396,6 +396,42 @@ pub struct QueryResults {
 }
 
 impl QueryResults {
+    /// vcloudair's result shape from stored pages: every record of every page keyed by
+    /// its UUID, with `fields` (or every attribute of the record when `fields` is empty).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`](nebulair_core::ErrorKind::Protocol) when a record's `href` has no UUID.
+    pub fn from_pages<'a, I: IntoIterator<Item = &'a QueryPage>>(
+        pages: I,
+        fields: &[&str],
+    ) -> Result<QueryResults> {
+        let mut records = BTreeMap::new();
+        for page in pages {
+            for rec in &page.records {
+                let key = rec.uuid().ok_or_else(|| {
+                    Error::protocol(format!(
+                        "{} record without a UUID href: {:?}",
+                        rec.element(),
+                        rec.href()
+                    ))
+                })?;
+                let values = if fields.is_empty() {
+                    rec.attributes()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Some(v.clone())))
+                        .collect()
+                } else {
+                    fields
+                        .iter()
+                        .map(|f| ((*f).to_owned(), rec.get(f).map(str::to_owned)))
+                        .collect()
+                };
+                records.insert(key, values);
+            }
+        }
+        Ok(QueryResults { records })
+    }
+
     /// The map itself.
     pub fn records(&self) -> &BTreeMap<String, BTreeMap<String, Option<String>>> {
         &self.records
@@ -430,6 +466,24 @@ impl QueryResults {
             })
             .map(|(k, _)| k.clone())
             .collect()
+    }
+}
+
+impl std::str::FromStr for QueryResults {
+    type Err = Error;
+
+    /// Decodes one stored `QueryResultRecords` page with every attribute of each record.
+    fn from_str(xml: &str) -> Result<Self> {
+        QueryResults::from_pages([&QueryPage::from_xml(xml)?], &[])
+    }
+}
+
+impl std::str::FromStr for QueryPage {
+    type Err = Error;
+
+    /// As [`QueryPage::from_xml`].
+    fn from_str(xml: &str) -> Result<Self> {
+        QueryPage::from_xml(xml)
     }
 }
 

@@ -521,6 +521,23 @@ impl VcaOdSession {
     }
 }
 
+impl OdInstance {
+    /// Decodes stored `GET /api/sc/instances` and `GET /api/sc/plans` answers into the
+    /// instance list [`VcaOdSession::all_instances`] gives (plans joined by `planId`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] when either document is not JSON of that shape.
+    pub fn list_from_json(instances_json: &str, plans_json: &str) -> Result<Vec<OdInstance>> {
+        let bad = |what: &str, e: serde_json::Error| {
+            Error::with_source(ErrorKind::Protocol, format!("{what} is not valid JSON"), e)
+        };
+        let instances: Instances =
+            serde_json::from_str(instances_json).map_err(|e| bad("instances list", e))?;
+        let plans: Plans = serde_json::from_str(plans_json).map_err(|e| bad("plans list", e))?;
+        Ok(join_plans(instances.instances, &plans.plans))
+    }
+}
+
 fn join_plans(instances: Vec<WireInstance>, plans: &[OdPlan]) -> Vec<OdInstance> {
     instances
         .into_iter()
