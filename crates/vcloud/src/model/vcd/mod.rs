@@ -30,6 +30,7 @@
 //! ```
 
 pub mod codec;
+#[rustfmt::skip]
 mod generated;
 pub mod helpers;
 pub mod links;
