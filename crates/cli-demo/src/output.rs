@@ -10,8 +10,6 @@
 //! Only results go to stdout. Summaries, footers and notes go to stderr
 //! ([`Printer::note`]), so `| jq`, `| head` and `> file` get data only.
 
-#![allow(dead_code)] // the column helpers are wired into the list commands next
-
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
@@ -98,10 +96,24 @@ impl<T> Col<T> {
         }
     }
 
-    /// The same column, shown only with `-o wide` or `--columns`.
-    pub(crate) const fn wide(mut self) -> Self {
-        self.default = false;
-        self
+    /// A left-aligned column shown only with `-o wide` or `--columns`.
+    pub(crate) const fn w(name: &'static str, get: fn(&T) -> String) -> Self {
+        Col {
+            name,
+            default: false,
+            numeric: false,
+            get,
+        }
+    }
+
+    /// A right-aligned column shown only with `-o wide` or `--columns`.
+    pub(crate) const fn wnum(name: &'static str, get: fn(&T) -> String) -> Self {
+        Col {
+            name,
+            default: false,
+            numeric: true,
+            get,
+        }
     }
 }
 
@@ -179,11 +191,6 @@ impl Table {
     {
         self.rows
             .push(cells.into_iter().map(|c| c.to_string()).collect());
-    }
-
-    /// The number of rows.
-    pub(crate) fn len(&self) -> usize {
-        self.rows.len()
     }
 
     /// Renders the table for the width of the output ([`output_width`]).
@@ -444,7 +451,7 @@ mod tests {
         let cols: [Col<i32>; 3] = [
             Col::num("ID", |v| v.to_string()),
             Col::new("NAME", |_| "n".into()),
-            Col::new("RESCHED", |_| "0".into()).wide(),
+            Col::w("RESCHED", |_| "0".into()),
         ];
         let names = |v: Vec<&Col<i32>>| v.iter().map(|c| c.name).collect::<Vec<_>>();
         assert_eq!(

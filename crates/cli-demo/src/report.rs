@@ -48,7 +48,16 @@ impl Failure {
             .hint
             .clone()
             .or_else(|| default_hint(self.error.kind()).map(str::to_owned));
-        let what = describe(&self.error);
+        let mut what = describe(&self.error);
+        // Without -v, a transport failure still says why (refused, reset, DNS, TLS...).
+        if matches!(
+            self.error.kind(),
+            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls
+        ) && let Some(root) = root_cause(&self.error)
+            && !what.contains(&root)
+        {
+            what = format!("{what}: {root}");
+        }
         let line = match hint {
             Some(h) => format!("error: {} failed: {what} (hint: {h})", self.action),
             None => format!("error: {} failed: {what}", self.action),
@@ -90,6 +99,16 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.line())
     }
+}
+
+/// The innermost cause of an error, when it has one.
+fn root_cause(err: &Error) -> Option<String> {
+    let mut cur: &dyn std::error::Error = std::error::Error::source(err)?;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    (!text.trim().is_empty()).then_some(text)
 }
 
 /// Attaches "what failed" to a library result.
@@ -228,6 +247,17 @@ mod tests {
         assert_eq!(
             f.line(),
             "error: x failed: connection refused (hint: start one with `nebulair simulate`)"
+        );
+    }
+
+    #[test]
+    fn transport_lines_name_the_root_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = Error::with_source(ErrorKind::Transport, "request failed", io);
+        let line = Failure::new("listing hosts", err).line();
+        assert!(
+            line.contains("request failed: Connection refused"),
+            "{line}"
         );
     }
 

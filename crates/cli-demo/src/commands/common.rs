@@ -99,6 +99,121 @@ fn fmt_secs(d: Duration) -> String {
     }
 }
 
+/// Whether a person is at the keyboard: stdin and stderr are terminals. The hidden
+/// test hook `NEBULAIR_TEST_TERMINAL=1` makes the tests' pipes count as one (prompts then
+/// read their answers, passwords too, from stdin).
+pub(crate) fn interactive() -> bool {
+    use std::io::IsTerminal as _;
+    if std::env::var("NEBULAIR_TEST_TERMINAL").is_ok_and(|v| v == "1") {
+        return true;
+    }
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+fn test_terminal() -> bool {
+    std::env::var("NEBULAIR_TEST_TERMINAL").is_ok_and(|v| v == "1")
+}
+
+/// Asks for a secret on the terminal without echoing it.
+///
+/// # Errors
+/// When there is no terminal (then the flags or the environment must give it) or the
+/// answer is empty.
+pub(crate) fn prompt_secret(prompt: &str) -> Result<SecretString, Failure> {
+    let fail = |msg: String| Failure::new("reading the password", Error::invalid_input(msg));
+    if !interactive() {
+        return Err(fail(
+            "no password given and no terminal to ask on".to_owned(),
+        ));
+    }
+    let answer = if test_terminal() {
+        eprint!("{prompt}");
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::new("reading the password", Error::from(e)))?;
+        line
+    } else {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Failure::new("reading the password", Error::from(e)))?
+    };
+    first_line_secret(&answer).ok_or_else(|| fail("the password is empty".to_owned()))
+}
+
+/// `--yes` and `--dry-run` of commands that change or delete several things.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Confirm {
+    /// Do it without asking (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Print what would be done, and do nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub(crate) dry_run: bool,
+}
+
+impl Confirm {
+    /// Whether to go ahead with `plan` (one line per change): `--dry-run` prints it and
+    /// says no; `--yes` says yes; on a terminal the user is asked; otherwise it is an
+    /// error that names `--yes`.
+    ///
+    /// # Errors
+    /// Without `--yes` off a terminal, or when the user says no.
+    pub(crate) fn approve(&self, ctx: &Ctx, plan: &[String]) -> Result<bool, Failure> {
+        if self.dry_run {
+            ctx.printer
+                .print(
+                    &serde_json::json!({ "dry_run": true, "would": plan }),
+                    || plan.iter().map(|l| format!("would {l}\n")).collect(),
+                )
+                .map_err(io_failure)?;
+            return Ok(false);
+        }
+        if self.yes {
+            return Ok(true);
+        }
+        if !interactive() {
+            return Err(Failure::new(
+                "confirming",
+                Error::invalid_input(format!(
+                    "refusing to {} without --yes (no terminal to ask on)",
+                    summary(plan)
+                )),
+            )
+            .hint("add --yes to go ahead, or --dry-run to see what would be done"));
+        }
+        let mut err = std::io::stderr().lock();
+        use std::io::Write as _;
+        for l in plan {
+            let _ = writeln!(err, "  {l}");
+        }
+        let _ = write!(err, "Go ahead ({})? [y/N] ", summary(plan));
+        let _ = err.flush();
+        drop(err);
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::new("reading the answer", Error::from(e)))?;
+        if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            Ok(true)
+        } else {
+            Err(Failure::new(
+                "confirming",
+                Error::invalid_input("not confirmed; nothing was changed"),
+            )
+            .hint("answer y to go ahead"))
+        }
+    }
+}
+
+fn summary(plan: &[String]) -> String {
+    match plan {
+        [one] => one.clone(),
+        many => format!("make {} changes", many.len()),
+    }
+}
+
 /// A multi-threaded tokio runtime for one command.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()

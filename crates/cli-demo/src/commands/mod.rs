@@ -5,6 +5,8 @@ pub(crate) mod demo;
 pub(crate) mod one;
 pub(crate) mod one_args;
 pub(crate) mod one_call;
+pub(crate) mod one_family;
+pub(crate) mod one_resolve;
 pub(crate) mod one_view;
 pub(crate) mod onegate;
 pub(crate) mod simulate;

@@ -8,7 +8,7 @@ use nebulair_opennebula::api::UpdateType;
 use nebulair_opennebula::client::EnvSource;
 use nebulair_opennebula::ids::{HostId, TemplateId, UserId, VmId};
 use nebulair_opennebula::model::{
-    Host, HostPool, ImagePool, Vm, VmPool, VmState, VmTemplate, VmTemplatePool, VnetPool,
+    Host, HostPool, ImagePool, LcmState, Vm, VmPool, VmState, VmTemplate, VmTemplatePool, VnetPool,
 };
 use nebulair_opennebula::pool::{PoolFilter, VmStateFilter, Who as PoolWho};
 use nebulair_opennebula::rpc::RpcValue;
@@ -19,14 +19,18 @@ use crate::commands::common::{block_on, io_failure, read_secret_file, read_secre
 use crate::commands::one_args::{
     HostSub, ListOnly, OneCmd, OneConn, OneSub, PoolArgs, TemplateSub, VmSub, Who,
 };
-use crate::commands::one_call;
+use crate::commands::one_family::FamilySub;
+use crate::commands::one_resolve::{self as resolve, Kind};
 use crate::commands::one_view::{
-    host_table, image_table, template_table, vm_state, vm_table, vnet_table,
+    self, HOST_COLUMNS, HOST_STATES, IMAGE_COLUMNS, IMAGE_STATES, NO_STATES, StateNames,
+    TEMPLATE_COLUMNS, VM_COLUMNS, VM_STATES, VNET_COLUMNS, VNET_STATES, name_states, vm_state,
 };
-use crate::output::key_values;
+use crate::commands::{one_call, one_family};
+use crate::output::{Col, Doc, Table, key_values, select_columns, to_doc};
 use crate::report::{Context as _, Failure};
 
 const ENDPOINT_HINT: &str = "is oned running at that address? set --endpoint or ONE_XMLRPC (`nebulair simulate` starts a local one)";
+const URL_HINT: &str = "the endpoint must be an http(s) URL such as http://frontend:2633/RPC2 (--endpoint, ONE_XMLRPC or ~/.one/one_endpoint)";
 const AUTH_HINT: &str = "check the user and password: --user with --password-stdin, --auth-file, ONE_AUTH or ~/.one/one_auth";
 
 impl OneCmd {
@@ -52,10 +56,16 @@ impl OneConn {
                 None if self.password_stdin => {
                     read_secret_stdin().during("reading the password from stdin")?
                 }
+                // On a terminal, ask (without echo), like the one* tools do.
+                None if crate::commands::common::interactive() => {
+                    crate::commands::common::prompt_secret(&format!("Password for {user}: "))?
+                }
                 None => {
                     return Err(Failure::new(
                         "configuring the OpenNebula client",
-                        Error::invalid_input("--user needs --password-stdin or --password-file"),
+                        Error::invalid_input(
+                            "--user needs --password-stdin or --password-file (or a terminal to ask on)",
+                        ),
                     ));
                 }
             };
@@ -70,7 +80,10 @@ impl OneConn {
                     user.clone(),
                     secret.expose_secret().to_owned(),
                 ));
-            return b.build().during("configuring the OpenNebula client");
+            return b
+                .build()
+                .during("configuring the OpenNebula client")
+                .map_err(config_hint);
         }
         let endpoint = self.endpoint.clone();
         let auth = self.auth_file.as_ref().map(|p| p.display().to_string());
@@ -84,12 +97,25 @@ impl OneConn {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         OneClient::from_env_with(&EnvSource::new(&var, home.as_deref()), builder)
             .during("configuring the OpenNebula client")
-            .map_err(|f| f.hint(AUTH_HINT))
+            .map_err(config_hint)
+    }
+}
+
+/// The hint for a client that cannot be configured: about the endpoint when the
+/// endpoint is what is wrong, about credentials otherwise.
+fn config_hint(f: Failure) -> Failure {
+    let line = f.line().to_ascii_lowercase();
+    if line.contains("endpoint") || line.contains("one_xmlrpc") {
+        f.hint(URL_HINT)
+    } else if line.contains("timeout") || line.contains("page_size") || line.contains("page size") {
+        f
+    } else {
+        f.hint(AUTH_HINT)
     }
 }
 
 /// Adds the hint that fits the error kind of a failed call.
-fn call_failed(action: impl Into<String>) -> impl FnOnce(Error) -> Failure {
+pub(crate) fn call_failed(action: impl Into<String>) -> impl FnOnce(Error) -> Failure {
     let action = action.into();
     move |e: Error| {
         let hint = if e.is_authentication() {
@@ -127,25 +153,67 @@ fn filter(pool: &PoolArgs) -> Result<PoolFilter, Failure> {
     }
 }
 
-fn vm_state_filter(state: Option<&str>) -> Result<VmStateFilter, Failure> {
-    let Some(s) = state else {
-        return Ok(VmStateFilter::NotDone);
-    };
-    let upper = s.to_ascii_uppercase();
-    if upper == "ANY" {
-        return Ok(VmStateFilter::Any);
+/// A check of a VM's `(STATE, LCM_STATE)`.
+type StateCheck = Box<dyn Fn(Option<i64>, Option<i64>) -> bool>;
+
+/// What `--state` asks for: the server-side filter, and a check of each VM for LCM
+/// and short names the server cannot filter on.
+pub(crate) struct StateWanted {
+    server: VmStateFilter,
+    keep: Option<StateCheck>,
+}
+
+impl std::fmt::Debug for StateWanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateWanted")
+            .field("server", &self.server)
+            .field("keep", &self.keep.is_some())
+            .finish()
     }
-    (0u8..=11)
-        .find(|c| VmState::from_code(i64::from(*c)).to_string() == upper)
-        .map(VmStateFilter::State)
-        .ok_or_else(|| {
-            Failure::new(
-                "reading --state",
-                Error::invalid_input(format!(
-                    "unknown VM state {s:?} (one of INIT, PENDING, HOLD, ACTIVE, STOPPED, SUSPENDED, DONE, FAILED, POWEROFF, UNDEPLOYED, CLONING, CLONING_FAILURE, ANY)"
-                )),
-            )
-        })
+}
+
+fn vm_state_filter(state: Option<&str>) -> Result<StateWanted, Failure> {
+    let server_only = |server| StateWanted { server, keep: None };
+    let Some(s) = state else {
+        return Ok(server_only(VmStateFilter::NotDone));
+    };
+    let upper = s.trim().to_ascii_uppercase();
+    if upper == "ANY" || upper == "ALL" {
+        return Ok(server_only(VmStateFilter::Any));
+    }
+    // A VM state (ACTIVE, POWEROFF, ...): the server filters.
+    if let Some(c) = (0u8..=11).find(|c| VmState::from_code(i64::from(*c)).name() == Some(&upper)) {
+        return Ok(server_only(VmStateFilter::State(c)));
+    }
+    // An LCM state (RUNNING, PROLOG, ...): ACTIVE VMs in that LCM state.
+    if let Some(code) = (0i64..=200).find(|c| LcmState::from_code(*c).name() == Some(&upper)) {
+        return Ok(StateWanted {
+            server: VmStateFilter::State(3),
+            keep: Some(Box::new(move |_, lcm| lcm == Some(code))),
+        });
+    }
+    // A short name as the STAT column shows it (runn, poff, ...).
+    let lower = s.trim().to_ascii_lowercase();
+    let known = (0i64..=11)
+        .map(|c| one_view::short_vm_state(VmState::from_code(c)))
+        .chain(
+            (0i64..=200)
+                .filter(|c| LcmState::from_code(*c).name().is_some())
+                .map(|c| one_view::short_lcm_state(LcmState::from_code(c))),
+        )
+        .any(|n| n == lower);
+    if known {
+        return Ok(StateWanted {
+            server: VmStateFilter::Any,
+            keep: Some(Box::new(move |st, lcm| one_view::vm_stat(st, lcm) == lower)),
+        });
+    }
+    Err(Failure::new(
+        "reading --state",
+        Error::invalid_input(format!(
+            "unknown VM state {s:?}: a VM state (INIT, PENDING, HOLD, ACTIVE, STOPPED, SUSPENDED, DONE, FAILED, POWEROFF, UNDEPLOYED, CLONING, CLONING_FAILURE), an LCM state (RUNNING, PROLOG, BOOT, ...), a short name (runn, poff, pend, ...) or ANY"
+        )),
+    ))
 }
 
 /// Reads a template file (`-` is stdin) in either syntax.
@@ -321,64 +389,170 @@ async fn run(command: OneSub, client: &OneClient, ctx: Ctx) -> Result<(), Failur
                 .map_err(io_failure)
         }
         OneSub::Vm(sub) => vm(sub, client, ctx).await,
-        OneSub::Host(HostSub::List) => {
+        OneSub::Vntemplate(sub) => one_family::run(Kind::VnTemplate, sub, client, ctx).await,
+        OneSub::Secgroup(sub) => one_family::run(Kind::SecGroup, sub, client, ctx).await,
+        OneSub::Vmgroup(sub) => one_family::run(Kind::VmGroup, sub, client, ctx).await,
+        OneSub::User(sub) => one_family::run(Kind::User, sub, client, ctx).await,
+        OneSub::Group(sub) => one_family::run(Kind::Group, sub, client, ctx).await,
+        OneSub::Acl(sub) => one_family::run_acl(sub, client, ctx).await,
+        OneSub::Cluster(sub) => one_family::run(Kind::Cluster, sub, client, ctx).await,
+        OneSub::Datastore(sub) => one_family::run(Kind::Datastore, sub, client, ctx).await,
+        OneSub::Zone(sub) => one_family::run(Kind::Zone, sub, client, ctx).await,
+        OneSub::Vdc(sub) => one_family::run(Kind::Vdc, sub, client, ctx).await,
+        OneSub::Market(sub) => one_family::run(Kind::Market, sub, client, ctx).await,
+        OneSub::Marketapp(sub) => one_family::run(Kind::MarketApp, sub, client, ctx).await,
+        OneSub::Vrouter(sub) => one_family::run(Kind::Vrouter, sub, client, ctx).await,
+        OneSub::Hook(sub) => one_family::run(Kind::Hook, sub, client, ctx).await,
+        OneSub::Backupjob(sub) => one_family::run(Kind::BackupJob, sub, client, ctx).await,
+        OneSub::Document(sub) => one_family::run(Kind::Document, sub, client, ctx).await,
+        OneSub::Host(HostSub::List { columns }) => {
             let pool: HostPool = client
                 .hosts()
                 .info()
                 .await
                 .map_err(call_failed("listing hosts"))?;
-            p.print(&pool.host, || host_table(&pool.host))
-                .map_err(io_failure)
+            print_list(
+                &ctx,
+                &pool.host,
+                HOST_COLUMNS,
+                &columns.columns,
+                HOST_STATES,
+            )
         }
-        OneSub::Host(HostSub::Show { id }) => {
+        OneSub::Host(HostSub::Show { host }) => {
+            let id = resolve::one(client, Kind::Host, &host).await?;
             let host: Host = client
                 .host(HostId::new(id))
                 .info()
                 .await
                 .map_err(call_failed(format!("reading host {id}")))?;
-            p.print(&host, || host_text(&host)).map_err(io_failure)
+            print_one(&ctx, &host, HOST_STATES, || host_text(&host))
         }
         OneSub::Template(sub) => template(sub, client, ctx).await,
-        OneSub::Image(ListOnly::List { pool }) => {
+        OneSub::Host(HostSub::Update { id, file, merge }) => {
+            one_family::run(
+                Kind::Host,
+                FamilySub::Update { id, file, merge },
+                client,
+                ctx,
+            )
+            .await
+        }
+        OneSub::Host(HostSub::Rename { id, name }) => {
+            one_family::run(Kind::Host, FamilySub::Rename { id, name }, client, ctx).await
+        }
+        OneSub::Host(HostSub::Delete { ids, confirm }) => {
+            one_family::run(Kind::Host, FamilySub::Delete { ids, confirm }, client, ctx).await
+        }
+
+        OneSub::Image(ListOnly::List { pool, columns }) => {
             let images: ImagePool = client
                 .images()
                 .info(&filter(&pool)?)
                 .await
                 .map_err(call_failed("listing images"))?;
-            p.print(&images.image, || image_table(&images.image))
-                .map_err(io_failure)
+            print_list(
+                &ctx,
+                &images.image,
+                IMAGE_COLUMNS,
+                &columns.columns,
+                IMAGE_STATES,
+            )
         }
-        OneSub::Vnet(ListOnly::List { pool }) => {
+        OneSub::Vnet(ListOnly::List { pool, columns }) => {
             let vnets: VnetPool = client
                 .vnets()
                 .info(&filter(&pool)?)
                 .await
                 .map_err(call_failed("listing virtual networks"))?;
-            p.print(&vnets.vnet, || vnet_table(&vnets.vnet))
-                .map_err(io_failure)
+            print_list(
+                &ctx,
+                &vnets.vnet,
+                VNET_COLUMNS,
+                &columns.columns,
+                VNET_STATES,
+            )
         }
+        OneSub::Image(sub) => one_family::run(Kind::Image, list_only(sub), client, ctx).await,
+        OneSub::Vnet(sub) => one_family::run(Kind::Vnet, list_only(sub), client, ctx).await,
     }
+}
+
+/// The generic form of an image or vnet command other than `list`.
+fn list_only(sub: ListOnly) -> FamilySub {
+    match sub {
+        ListOnly::Show { id } => FamilySub::Show { id },
+        ListOnly::Update { id, file, merge } => FamilySub::Update { id, file, merge },
+        ListOnly::Rename { id, name } => FamilySub::Rename { id, name },
+        ListOnly::Delete { ids, confirm } => FamilySub::Delete { ids, confirm },
+        ListOnly::List { columns, .. } => FamilySub::List { columns },
+    }
+}
+
+/// Prints a list: a table of the chosen columns, or JSON/YAML with state names.
+pub(crate) fn print_list<T: serde::Serialize>(
+    ctx: &Ctx,
+    items: &[T],
+    cols: &[Col<T>],
+    wanted: &[String],
+    states: StateNames,
+) -> Result<(), Failure> {
+    let p = ctx.printer;
+    if p.is_data() {
+        let mut doc = to_doc(items).map_err(io_failure)?;
+        name_states(&mut doc, states);
+        return p.print_doc(&doc, String::new).map_err(io_failure);
+    }
+    let sel = select_columns(cols, wanted, p.wide())?;
+    let table = Table::of(items, &sel);
+    p.print_doc(&Doc::Null, || table.render())
+        .map_err(io_failure)
+}
+
+/// Prints one object: its text, or JSON/YAML with state names.
+pub(crate) fn print_one<T: serde::Serialize>(
+    ctx: &Ctx,
+    item: &T,
+    states: StateNames,
+    text: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    let p = ctx.printer;
+    if p.is_data() {
+        let mut doc = to_doc(item).map_err(io_failure)?;
+        name_states(&mut doc, states);
+        return p.print_doc(&doc, String::new).map_err(io_failure);
+    }
+    p.print_doc(&Doc::Null, text).map_err(io_failure)
 }
 
 async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
     let p = ctx.printer;
     match sub {
-        VmSub::List { pool, state } => {
-            let f = filter(&pool)?.state(vm_state_filter(state.as_deref())?);
-            let vms: VmPool = client
+        VmSub::List {
+            pool,
+            columns,
+            state,
+        } => {
+            let wanted = vm_state_filter(state.as_deref())?;
+            let f = filter(&pool)?.state(wanted.server);
+            let mut vms: VmPool = client
                 .vms()
                 .info(&f)
                 .await
                 .map_err(call_failed("listing virtual machines"))?;
-            p.print(&vms.vm, || vm_table(&vms.vm)).map_err(io_failure)
+            if let Some(keep) = wanted.keep {
+                vms.vm.retain(|v| keep(v.state, v.lcm_state));
+            }
+            print_list(&ctx, &vms.vm, VM_COLUMNS, &columns.columns, VM_STATES)
         }
-        VmSub::Show { id } => {
+        VmSub::Show { vm } => {
+            let id = resolve::one(client, Kind::Vm, &vm).await?;
             let vm: Vm = client
                 .vm(VmId::new(id))
                 .info()
                 .await
                 .map_err(call_failed(format!("reading VM {id}")))?;
-            p.print(&vm, || vm_text(&vm)).map_err(io_failure)
+            print_one(&ctx, &vm, VM_STATES, || vm_text(&vm))
         }
         VmSub::Create { file, hold } => {
             let tpl = read_template(&file)?;
@@ -390,24 +564,35 @@ async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
             p.print(&serde_json::json!({ "id": id }), || format!("ID: {id}\n"))
                 .map_err(io_failure)
         }
-        VmSub::Action { action, id } => {
+        VmSub::Action { action, vms } => {
             let act: VmAction = action.parse().during("reading the action").map_err(|f| {
                 let names: Vec<&str> = VmAction::ALL.iter().map(|a| a.as_str()).collect();
                 f.hint(format!("one of {}", names.join(", ")))
             })?;
-            client
-                .vm(VmId::new(id))
-                .action(act)
-                .await
-                .map_err(call_failed(format!("running {act} on VM {id}")))?;
+            // Every VM is found before the first action is sent.
+            let ids = resolve::many(client, Kind::Vm, &vms).await?;
+            let mut done = Vec::new();
+            for id in ids {
+                client
+                    .vm(VmId::new(id))
+                    .action(act)
+                    .await
+                    .map_err(call_failed(format!("running {act} on VM {id}")))?;
+                done.push(id);
+            }
             p.print(
-                &serde_json::json!({ "id": id, "action": act.as_str() }),
-                || format!("{act} VM {id}: done\n"),
+                &serde_json::json!({ "ids": done, "action": act.as_str() }),
+                || {
+                    done.iter()
+                        .map(|id| format!("{act} VM {id}: done\n"))
+                        .collect()
+                },
             )
             .map_err(io_failure)
         }
-        VmSub::Update { id, file, merge } => {
+        VmSub::Update { vm, file, merge } => {
             let tpl = read_template(&file)?;
+            let id = resolve::one(client, Kind::Vm, &vm).await?;
             let kind = if merge {
                 UpdateType::Merge
             } else {
@@ -429,25 +614,52 @@ async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
 async fn template(sub: TemplateSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
     let p = ctx.printer;
     match sub {
-        TemplateSub::List { pool } => {
+        TemplateSub::List { pool, columns } => {
             let tpls: VmTemplatePool = client
                 .templates()
                 .info(&filter(&pool)?)
                 .await
                 .map_err(call_failed("listing VM templates"))?;
-            p.print(&tpls.vmtemplate, || template_table(&tpls.vmtemplate))
-                .map_err(io_failure)
+            print_list(
+                &ctx,
+                &tpls.vmtemplate,
+                TEMPLATE_COLUMNS,
+                &columns.columns,
+                NO_STATES,
+            )
         }
-        TemplateSub::Show { id } => {
+        TemplateSub::Show { template } => {
+            let id = resolve::one(client, Kind::Template, &template).await?;
             let t: VmTemplate = client
                 .template(TemplateId::new(id))
                 .info()
                 .await
                 .map_err(call_failed(format!("reading VM template {id}")))?;
-            p.print(&t, || template_show_text(&t)).map_err(io_failure)
+            print_one(&ctx, &t, NO_STATES, || template_show_text(&t))
+        }
+        TemplateSub::Update { id, file, merge } => {
+            one_family::run(
+                Kind::Template,
+                FamilySub::Update { id, file, merge },
+                client,
+                ctx,
+            )
+            .await
+        }
+        TemplateSub::Rename { id, name } => {
+            one_family::run(Kind::Template, FamilySub::Rename { id, name }, client, ctx).await
+        }
+        TemplateSub::Delete { ids, confirm } => {
+            one_family::run(
+                Kind::Template,
+                FamilySub::Delete { ids, confirm },
+                client,
+                ctx,
+            )
+            .await
         }
         TemplateSub::Instantiate {
-            id,
+            template,
             name,
             hold,
             extra,
@@ -456,6 +668,7 @@ async fn template(sub: TemplateSub, client: &OneClient, ctx: Ctx) -> Result<(), 
                 Some(path) => read_template(&path)?,
                 None => Template::new(),
             };
+            let id = resolve::one(client, Kind::Template, &template).await?;
             let vm = client
                 .template(TemplateId::new(id))
                 .instantiate(&name, hold, &extra, false)
@@ -493,18 +706,18 @@ mod tests {
 
     #[test]
     fn state_filter_names() {
-        assert_eq!(
-            vm_state_filter(None).expect("default"),
-            VmStateFilter::NotDone
-        );
-        assert_eq!(
-            vm_state_filter(Some("poweroff")).expect("p"),
-            VmStateFilter::State(8)
-        );
-        assert_eq!(
-            vm_state_filter(Some("ANY")).expect("any"),
-            VmStateFilter::Any
-        );
+        let f = |s: Option<&str>| vm_state_filter(s).expect("state");
+        assert_eq!(f(None).server, VmStateFilter::NotDone);
+        assert_eq!(f(Some("poweroff")).server, VmStateFilter::State(8));
+        assert_eq!(f(Some("ANY")).server, VmStateFilter::Any);
+        let running = f(Some("RUNNING"));
+        assert_eq!(running.server, VmStateFilter::State(3));
+        let keep = running.keep.expect("lcm check");
+        assert!(keep(Some(3), Some(3)) && !keep(Some(3), Some(1)));
+        let runn = f(Some("runn")).keep.expect("short check");
+        assert!(runn(Some(3), Some(3)) && !runn(Some(8), Some(0)));
+        let poff = f(Some("poff")).keep.expect("short check");
+        assert!(poff(Some(8), Some(0)));
         assert!(vm_state_filter(Some("sleeping")).is_err());
     }
 }

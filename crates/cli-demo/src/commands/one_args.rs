@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::commands::common::TlsArgs;
+use crate::commands::common::{Confirm, TlsArgs};
+use crate::commands::one_family::{AclSub, FamilySub};
 
 /// Where oned is and who you are. Each falls back like the `onevm` tools: `ONE_XMLRPC`
 /// (then `~/.one/one_endpoint`, then `http://localhost:2633/RPC2`) and `ONE_AUTH` (a file
@@ -67,6 +68,19 @@ pub(crate) struct PoolArgs {
     pub(crate) end_id: Option<i32>,
 }
 
+/// How a list is shown: `--columns` (onevm's `--list`) picks table columns by name.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ColumnArgs {
+    /// Table columns to show, comma separated (e.g. ID,NAME,STAT,IP); `-o wide` shows all.
+    #[arg(
+        long,
+        visible_alias = "list",
+        value_delimiter = ',',
+        value_name = "COLS"
+    )]
+    pub(crate) columns: Vec<String>,
+}
+
 /// `nebulair one ...`
 #[derive(Debug, Args)]
 pub(crate) struct OneCmd {
@@ -93,6 +107,54 @@ pub(crate) enum OneSub {
     /// Virtual networks.
     #[command(subcommand)]
     Vnet(ListOnly),
+    /// Virtual network templates (onevntemplate).
+    #[command(subcommand)]
+    Vntemplate(FamilySub),
+    /// Security groups (onesecgroup).
+    #[command(subcommand)]
+    Secgroup(FamilySub),
+    /// VM groups (onevmgroup).
+    #[command(subcommand)]
+    Vmgroup(FamilySub),
+    /// Users (oneuser).
+    #[command(subcommand)]
+    User(FamilySub),
+    /// Groups (onegroup).
+    #[command(subcommand)]
+    Group(FamilySub),
+    /// ACL rules (oneacl).
+    #[command(subcommand)]
+    Acl(AclSub),
+    /// Clusters (onecluster).
+    #[command(subcommand)]
+    Cluster(FamilySub),
+    /// Datastores (onedatastore).
+    #[command(subcommand)]
+    Datastore(FamilySub),
+    /// Zones (onezone).
+    #[command(subcommand)]
+    Zone(FamilySub),
+    /// VDCs (onevdc).
+    #[command(subcommand)]
+    Vdc(FamilySub),
+    /// Marketplaces (onemarket).
+    #[command(subcommand)]
+    Market(FamilySub),
+    /// Marketplace apps (onemarketapp).
+    #[command(subcommand)]
+    Marketapp(FamilySub),
+    /// Virtual routers (onevrouter).
+    #[command(subcommand)]
+    Vrouter(FamilySub),
+    /// Hooks (onehook).
+    #[command(subcommand)]
+    Hook(FamilySub),
+    /// Backup jobs (onebackupjob).
+    #[command(subcommand)]
+    Backupjob(FamilySub),
+    /// Generic documents (the OneFlow services and templates are documents too).
+    #[command(subcommand)]
+    Document(FamilySub),
     /// The OpenNebula version of the server.
     Version,
     /// Any XML-RPC method, e.g. `call one.user.info -1`. The session is added for you.
@@ -117,14 +179,18 @@ pub(crate) enum VmSub {
     List {
         #[command(flatten)]
         pool: PoolArgs,
-        /// Only VMs in this state (e.g. ACTIVE, POWEROFF, PENDING); all but DONE by default.
+        #[command(flatten)]
+        columns: ColumnArgs,
+        /// Only VMs in this state: a VM state (ACTIVE, POWEROFF, PENDING, ...), an LCM
+        /// state (RUNNING, PROLOG, ...), or a short name as the STAT column shows it
+        /// (runn, poff, pend, ...); all but DONE by default, ANY for all.
         #[arg(long, value_name = "STATE")]
         state: Option<String>,
     },
     /// Show one VM.
     Show {
-        /// The VM id.
-        id: i32,
+        /// The VM id or name.
+        vm: String,
     },
     /// Create a VM from a template file (text or XML syntax; `-` reads stdin).
     Create {
@@ -134,17 +200,20 @@ pub(crate) enum VmSub {
         #[arg(long)]
         hold: bool,
     },
-    /// Run an action: terminate, terminate-hard, poweroff, resume, reboot, hold, release, ...
+    /// Run an action on VMs: terminate, terminate-hard, poweroff, resume, reboot, hold, ...
+    ///
+    /// Every id or name is checked before the first action is sent.
     Action {
         /// The action name, as `onevm` spells it in the XML-RPC API.
         action: String,
-        /// The VM id.
-        id: i32,
+        /// The VM ids or names.
+        #[arg(required = true, value_name = "VM")]
+        vms: Vec<String>,
     },
     /// Replace (or with --merge, merge into) a VM's user template.
     Update {
-        /// The VM id.
-        id: i32,
+        /// The VM id or name.
+        vm: String,
         /// The template file (text or XML syntax; `-` reads stdin).
         file: PathBuf,
         /// Merge into the existing user template instead of replacing it.
@@ -156,11 +225,39 @@ pub(crate) enum VmSub {
 #[derive(Debug, Subcommand)]
 pub(crate) enum HostSub {
     /// List hosts.
-    List,
+    List {
+        #[command(flatten)]
+        columns: ColumnArgs,
+    },
     /// Show one host.
     Show {
-        /// The host id.
-        id: i32,
+        /// The host id or name.
+        host: String,
+    },
+    /// Replace (or with --merge, merge into) its template.
+    Update {
+        /// The id or name.
+        id: String,
+        /// The template file (`-` reads stdin).
+        file: PathBuf,
+        /// Merge into the existing template instead of replacing it.
+        #[arg(long)]
+        merge: bool,
+    },
+    /// Rename it.
+    Rename {
+        /// The id or name.
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Delete them (every id or name is checked first; asks on a terminal, else needs --yes).
+    Delete {
+        /// Ids or names.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
 }
 
@@ -170,16 +267,44 @@ pub(crate) enum TemplateSub {
     List {
         #[command(flatten)]
         pool: PoolArgs,
+        #[command(flatten)]
+        columns: ColumnArgs,
     },
     /// Show one VM template.
     Show {
-        /// The template id.
-        id: i32,
+        /// The template id or name.
+        template: String,
     },
+    /// Replace (or with --merge, merge into) its template.
+    Update {
+        /// The id or name.
+        id: String,
+        /// The template file (`-` reads stdin).
+        file: PathBuf,
+        /// Merge into the existing template instead of replacing it.
+        #[arg(long)]
+        merge: bool,
+    },
+    /// Rename it.
+    Rename {
+        /// The id or name.
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Delete them (every id or name is checked first; asks on a terminal, else needs --yes).
+    Delete {
+        /// Ids or names.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+
     /// Create a VM from a template.
     Instantiate {
-        /// The template id.
-        id: i32,
+        /// The template id or name.
+        template: String,
         /// The new VM's name (oned picks one when empty).
         #[arg(long, default_value = "")]
         name: String,
@@ -198,5 +323,37 @@ pub(crate) enum ListOnly {
     List {
         #[command(flatten)]
         pool: PoolArgs,
+        #[command(flatten)]
+        columns: ColumnArgs,
+    },
+    /// Show one (id or name).
+    Show {
+        /// The id or name.
+        id: String,
+    },
+    /// Replace (or with --merge, merge into) its template.
+    Update {
+        /// The id or name.
+        id: String,
+        /// The template file (`-` reads stdin).
+        file: PathBuf,
+        /// Merge into the existing template instead of replacing it.
+        #[arg(long)]
+        merge: bool,
+    },
+    /// Rename it.
+    Rename {
+        /// The id or name.
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Delete them (every id or name is checked first; asks on a terminal, else needs --yes).
+    Delete {
+        /// Ids or names.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
 }

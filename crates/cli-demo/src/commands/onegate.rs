@@ -166,6 +166,46 @@ impl OneGateConn {
     }
 }
 
+/// The hint for a failed OneGate call: OneGate has no user names, passwords or list
+/// commands, only this VM's token and the objects of its service or router.
+fn gate_hint(e: &Error) -> Option<&'static str> {
+    use nebulair_core::ErrorKind;
+    Some(match (e.http_status(), e.kind()) {
+        (Some(400), _) => {
+            "OneGate refused the request as malformed: check the attribute names and values, the action name and --params"
+        }
+        (Some(401), _) | (_, ErrorKind::Authentication) => {
+            "OneGate did not accept the token: check TOKENTXT or --token-file, and that VMID or --vm-id is the VM the token belongs to"
+        }
+        (Some(403), _) | (_, ErrorKind::Authorization) => {
+            "OneGate does not allow this: a VM may only act on itself and the VMs of its own service or router, and the OneGate server's :permissions: may turn a call off"
+        }
+        (Some(404), _) | (_, ErrorKind::NotFound) => {
+            "OneGate has no such object: the VM, service, router or network does not exist, or this VM is not part of one"
+        }
+        (Some(s), _) if s >= 500 => {
+            "the OneGate server (or oned behind it) failed; its log says more"
+        }
+        (_, ErrorKind::Transport | ErrorKind::Timeout) => {
+            "is the OneGate server running at ONEGATE_ENDPOINT (or --endpoint) and reachable from here?"
+        }
+        _ => return None,
+    })
+}
+
+/// Wraps a failed OneGate call with its action and the OneGate hint.
+fn gate_failed(action: impl Into<String>) -> impl FnOnce(Error) -> Failure {
+    let action = action.into();
+    move |e: Error| {
+        let hint = gate_hint(&e);
+        let f = Failure::new(action, e);
+        match hint {
+            Some(h) => f.hint(h),
+            None => f,
+        }
+    }
+}
+
 impl OneGateSub {
     async fn run(self, client: &OneGateClient, ctx: Ctx) -> Result<(), Failure> {
         let p = ctx.printer;
@@ -199,7 +239,7 @@ impl OneGateSub {
                     Some(id) => client.vm_by_id(VmId::new(id)).await,
                     None => client.vm().await,
                 }
-                .during("reading the VM from OneGate")?;
+                .map_err(gate_failed("reading the VM from OneGate"))?;
                 p.print(&vm, || vm_text(&vm)).map_err(io_failure)
             }
             OneGateSub::Vm(VmSub::Update { id, attrs }) => {
@@ -208,7 +248,7 @@ impl OneGateSub {
                     Some(id) => client.update_vm_by_id(VmId::new(id), &attrs).await,
                     None => client.update_vm(&attrs).await,
                 }
-                .during("updating the VM's user template")?;
+                .map_err(gate_failed("updating the VM's user template"))?;
                 let keys: Vec<&str> = attrs.keys().collect();
                 p.print(&serde_json::json!({ "updated": keys }), || {
                     format!("updated {}\n", keys.join(", "))
@@ -220,7 +260,7 @@ impl OneGateSub {
                     Some(id) => client.delete_vm_attr_by_id(VmId::new(id), &key).await,
                     None => client.delete_vm_attr(&key).await,
                 }
-                .during(format!("deleting attribute {key}"))?;
+                .map_err(gate_failed(format!("deleting attribute {key}")))?;
                 p.print(&serde_json::json!({ "deleted": key }), || {
                     format!("deleted {key}\n")
                 })
@@ -238,7 +278,7 @@ impl OneGateSub {
                 client
                     .vm_action(VmId::new(id), act.clone(), params)
                     .await
-                    .during(format!("running {act} on VM {id}"))?;
+                    .map_err(gate_failed(format!("running {act} on VM {id}")))?;
                 p.print(
                     &serde_json::json!({ "vm": id, "action": act.as_str() }),
                     || format!("{act} requested for VM {id}\n"),
@@ -249,7 +289,7 @@ impl OneGateSub {
                 let svc = client
                     .service(extended)
                     .await
-                    .during("reading the service from OneGate")?;
+                    .map_err(gate_failed("reading the service from OneGate"))?;
                 p.print(&svc, || {
                     let mut out = format!("service {} ({}) {:?}\n", svc.name, svc.id, svc.state);
                     let mut t = Table::new(["ROLE", "CARDINALITY", "STATE", "VMS"]);
@@ -272,7 +312,7 @@ impl OneGateSub {
                 client
                     .scale_role(&role, cardinality)
                     .await
-                    .during(format!("scaling role {role}"))?;
+                    .map_err(gate_failed(format!("scaling role {role}")))?;
                 p.print(
                     &serde_json::json!({ "role": role, "cardinality": cardinality }),
                     || format!("role {role} scaling to {cardinality}\n"),
@@ -283,7 +323,7 @@ impl OneGateSub {
                 let vr = client
                     .vrouter()
                     .await
-                    .during("reading the virtual router from OneGate")?;
+                    .map_err(gate_failed("reading the virtual router from OneGate"))?;
                 p.print(&vr, || {
                     let vms: Vec<String> = vr.vms.iter().map(ToString::to_string).collect();
                     key_values(&[
@@ -298,7 +338,9 @@ impl OneGateSub {
                 let vnet = client
                     .vnet(VnetId::new(id), extended)
                     .await
-                    .during(format!("reading virtual network {id} from OneGate"))?;
+                    .map_err(gate_failed(format!(
+                        "reading virtual network {id} from OneGate"
+                    )))?;
                 p.print(&vnet, || {
                     let mut out = key_values(&[
                         ("ID", vnet.id.to_string()),

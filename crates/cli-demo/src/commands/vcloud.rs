@@ -86,10 +86,13 @@ pub(crate) struct VcloudCmd {
 #[derive(Debug, Subcommand)]
 enum VcloudSub {
     /// Log in and show what the credentials reach (never the token).
+    ///
+    /// `login USER@ORG` (or `login USER` with --org) logs in to vCD with a password;
+    /// `login vcd|api-token|vca|vca-od` chooses the service like --service.
     Login {
-        /// How to log in (overrides --service).
-        #[arg(value_enum)]
-        kind: Option<Service>,
+        /// USER@ORG, USER, or the service: vcd, api-token, vca, vca-od.
+        #[arg(value_name = "USER@ORG|SERVICE")]
+        target: Option<String>,
     },
     /// The query service: every record of a type, following every page.
     Query {
@@ -154,10 +157,13 @@ impl VcloudCmd {
     async fn run_async(self, ctx: Ctx) -> Result<(), Failure> {
         let p = ctx.printer;
         match self.command {
-            VcloudSub::Login { kind } => {
+            VcloudSub::Login { target } => {
                 let mut conn = self.conn;
-                if let Some(k) = kind {
-                    conn.service = k;
+                if let Some(t) = target {
+                    match Service::from_str(&t, true) {
+                        Ok(k) => conn.service = k,
+                        Err(_) => conn.user = Some(t),
+                    }
                 }
                 let login = conn.login(&ctx).await?;
                 p.print(&login, || login.text()).map_err(io_failure)
@@ -306,21 +312,70 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// `true`, `1`, `yes`, `on` (any case), as terraform reads its boolean variables.
+fn truthy(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "t" | "y"
+    )
+}
+
+/// The host part of a vCD URL: terraform's `VCD_URL` ends in `/api`, the library wants
+/// the base (it adds `/api/...` itself).
+pub(crate) fn base_url(url: &str) -> String {
+    let t = url.trim().trim_end_matches('/');
+    let t = t
+        .strip_suffix("/api")
+        .or_else(|| t.strip_suffix("/API"))
+        .unwrap_or(t);
+    t.trim_end_matches('/').to_owned()
+}
+
+/// `user@org` into the user and the organisation (the last `@` separates them).
+pub(crate) fn split_user_org(user: &str) -> (String, Option<String>) {
+    match user.rsplit_once('@') {
+        Some((u, o)) if !u.is_empty() && !o.is_empty() => (u.to_owned(), Some(o.to_owned())),
+        _ => (user.to_owned(), None),
+    }
+}
+
 impl VcloudConn {
     fn http(&self, ctx: &Ctx) -> Result<HttpConfig, Failure> {
-        self.tls.http_config(HttpConfig::default(), ctx)
+        let mut tls = self.tls.clone();
+        // terraform-provider-vcd's variable for --insecure.
+        if env("VCD_ALLOW_UNVERIFIED_SSL").is_some_and(|v| truthy(&v)) {
+            tls.insecure = true;
+        }
+        tls.http_config(HttpConfig::default(), ctx)
     }
 
     fn url(&self) -> Result<String, Failure> {
-        self.url.clone().or_else(|| env("VCD_URL")).ok_or_else(|| {
+        let url = self.url.clone().or_else(|| env("VCD_URL")).ok_or_else(|| {
             Failure::new(
                 "logging in",
                 Error::invalid_input("no URL given (--url or VCD_URL)"),
             )
             .hint("point --url at your vCD or vCloud Air host; `nebulair simulate` prints one")
-        })
+        })?;
+        Ok(base_url(&url))
     }
 
+    /// The user, and the organisation when the user is given as `user@org`.
+    fn user_and_org(&self) -> Result<(String, Option<String>), Failure> {
+        let user = self
+            .user
+            .clone()
+            .or_else(|| env("VCD_USER"))
+            .ok_or_else(|| {
+                Failure::new(
+                    "logging in",
+                    Error::invalid_input("no user given (--user, VCD_USER or login USER@ORG)"),
+                )
+            })?;
+        Ok(split_user_org(&user))
+    }
+
+    /// The whole user name (vCloud Air logins are e-mail addresses).
     fn user(&self) -> Result<String, Failure> {
         self.user
             .clone()
@@ -333,6 +388,25 @@ impl VcloudConn {
             })
     }
 
+    /// The organisation: --org, then the `@org` of the user, then VCD_ORG.
+    fn org(&self) -> Result<String, Failure> {
+        let from_user = self
+            .user
+            .clone()
+            .or_else(|| env("VCD_USER"))
+            .and_then(|u| split_user_org(&u).1);
+        self.org
+            .clone()
+            .or(from_user)
+            .or_else(|| env("VCD_ORG"))
+            .ok_or_else(|| {
+                Failure::new(
+                    "logging in",
+                    Error::invalid_input("no organisation given (--org, USER@ORG or VCD_ORG)"),
+                )
+            })
+    }
+
     fn password(&self) -> Result<SecretString, Failure> {
         if self.password_stdin {
             return read_secret_stdin().during("reading the password from stdin");
@@ -340,14 +414,19 @@ impl VcloudConn {
         if let Some(path) = &self.password_file {
             return read_secret_file(path).during("reading the password file");
         }
-        env("VCD_PASSWORD").map(SecretString::from).ok_or_else(|| {
-            Failure::new(
-                "logging in",
-                Error::invalid_input(
-                    "no password given (--password-stdin, --password-file or VCD_PASSWORD)",
-                ),
-            )
-        })
+        if let Some(p) = env("VCD_PASSWORD") {
+            return Ok(SecretString::from(p));
+        }
+        if crate::commands::common::interactive() {
+            let who = self.user().unwrap_or_default();
+            return crate::commands::common::prompt_secret(&format!("Password for {who}: "));
+        }
+        Err(Failure::new(
+            "logging in",
+            Error::invalid_input(
+                "no password given (--password-stdin, --password-file, VCD_PASSWORD, or a terminal to ask on)",
+            ),
+        ))
     }
 
     /// Logs in as `--service` says.
@@ -365,12 +444,7 @@ impl VcloudConn {
         };
         match self.service {
             Service::Vcd | Service::ApiToken => {
-                let org = self.org.clone().or_else(|| env("VCD_ORG")).ok_or_else(|| {
-                    Failure::new(
-                        "logging in",
-                        Error::invalid_input("no organisation given (--org or VCD_ORG)"),
-                    )
-                })?;
+                let org = self.org()?;
                 let creds =
                     if self.service == Service::ApiToken {
                         let token = match &self.api_token_file {
@@ -386,7 +460,7 @@ impl VcloudConn {
                     };
                         Credentials::api_token(token.expose_secret().to_owned())
                     } else {
-                        let user = self.user()?;
+                        let (user, _) = self.user_and_org()?;
                         let password = self.password()?;
                         Credentials::password(user, password.expose_secret().to_owned())
                     };
