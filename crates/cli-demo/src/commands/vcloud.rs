@@ -230,15 +230,15 @@ impl VcloudCmd {
             }
             VcloudSub::Firewall(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;
-                firewall(sub, &org, ctx).await
+                firewall(sub, &org, &self.conn.http(&ctx)?, ctx).await
             }
             VcloudSub::Nat(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;
-                nat(sub, &org, ctx).await
+                nat(sub, &org, &self.conn.http(&ctx)?, ctx).await
             }
             VcloudSub::Ipsec(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;
-                ipsec(sub, &org, ctx).await
+                ipsec(sub, &org, &self.conn.http(&ctx)?, ctx).await
             }
             VcloudSub::Dr(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;

@@ -3,17 +3,20 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use nebulair_core::{Error, ErrorKind, ExposeSecret};
+use futures::TryStreamExt as _;
+use nebulair_core::{Error, ErrorKind, ExposeSecret, HttpConfig};
+use nebulair_vcloud::VcdClient;
 use nebulair_vcloud::ans::{
     AnsSection, FirewallAction, FirewallRule, IpsecSite, NatRule, NewFirewallRule, NewNatRule,
     NewPskTunnel, Protocol, SectionKind,
 };
+use nebulair_vcloud::query::{Query, QueryRecord, QueryType};
 use nebulair_vcloud::session::OrgInfo;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::Ctx;
-use crate::commands::common::{io_failure, read_secret_file, read_secret_stdin};
+use crate::commands::common::{Confirm, io_failure, read_secret_file, read_secret_stdin};
 use crate::output::Table;
 use crate::report::{Context as _, Failure};
 
@@ -58,8 +61,11 @@ pub(crate) enum FirewallSub {
     Delete {
         #[command(flatten)]
         edge: EdgeArg,
-        /// The rule's index.
-        index: usize,
+        /// Rule ids (the ID column of `list`) or rule names; all are checked first.
+        #[arg(required = true, value_name = "RULE")]
+        rules: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
 }
 
@@ -91,8 +97,11 @@ pub(crate) enum NatSub {
     Delete {
         #[command(flatten)]
         edge: EdgeArg,
-        /// The rule's index.
-        index: usize,
+        /// Rule ids (the ID column of `list`) or rule names; all are checked first.
+        #[arg(required = true, value_name = "RULE")]
+        rules: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
 }
 
@@ -135,17 +144,93 @@ pub(crate) enum IpsecSub {
     Delete {
         #[command(flatten)]
         edge: EdgeArg,
-        /// The site's index.
-        index: usize,
+        /// Site names; all are checked first.
+        #[arg(required = true, value_name = "SITE")]
+        sites: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
 }
 
 // ----- ANS -----
 
+/// Whether an edge argument is an id: a UUID, or a URN ending in one.
+fn edge_uuid(edge: &str) -> Option<&str> {
+    let tail = edge.trim().rsplit(':').next().unwrap_or("");
+    let is_uuid = tail.len() == 36
+        && tail.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    is_uuid.then_some(tail)
+}
+
+/// The id of the edge gateway `edge` names: an id as it is, a name through the query
+/// service (exact name first, then a single match ignoring case).
+pub(crate) async fn edge_id(
+    edge: &str,
+    org: &OrgInfo,
+    http: &HttpConfig,
+) -> Result<String, Failure> {
+    if let Some(id) = edge_uuid(edge) {
+        return Ok(id.to_owned());
+    }
+    let name = edge.trim();
+    let client = VcdClient::with_config(org.clone(), http).during("configuring the vCD client")?;
+    let records: Vec<QueryRecord> = Query::new(QueryType::from("edgeGateway"))
+        .stream(&client)
+        .try_collect()
+        .await
+        .during(format!("finding edge gateway {name:?}"))?;
+    let named = |exact: bool| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| {
+                r.get("name").is_some_and(|n| {
+                    if exact {
+                        n == name
+                    } else {
+                        n.eq_ignore_ascii_case(name)
+                    }
+                })
+            })
+            .filter_map(QueryRecord::uuid)
+            .collect()
+    };
+    let mut hits = named(true);
+    if hits.is_empty() {
+        hits = named(false);
+    }
+    match hits.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Failure::new(
+            "finding the edge gateway",
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no edge gateway is named {name:?}"),
+            ),
+        )
+        .hint("`nebulair vcloud query edgeGateway` lists the edges with their ids")),
+        many => Err(Failure::new(
+            "finding the edge gateway",
+            Error::invalid_input(format!(
+                "{} edge gateways are named {name:?} ({}): give the id",
+                many.len(),
+                many.join(", ")
+            )),
+        )),
+    }
+}
+
 pub(crate) async fn fetched<K: SectionKind>(
     edge: &str,
     org: &OrgInfo,
+    http: &HttpConfig,
 ) -> Result<AnsSection<K>, Failure> {
+    let edge = &edge_id(edge, org, http).await?;
     let mut section = AnsSection::<K>::new(edge, org).during("configuring the edge client")?;
     section
         .fetch()
@@ -196,7 +281,7 @@ pub(crate) fn fw_service(r: &FirewallRule) -> (String, String) {
 
 pub(crate) fn firewall_table(rules: &[FirewallRule]) -> String {
     let mut t = Table::new([
-        "#",
+        "ID",
         "NAME",
         "ACTION",
         "SOURCE",
@@ -205,10 +290,12 @@ pub(crate) fn firewall_table(rules: &[FirewallRule]) -> String {
         "PORT",
         "ENABLED",
     ]);
-    for (i, r) in rules.iter().enumerate() {
+    for r in rules {
         let (proto, port) = fw_service(r);
         t.row([
-            i.to_string(),
+            r.rule_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".to_owned()),
             r.name.clone().unwrap_or_default(),
             r.action.as_ref().map(|a| a.to_string()).unwrap_or_default(),
             fw_endpoint(r.source.as_ref()),
@@ -223,7 +310,7 @@ pub(crate) fn firewall_table(rules: &[FirewallRule]) -> String {
 
 pub(crate) fn nat_table(rules: &[NatRule]) -> String {
     let mut t = Table::new([
-        "#",
+        "ID",
         "ACTION",
         "ORIGINAL",
         "TRANSLATED",
@@ -231,9 +318,11 @@ pub(crate) fn nat_table(rules: &[NatRule]) -> String {
         "ORIG PORT",
         "TRANS PORT",
     ]);
-    for (i, r) in rules.iter().enumerate() {
+    for r in rules {
         t.row([
-            i.to_string(),
+            r.rule_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".to_owned()),
             r.action.as_ref().map(|a| a.to_string()).unwrap_or_default(),
             r.original_address.clone().unwrap_or_default(),
             r.translated_address.clone().unwrap_or_default(),
@@ -252,7 +341,6 @@ pub(crate) fn nat_table(rules: &[NatRule]) -> String {
 
 pub(crate) fn ipsec_table(sites: &[IpsecSite]) -> String {
     let mut t = Table::new([
-        "#",
         "NAME",
         "LOCAL IP",
         "PEER IP",
@@ -260,9 +348,8 @@ pub(crate) fn ipsec_table(sites: &[IpsecSite]) -> String {
         "ENCRYPTION",
         "ENABLED",
     ]);
-    for (i, s) in sites.iter().enumerate() {
+    for s in sites {
         t.row([
-            i.to_string(),
             s.name.clone().unwrap_or_default(),
             s.local_ip.clone().unwrap_or_default(),
             s.peer_ip.clone().unwrap_or_default(),
@@ -318,11 +405,16 @@ pub(crate) fn parse_protocol(s: &str) -> Result<Protocol, Failure> {
     s.parse::<Protocol>().during("reading --protocol")
 }
 
-pub(crate) async fn firewall(sub: FirewallSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn firewall(
+    sub: FirewallSub,
+    org: &OrgInfo,
+    http: &HttpConfig,
+    ctx: Ctx,
+) -> Result<(), Failure> {
     let p = ctx.printer;
     match sub {
         FirewallSub::List(e) => {
-            let fw = fetched::<nebulair_vcloud::ans::Firewall>(&e.edge, org).await?;
+            let fw = fetched::<nebulair_vcloud::ans::Firewall>(&e.edge, org, http).await?;
             let v = redacted_json(fw.rules())?;
             p.print(&v, || firewall_table(fw.rules()))
                 .map_err(io_failure)
@@ -348,7 +440,7 @@ pub(crate) async fn firewall(sub: FirewallSub, org: &OrgInfo, ctx: Ctx) -> Resul
             if let Some(d) = description {
                 rule = rule.description(d);
             }
-            let mut fw = fetched::<nebulair_vcloud::ans::Firewall>(&edge.edge, org).await?;
+            let mut fw = fetched::<nebulair_vcloud::ans::Firewall>(&edge.edge, org, http).await?;
             let index = fw.add_rule(rule).during("adding the rule")?;
             save(&fw).await?;
             p.print(&serde_json::json!({ "added": index }), || {
@@ -356,26 +448,33 @@ pub(crate) async fn firewall(sub: FirewallSub, org: &OrgInfo, ctx: Ctx) -> Resul
             })
             .map_err(io_failure)
         }
-        FirewallSub::Delete { edge, index } => {
-            let mut fw = fetched::<nebulair_vcloud::ans::Firewall>(&edge.edge, org).await?;
-            let removed = fw.remove(index).during(format!("removing rule {index}"))?;
-            save(&fw).await?;
-            p.print(&serde_json::json!({ "deleted": index }), || {
-                format!(
-                    "rule {index} ({}) deleted and saved\n",
-                    removed.name.unwrap_or_default()
-                )
-            })
-            .map_err(io_failure)
+        FirewallSub::Delete {
+            edge,
+            rules,
+            confirm,
+        } => {
+            let mut fw = fetched::<nebulair_vcloud::ans::Firewall>(&edge.edge, org, http).await?;
+            let keys: Vec<(Option<u64>, Option<String>)> = fw
+                .rules()
+                .iter()
+                .map(|r| (r.rule_id, r.name.clone()))
+                .collect();
+            let at = positions("firewall rule", &keys, &rules)?;
+            delete_at(&mut fw, at, &keys, confirm, &ctx).await
         }
     }
 }
 
-pub(crate) async fn nat(sub: NatSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn nat(
+    sub: NatSub,
+    org: &OrgInfo,
+    http: &HttpConfig,
+    ctx: Ctx,
+) -> Result<(), Failure> {
     let p = ctx.printer;
     match sub {
         NatSub::List(e) => {
-            let n = fetched::<nebulair_vcloud::ans::Nat>(&e.edge, org).await?;
+            let n = fetched::<nebulair_vcloud::ans::Nat>(&e.edge, org, http).await?;
             let v = redacted_json(n.rules())?;
             p.print(&v, || nat_table(n.rules())).map_err(io_failure)
         }
@@ -399,7 +498,7 @@ pub(crate) async fn nat(sub: NatSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Fail
             if let Some(tp) = translated_port {
                 rule = rule.translated_port(tp);
             }
-            let mut n = fetched::<nebulair_vcloud::ans::Nat>(&edge.edge, org).await?;
+            let mut n = fetched::<nebulair_vcloud::ans::Nat>(&edge.edge, org, http).await?;
             let index = n.add_rule(rule).during("adding the rule")?;
             save(&n).await?;
             p.print(&serde_json::json!({ "added": index }), || {
@@ -407,23 +506,30 @@ pub(crate) async fn nat(sub: NatSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Fail
             })
             .map_err(io_failure)
         }
-        NatSub::Delete { edge, index } => {
-            let mut n = fetched::<nebulair_vcloud::ans::Nat>(&edge.edge, org).await?;
-            n.remove(index).during(format!("removing rule {index}"))?;
-            save(&n).await?;
-            p.print(&serde_json::json!({ "deleted": index }), || {
-                format!("rule {index} deleted and saved\n")
-            })
-            .map_err(io_failure)
+        NatSub::Delete {
+            edge,
+            rules,
+            confirm,
+        } => {
+            let mut n = fetched::<nebulair_vcloud::ans::Nat>(&edge.edge, org, http).await?;
+            let keys: Vec<(Option<u64>, Option<String>)> =
+                n.rules().iter().map(|r| (r.rule_id, None)).collect();
+            let at = positions("NAT rule", &keys, &rules)?;
+            delete_at(&mut n, at, &keys, confirm, &ctx).await
         }
     }
 }
 
-pub(crate) async fn ipsec(sub: IpsecSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Failure> {
+pub(crate) async fn ipsec(
+    sub: IpsecSub,
+    org: &OrgInfo,
+    http: &HttpConfig,
+    ctx: Ctx,
+) -> Result<(), Failure> {
     let p = ctx.printer;
     match sub {
         IpsecSub::List(e) => {
-            let s = fetched::<nebulair_vcloud::ans::Ipsec>(&e.edge, org).await?;
+            let s = fetched::<nebulair_vcloud::ans::Ipsec>(&e.edge, org, http).await?;
             let v = redacted_json(s.rules())?;
             p.print(&v, || ipsec_table(s.rules())).map_err(io_failure)
         }
@@ -453,7 +559,7 @@ pub(crate) async fn ipsec(sub: IpsecSub, org: &OrgInfo, ctx: Ctx) -> Result<(), 
                 peer_subnets.as_str(),
                 psk.expose_secret().to_owned(),
             );
-            let mut s = fetched::<nebulair_vcloud::ans::Ipsec>(&edge.edge, org).await?;
+            let mut s = fetched::<nebulair_vcloud::ans::Ipsec>(&edge.edge, org, http).await?;
             let index = s.add_psk_tunnel(tunnel).during("adding the tunnel")?;
             save(&s).await?;
             p.print(&serde_json::json!({ "added": index }), || {
@@ -461,16 +567,124 @@ pub(crate) async fn ipsec(sub: IpsecSub, org: &OrgInfo, ctx: Ctx) -> Result<(), 
             })
             .map_err(io_failure)
         }
-        IpsecSub::Delete { edge, index } => {
-            let mut s = fetched::<nebulair_vcloud::ans::Ipsec>(&edge.edge, org).await?;
-            s.remove(index).during(format!("removing site {index}"))?;
-            save(&s).await?;
-            p.print(&serde_json::json!({ "deleted": index }), || {
-                format!("site {index} deleted and saved\n")
-            })
-            .map_err(io_failure)
+        IpsecSub::Delete {
+            edge,
+            sites,
+            confirm,
+        } => {
+            let mut sec = fetched::<nebulair_vcloud::ans::Ipsec>(&edge.edge, org, http).await?;
+            let keys: Vec<(Option<u64>, Option<String>)> =
+                sec.rules().iter().map(|r| (None, r.name.clone())).collect();
+            let at = positions("IPsec site", &keys, &sites)?;
+            delete_at(&mut sec, at, &keys, confirm, &ctx).await
         }
     }
+}
+
+/// The positions of the rules `wanted` names (ids, then names), every one checked.
+fn positions(
+    what: &str,
+    keys: &[(Option<u64>, Option<String>)],
+    wanted: &[String],
+) -> Result<Vec<usize>, Failure> {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for w in wanted {
+        let w = w.trim();
+        let by_id: Vec<usize> = match w.parse::<u64>() {
+            Ok(id) => keys
+                .iter()
+                .enumerate()
+                .filter(|(_, (rid, _))| *rid == Some(id))
+                .map(|(i, _)| i)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let hits = if by_id.is_empty() {
+            keys.iter()
+                .enumerate()
+                .filter(|(_, (_, name))| name.as_deref() == Some(w))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            by_id
+        };
+        match hits.as_slice() {
+            [i] => {
+                if !out.contains(i) {
+                    out.push(*i);
+                }
+            }
+            [] => missing.push(w.to_owned()),
+            _ => {
+                return Err(Failure::new(
+                    format!("finding the {what}s"),
+                    Error::invalid_input(format!(
+                        "{} {what}s are named {w:?}: give the rule id",
+                        hits.len()
+                    )),
+                ));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            format!("finding the {what}s"),
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no {what} {}", missing.join(", ")),
+            ),
+        )
+        .hint("the list command shows the ids and names; nothing was changed"));
+    }
+    Ok(out)
+}
+
+/// Removes the rules at `at` (after confirmation) and saves the section once.
+async fn delete_at<K: SectionKind>(
+    section: &mut AnsSection<K>,
+    mut at: Vec<usize>,
+    keys: &[(Option<u64>, Option<String>)],
+    confirm: Confirm,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
+    let label = |i: usize| {
+        let (id, name) = &keys[i];
+        match (id, name) {
+            (Some(id), Some(n)) => format!("{id} ({n})"),
+            (Some(id), None) => id.to_string(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => format!("#{i}"),
+        }
+    };
+    let plan: Vec<String> = at
+        .iter()
+        .map(|i| {
+            format!(
+                "delete {} {} of edge {}",
+                K::SECTION,
+                label(*i),
+                section.edge_id()
+            )
+        })
+        .collect();
+    if !confirm.approve(ctx, &plan)? {
+        return Ok(());
+    }
+    let labels: Vec<String> = at.iter().map(|i| label(*i)).collect();
+    at.sort_unstable_by(|a, b| b.cmp(a));
+    for i in at {
+        section.remove(i).during("removing the rule")?;
+    }
+    save(section).await?;
+    ctx.printer
+        .print(&serde_json::json!({ "deleted": labels }), || {
+            labels
+                .iter()
+                .map(|l| format!("{l} deleted and saved\n"))
+                .collect()
+        })
+        .map_err(io_failure)
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use nebulair_core::{Error, ErrorKind};
-use nebulair_vcloud::dr::{DisasterRecovery, DrEventKind, DrReport, DrTargets, TargetStatus};
+use nebulair_vcloud::dr::{
+    DisasterRecovery, DrEventKind, DrReport, DrTargets, Replication, TargetStatus,
+};
 use nebulair_vcloud::session::OrgInfo;
 use serde::Serialize;
 
 use crate::Ctx;
-use crate::commands::common::io_failure;
+use crate::commands::common::{Confirm, io_failure};
 use crate::output::Table;
 use crate::progress::Progress;
 use crate::report::{Context as _, Failure};
@@ -17,8 +19,14 @@ use crate::report::{Context as _, Failure};
 /// Which replications an action targets.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DrTargetArgs {
-    /// Replication ids; none means every replication.
+    /// Replication ids or VM names (all are checked before anything starts).
+    #[arg(required_unless_present = "all", value_name = "ID|NAME")]
     ids: Vec<String>,
+    /// Every replication (instead of a list of ids or names).
+    #[arg(long, conflicts_with = "ids")]
+    all: bool,
+    #[command(flatten)]
+    confirm: Confirm,
     /// At most this many VMs at once.
     #[arg(long, default_value_t = 20)]
     workers: usize,
@@ -270,7 +278,32 @@ pub(crate) async fn dr(sub: DrSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Failur
     dr.fetch_replications()
         .await
         .during("listing the replications")?;
-    let report = run_dr_action(&mut dr, action, targets.ids, power_on).await?;
+    // Every id or name is found before the first request of the action.
+    let ids = if targets.all {
+        Vec::new()
+    } else {
+        resolve_targets(dr.replications(), &targets.ids)?
+    };
+    let names: Vec<(String, Option<String>)> = dr
+        .replications()
+        .iter()
+        .map(|r| (r.uuid.clone(), r.name().map(str::to_owned)))
+        .collect();
+    let label = |id: &str| match names.iter().find(|(u, _)| u == id) {
+        Some((_, Some(n))) => format!("{id} ({n})"),
+        _ => id.to_owned(),
+    };
+    let plan: Vec<String> = if targets.all {
+        vec![format!("{action} every replication ({})", names.len())]
+    } else {
+        ids.iter()
+            .map(|id| format!("{action} {}", label(id)))
+            .collect()
+    };
+    if !targets.confirm.approve(&ctx, &plan)? {
+        return Ok(());
+    }
+    let report = run_dr_action(&mut dr, action, ids, power_on).await?;
     let view = DrReportView::new(&report);
     ctx.printer
         .print(&view, || view.text())
@@ -291,6 +324,53 @@ pub(crate) async fn dr(sub: DrSub, org: &OrgInfo, ctx: Ctx) -> Result<(), Failur
         )
         .hint("the output above lists each failed VM with the server's message"))
     }
+}
+
+/// The replication ids of `wanted` (ids, or the names of their VMs), duplicates
+/// dropped; every one must exist, else nothing starts.
+fn resolve_targets(reps: &[Replication], wanted: &[String]) -> Result<Vec<String>, Failure> {
+    let mut out: Vec<String> = Vec::new();
+    let mut missing = Vec::new();
+    for w in wanted {
+        let w = w.trim();
+        let hits: Vec<&str> = if reps.iter().any(|r| r.uuid == w) {
+            vec![w]
+        } else {
+            reps.iter()
+                .filter(|r| r.name() == Some(w))
+                .map(|r| r.uuid.as_str())
+                .collect()
+        };
+        match hits.as_slice() {
+            [id] => {
+                if !out.iter().any(|o| o == id) {
+                    out.push((*id).to_owned());
+                }
+            }
+            [] => missing.push(w.to_owned()),
+            many => {
+                return Err(Failure::new(
+                    "finding the replications",
+                    Error::invalid_input(format!(
+                        "{} replications are named {w:?} ({}): give the id",
+                        many.len(),
+                        many.join(", ")
+                    )),
+                ));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            "finding the replications",
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no replication {}", missing.join(", ")),
+            ),
+        )
+        .hint("`nebulair vcloud dr list` shows the ids and names; nothing was started"));
+    }
+    Ok(out)
 }
 
 impl DrSub {
