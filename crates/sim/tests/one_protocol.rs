@@ -77,13 +77,18 @@ async fn malformed_bodies_and_unknown_methods_are_faults() {
     }
     let r = rpc.call("one.no.such", &[]).await;
     assert_eq!(r.code(), -506);
-    // Known to oned but not simulated: a well-formed RPC_API error.
-    let r = rpc.call("one.vm.backup", &[P::I(0)]).await;
-    assert_eq!(r.code(), 0x1000);
+    // Every catalogued method is simulated: a missing VM is NO_EXISTS, not RPC_API.
+    let r = rpc.call("one.vm.backup", &[P::I(99999)]).await;
+    assert_eq!(r.code(), 0x400);
     assert_eq!(
         r.msg(),
-        "[one.vm.backup] one.vm.backup is not implemented by the nebulair OpenNebula simulator"
+        "[one.vm.backup] Error getting virtual machine [99999]."
     );
+    // oned 7.5.80 reads allocatedb's XML from index 2: [session, xml] is a fault.
+    let r = rpc
+        .call("one.market.allocatedb", &[P::S("<MARKETPLACE/>")])
+        .await;
+    assert_eq!(r.code(), -501);
     // Extra trailing parameters are ignored.
     let r = rpc.call("one.system.version", &[P::I(1), P::S("x")]).await;
     assert_eq!(r.ok(), "7.5.80");

@@ -305,6 +305,13 @@ pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
     quotas(out, s, &g.quota, Some(QuotaOwner::Group(g.id)));
     out.push_str("<VLAN_RULES>");
     cdata_elem(out, "ID", &g.id.to_string());
+    for r in &g.vlan_rules {
+        out.push_str("<RULE>");
+        for (k, v) in r {
+            cdata_elem(out, k, v);
+        }
+        out.push_str("</RULE>");
+    }
     out.push_str("</VLAN_RULES>");
     default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
     out.push_str("</GROUP>");
@@ -509,6 +516,10 @@ pub(crate) fn pool_root(kind: Kind) -> &'static str {
         Kind::Document => "DOCUMENT_POOL",
         Kind::VnTemplate => "VNTEMPLATE_POOL",
         Kind::Vrouter => "VROUTER_POOL",
+        Kind::Market => "MARKETPLACE_POOL",
+        Kind::MarketApp => "MARKETPLACEAPP_POOL",
+        Kind::BackupJob => "BACKUPJOB_POOL",
+        Kind::Hook => "HOOK_POOL",
     }
 }
 
@@ -645,8 +656,29 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             for (i, r) in o.template.vectors("ROLE").iter().enumerate() {
                 out.push_str("<ROLE>");
                 let mut attrs: Vec<(String, String)> = r.to_vec();
-                attrs.retain(|(k, _)| k != "ID");
-                attrs.push(("ID".into(), i.to_string()));
+                if !attrs.iter().any(|(k, _)| k == "ID") {
+                    attrs.push(("ID".into(), i.to_string()));
+                }
+                let vms: Vec<String> = s
+                    .pool(Kind::Vm)
+                    .objs
+                    .values()
+                    .filter(|v| {
+                        v.vm().is_some_and(|d| d.state != super::state::st::DONE)
+                            && v.template.vectors("VMGROUP").iter().any(|g| {
+                                g.iter()
+                                    .any(|(k, x)| k == "VMGROUP_ID" && *x == o.meta.id.to_string())
+                                    && g.iter().any(|(k, x)| {
+                                        k == "ROLE" && r.iter().any(|(n, y)| n == "NAME" && y == x)
+                                    })
+                            })
+                    })
+                    .map(|v| v.meta.id.to_string())
+                    .collect();
+                if !vms.is_empty() {
+                    attrs.retain(|(k, _)| k != "VMS");
+                    attrs.push(("VMS".into(), vms.join(",")));
+                }
                 attrs.sort();
                 for (k, v) in &attrs {
                     cdata_elem(out, k, v);
@@ -654,8 +686,92 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
                 out.push_str("</ROLE>");
             }
             out.push_str("</ROLES>");
-            o.template.render(out, "TEMPLATE");
+            let mut t = o.template.clone();
+            t.remove("ROLE");
+            t.render(out, "TEMPLATE");
             out.push_str("</VM_GROUP>");
+        }
+        Extra::Market { mad, state } => {
+            out.push_str("<MARKETPLACE>");
+            owner(out, s, &o.meta);
+            el(out, "STATE", state);
+            cdata_elem(out, "MARKET_MAD", mad);
+            cdata_elem(out, "ZONE_ID", "0");
+            let apps: Vec<&Obj> = s
+                .pool(Kind::MarketApp)
+                .objs
+                .values()
+                .filter(|a| matches!(&a.extra, Extra::MarketApp(x) if x.market_id == o.meta.id))
+                .collect();
+            // the dummy/http and the public drivers report no capacity
+            out.push_str("<TOTAL_MB>0</TOTAL_MB><FREE_MB>0</FREE_MB><USED_MB>0</USED_MB>");
+            ids(out, "MARKETPLACEAPPS", apps.iter().map(|a| a.meta.id));
+            perms(out, &o.meta.perms);
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</MARKETPLACE>");
+        }
+        Extra::MarketApp(m) => {
+            out.push_str("<MARKETPLACEAPP>");
+            el(out, "ID", o.meta.id);
+            el(out, "UID", o.meta.uid);
+            el(out, "GID", o.meta.gid);
+            el_text(out, "UNAME", s.uname(o.meta.uid));
+            el_text(out, "GNAME", s.gname(o.meta.gid));
+            lock(out, &o.meta);
+            el(out, "REGTIME", o.meta.regtime);
+            el_text(out, "NAME", &o.meta.name);
+            cdata_elem(out, "ZONE_ID", "0");
+            cdata_elem(out, "ORIGIN_ID", &m.origin_id.to_string());
+            cdata_elem(out, "SOURCE", &m.source);
+            cdata_elem(out, "MD5", &m.md5);
+            el(out, "SIZE", m.size);
+            cdata_elem(out, "DESCRIPTION", &m.description);
+            cdata_elem(out, "VERSION", &m.version);
+            cdata_elem(out, "FORMAT", &m.format);
+            cdata_elem(out, "APPTEMPLATE64", &m.apptemplate64);
+            el(out, "MARKETPLACE_ID", m.market_id);
+            el_text(
+                out,
+                "MARKETPLACE",
+                s.pool(Kind::Market)
+                    .objs
+                    .get(&m.market_id)
+                    .map(|x| x.meta.name.as_str())
+                    .unwrap_or(""),
+            );
+            el(out, "STATE", marketapp_state(m));
+            el(out, "TYPE", m.app_type);
+            perms(out, &o.meta.perms);
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</MARKETPLACEAPP>");
+        }
+        Extra::BackupJob(b) => {
+            out.push_str("<BACKUPJOB>");
+            owner(out, s, &o.meta);
+            lock(out, &o.meta);
+            perms(out, &o.meta.perms);
+            el(out, "PRIORITY", b.priority);
+            el(out, "LAST_BACKUP_TIME", b.last_backup_time);
+            el(out, "LAST_BACKUP_DURATION", b.last_backup_duration);
+            sched_actions(out, o.meta.id, "BACKUPJOB", &b.sched);
+            ids(out, "UPDATED_VMS", b.updated.iter().copied());
+            ids(out, "OUTDATED_VMS", b.outdated.iter().copied());
+            out.push_str("<BACKING_UP_VMS></BACKING_UP_VMS>");
+            ids(out, "ERROR_VMS", b.error.iter().copied());
+            o.template.render(out, "TEMPLATE");
+            out.push_str("</BACKUPJOB>");
+        }
+        Extra::Hook(h) => {
+            out.push_str("<HOOK>");
+            el(out, "ID", o.meta.id);
+            el_text(out, "NAME", &o.meta.name);
+            el_text(out, "TYPE", &h.hook_type);
+            lock(out, &o.meta);
+            o.template.render(out, "TEMPLATE");
+            if !short {
+                hook_log(out, h.log.iter());
+            }
+            out.push_str("</HOOK>");
         }
         Extra::Document { doc_type } => {
             out.push_str("<DOCUMENT>");
@@ -779,7 +895,7 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
     out.push_str("</AR_POOL></VNET>");
 }
 
-fn history(out: &mut String, oid: i32, h: &History) {
+pub(crate) fn history_record(out: &mut String, oid: i32, h: &History) {
     out.push_str("<HISTORY>");
     el(out, "OID", oid);
     el(out, "SEQ", h.seq);
@@ -868,7 +984,7 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         }
         None => out.push_str("<MONITORING></MONITORING>"),
     }
-    out.push_str("<SCHED_ACTIONS></SCHED_ACTIONS>");
+    sched_actions(out, o.meta.id, "VM", &v.sched);
     o.template.render(out, "TEMPLATE");
     v.user_template.render(out, "USER_TEMPLATE");
     if v.history.is_empty() {
@@ -876,7 +992,7 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
     } else {
         out.push_str("<HISTORY_RECORDS>");
         for h in &v.history {
-            history(out, o.meta.id, h);
+            history_record(out, o.meta.id, h);
         }
         out.push_str("</HISTORY_RECORDS>");
     }
@@ -908,7 +1024,9 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         }
         out.push_str("</SNAPSHOTS>");
     }
-    out.push_str("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS></BACKUP_IDS></BACKUPS></VM>");
+    out.push_str("<BACKUPS><BACKUP_CONFIG/>");
+    ids(out, "BACKUP_IDS", v.backup_ids.iter().copied());
+    out.push_str("</BACKUPS></VM>");
 }
 
 const SHORT_DISK: [&str; 11] = [
@@ -1024,4 +1142,71 @@ fn vm_short(out: &mut String, s: &State, o: &Obj) {
         }
     }
     out.push_str("</VM>");
+}
+
+/// The effective marketplace-app state (LOCKED turns READY once the export is done).
+pub(crate) fn marketapp_state(m: &super::state::MarketAppData) -> i32 {
+    if m.state == 2 && m.ready_at <= super::state::now() {
+        1
+    } else {
+        m.state
+    }
+}
+
+/// `<SCHED_ACTIONS>` of a VM or a backup job.
+pub(crate) fn sched_actions(
+    out: &mut String,
+    parent: i32,
+    ty: &str,
+    list: &[super::state::SchedAction],
+) {
+    if list.is_empty() {
+        out.push_str("<SCHED_ACTIONS></SCHED_ACTIONS>");
+        return;
+    }
+    out.push_str("<SCHED_ACTIONS>");
+    for a in list {
+        out.push_str("<SCHED_ACTION>");
+        el(out, "ID", a.id);
+        el(out, "PARENT_ID", parent);
+        el_text(out, "TYPE", ty);
+        el_text(out, "ACTION", &a.action);
+        el_text(out, "ARGS", &a.args);
+        el_text(out, "TIME", &a.time);
+        el(out, "REPEAT", a.repeat);
+        el_text(out, "DAYS", &a.days);
+        el(out, "END_TYPE", a.end_type);
+        el(out, "END_VALUE", a.end_value);
+        el(out, "DONE", a.done);
+        el_text(out, "MESSAGE", &a.message);
+        el(out, "WARNING", 0);
+        out.push_str("</SCHED_ACTION>");
+    }
+    out.push_str("</SCHED_ACTIONS>");
+}
+
+/// `<HOOKLOG>` with the given execution records.
+pub(crate) fn hook_log<'a>(
+    out: &mut String,
+    records: impl Iterator<Item = &'a super::state::HookExec>,
+) {
+    out.push_str("<HOOKLOG>");
+    for r in records {
+        out.push_str("<HOOK_EXECUTION_RECORD>");
+        el(out, "HOOK_ID", r.hook_id);
+        el(out, "EXECUTION_ID", r.exec_id);
+        el(out, "TIMESTAMP", r.timestamp);
+        el_text(out, "ARGUMENTS", &r.arguments);
+        out.push_str("<EXECUTION_RESULT>");
+        el_text(out, "COMMAND", &r.command);
+        el_text(out, "STDOUT", &r.stdout);
+        el_text(out, "STDERR", &r.stderr);
+        el(out, "CODE", r.code);
+        out.push_str("</EXECUTION_RESULT>");
+        if r.retry {
+            el_text(out, "RETRY", "yes");
+        }
+        out.push_str("</HOOK_EXECUTION_RECORD>");
+    }
+    out.push_str("</HOOKLOG>");
 }

@@ -57,10 +57,14 @@ pub(crate) enum Kind {
     Document,
     VnTemplate,
     Vrouter,
+    Market,
+    MarketApp,
+    BackupJob,
+    Hook,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 10] = [
+    pub(crate) const ALL: [Kind; 14] = [
         Kind::Vm,
         Kind::Template,
         Kind::Vnet,
@@ -71,6 +75,10 @@ impl Kind {
         Kind::Document,
         Kind::VnTemplate,
         Kind::Vrouter,
+        Kind::Market,
+        Kind::MarketApp,
+        Kind::BackupJob,
+        Kind::Hook,
     ];
     /// Name used in authorization messages and ACL strings.
     pub(crate) fn acl_name(self) -> &'static str {
@@ -85,6 +93,10 @@ impl Kind {
             Kind::Document => "DOCUMENT",
             Kind::VnTemplate => "VNTEMPLATE",
             Kind::Vrouter => "VROUTER",
+            Kind::Market => "MARKETPLACE",
+            Kind::MarketApp => "MARKETPLACEAPP",
+            Kind::BackupJob => "BACKUPJOB",
+            Kind::Hook => "HOOK",
         }
     }
     /// Name used in "Error getting ..." messages.
@@ -100,6 +112,10 @@ impl Kind {
             Kind::Document => "document",
             Kind::VnTemplate => "virtual network template",
             Kind::Vrouter => "virtual router",
+            Kind::Market => "marketplace",
+            Kind::MarketApp => "marketplaceapp",
+            Kind::BackupJob => "backup job",
+            Kind::Hook => "hook",
         }
     }
     /// ACL resource bit.
@@ -115,6 +131,10 @@ impl Kind {
             Kind::Document => acl::DOCUMENT,
             Kind::VnTemplate => acl::VNTEMPLATE,
             Kind::Vrouter => acl::VROUTER,
+            Kind::Market => acl::MARKETPLACE,
+            Kind::MarketApp => acl::MARKETPLACEAPP,
+            Kind::BackupJob => acl::BACKUPJOB,
+            Kind::Hook => acl::HOOK,
         }
     }
 }
@@ -254,6 +274,9 @@ pub(crate) struct Group {
     pub(crate) template: Tmpl,
     pub(crate) admins: BTreeSet<i32>,
     pub(crate) quota: Tmpl,
+    /// VLAN_RULES/RULE vectors (`one.group.vlan`).
+    #[serde(default)]
+    pub(crate) vlan_rules: Vec<Vec<(String, String)>>,
 }
 
 /// A cluster.
@@ -414,6 +437,19 @@ pub(crate) struct VmData {
     /// Disk snapshots, one entry per disk that has any (`SNAPSHOTS`).
     #[serde(default)]
     pub(crate) disk_snapshots: Vec<DiskSnapshots>,
+    /// Scheduled actions (`one.vm.schedadd`), fired by the scheduler at their TIME.
+    #[serde(default)]
+    pub(crate) sched: Vec<SchedAction>,
+    /// The next scheduled-action id.
+    #[serde(default)]
+    pub(crate) next_sched: i32,
+    /// The last `one.vm.exec` command: (command, stdin, state), state 0 running, 1 done,
+    /// 2 cancelled.
+    #[serde(default)]
+    pub(crate) exec: Option<(String, String, i32)>,
+    /// Backup images of this VM (`one.vm.backup`).
+    #[serde(default)]
+    pub(crate) backup_ids: Vec<i32>,
 }
 
 /// The snapshots of one VM disk.
@@ -497,6 +533,89 @@ pub(crate) enum Extra {
     Vrouter {
         vms: BTreeSet<i32>,
     },
+    /// A marketplace: its driver and state (0 enabled, 1 disabled).
+    Market {
+        mad: String,
+        state: i32,
+    },
+    /// A marketplace app.
+    MarketApp(MarketAppData),
+    /// A backup job.
+    BackupJob(BackupJobData),
+    /// A hook and its execution log.
+    Hook(HookData),
+}
+
+/// Marketplace-app-specific data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MarketAppData {
+    pub(crate) market_id: i32,
+    pub(crate) origin_id: i32,
+    /// 0 INIT, 1 READY, 2 LOCKED, 3 ERROR, 4 DISABLED.
+    pub(crate) state: i32,
+    /// 0 UNKNOWN, 1 IMAGE, 2 VMTEMPLATE, 3 SERVICE_TEMPLATE.
+    pub(crate) app_type: i32,
+    pub(crate) size: i64,
+    pub(crate) format: String,
+    pub(crate) source: String,
+    pub(crate) md5: String,
+    pub(crate) version: String,
+    pub(crate) description: String,
+    pub(crate) apptemplate64: String,
+    /// UNIX time at which LOCKED (export in progress) turns READY.
+    pub(crate) ready_at: i64,
+}
+
+/// A scheduled action (of a VM or a backup job).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SchedAction {
+    pub(crate) id: i32,
+    pub(crate) action: String,
+    pub(crate) args: String,
+    pub(crate) time: String,
+    pub(crate) repeat: i32,
+    pub(crate) days: String,
+    pub(crate) end_type: i32,
+    pub(crate) end_value: i64,
+    pub(crate) done: i64,
+    pub(crate) message: String,
+}
+
+/// Backup-job-specific data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BackupJobData {
+    pub(crate) priority: i32,
+    pub(crate) last_backup_time: i64,
+    pub(crate) last_backup_duration: i64,
+    pub(crate) sched: Vec<SchedAction>,
+    pub(crate) next_sched: i32,
+    pub(crate) outdated: BTreeSet<i32>,
+    pub(crate) updated: BTreeSet<i32>,
+    pub(crate) error: BTreeSet<i32>,
+}
+
+/// One execution of a hook (`HOOK_EXECUTION_RECORD`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HookExec {
+    pub(crate) hook_id: i32,
+    pub(crate) exec_id: i32,
+    pub(crate) timestamp: i64,
+    pub(crate) command: String,
+    pub(crate) arguments: String,
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// Set for records made by `one.hook.retry`.
+    pub(crate) retry: bool,
+}
+
+/// Hook-specific data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HookData {
+    /// `api` or `state`.
+    pub(crate) hook_type: String,
+    pub(crate) log: Vec<HookExec>,
+    pub(crate) next_exec: i32,
 }
 
 /// An owned object.
@@ -558,6 +677,28 @@ pub(crate) struct State {
     pub(crate) vdcs: BTreeMap<i32, Vdc>,
     #[serde(default)]
     pub(crate) next_vdc: i32,
+    /// The next scheduled-action id (oned numbers them across VMs and backup jobs).
+    #[serde(default)]
+    pub(crate) next_sched: i32,
+    /// (state, lcm state) of each VM and host as the state hooks last saw them.
+    #[serde(default)]
+    pub(crate) hook_seen: BTreeMap<String, (i32, i32)>,
+    /// Showback records computed by `one.vmpool.calculateshowback`.
+    #[serde(default)]
+    pub(crate) showback: Vec<Showback>,
+}
+
+/// One VM's showback for one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Showback {
+    pub(crate) vmid: i32,
+    pub(crate) year: i32,
+    pub(crate) month: i32,
+    pub(crate) cpu_cost: f64,
+    pub(crate) memory_cost: f64,
+    pub(crate) disk_cost: f64,
+    pub(crate) hours: f64,
+    pub(crate) rhours: f64,
 }
 
 /// The authenticated caller.

@@ -50,6 +50,7 @@ fn group_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R
                 template: Tmpl::new(),
                 admins: BTreeSet::new(),
                 quota: Tmpl::new(),
+                vlan_rules: Vec::new(),
             },
         );
         default_group_acls(s, id);

@@ -7,15 +7,22 @@
 //! module and one row in the table.
 
 pub(crate) mod acl;
+pub(crate) mod backupjob;
 pub(crate) mod cluster;
+pub(crate) mod federation;
 pub(crate) mod group;
+pub(crate) mod hook;
 pub(crate) mod host;
+pub(crate) mod market;
+pub(crate) mod misc;
 pub(crate) mod objects;
 pub(crate) mod quota;
+pub(crate) mod showback;
 pub(crate) mod system;
 pub(crate) mod user;
 pub(crate) mod vdc;
 pub(crate) mod vm;
+pub(crate) mod vm_ops;
 pub(crate) mod zone;
 
 /// What every handler module uses: the bottom layers' types and the shared helpers.
@@ -26,7 +33,7 @@ pub(crate) mod prelude {
     pub(crate) use super::super::tmpl::{AttrValue, Tmpl};
     pub(crate) use super::super::xmlrpc::Ret;
     pub(crate) use super::{Call, Ctx, VERSION, filtered, kind_of, not_implemented, update_tmpl};
-    pub(crate) use std::collections::BTreeSet;
+    pub(crate) use std::collections::{BTreeMap, BTreeSet};
 }
 
 use super::methods::Args;
@@ -107,6 +114,10 @@ pub(crate) fn kind_of(ns: &str) -> Option<Kind> {
         "document" | "documentpool" => Kind::Document,
         "vntemplate" | "vntemplatepool" => Kind::VnTemplate,
         "vrouter" | "vrouterpool" => Kind::Vrouter,
+        "market" | "marketpool" => Kind::Market,
+        "marketapp" | "marketapppool" => Kind::MarketApp,
+        "backupjob" | "backupjobpool" => Kind::BackupJob,
+        "hook" | "hookpool" => Kind::Hook,
         _ => return None,
     })
 }

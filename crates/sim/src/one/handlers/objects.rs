@@ -6,7 +6,7 @@ use super::prelude::*;
 use super::vm;
 
 /// Generic handlers for owned objects (templates, networks, images, datastores, ...).
-fn obj_write(
+pub(crate) fn obj_write(
     s: &mut State,
     ctx: &Ctx,
     c: &Caller,
@@ -243,6 +243,14 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             kind.acl_name()
         )));
     }
+    if kind == Kind::VmGroup {
+        // roles get stable IDs at creation and live under ROLES only
+        for (i, role) in t.vectors_mut("ROLE").into_iter().enumerate() {
+            role.retain(|(k, _)| k != "ID");
+            role.push(("ID".into(), i.to_string()));
+            role.sort();
+        }
+    }
     if kind == Kind::Vrouter {
         // oned numbers a virtual router's NICs (NIC_ID) when it is created
         for (i, nic) in t.vectors_mut("NIC").into_iter().enumerate() {
@@ -264,6 +272,7 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             let ds_type = match t.get("TYPE") {
                 Some("SYSTEM_DS") => 1,
                 Some("FILE_DS") => 2,
+                Some("BACKUP_DS") => 3,
                 _ => 0,
             };
             let ds_mad = t.get("DS_MAD").unwrap_or("-").to_owned();
@@ -351,7 +360,9 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
             })
         }
-        Kind::Vm => return Err(RpcError::internal("unreachable")),
+        Kind::Vm | Kind::Market | Kind::MarketApp | Kind::BackupJob | Kind::Hook => {
+            return Err(RpcError::internal("unreachable"));
+        }
     };
     let meta = s.new_meta(kind, c, name);
     let id = meta.id;
@@ -379,7 +390,7 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
     match (k.ns, k.op) {
         (ns, "info") if ns.ends_with("pool") => {
             let kind = kind_of(ns).ok_or_else(|| not_implemented(method))?;
-            let (f, st, en) = if kind == Kind::Datastore {
+            let (f, st, en) = if matches!(kind, Kind::Datastore | Kind::Market | Kind::Hook) {
                 (-2, -1, -1)
             } else {
                 (a.int(0), a.int(1), a.int(2))

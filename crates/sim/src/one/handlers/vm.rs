@@ -254,6 +254,10 @@ fn create_vm(
         monitoring: Vec::new(),
         forced_host: None,
         disk_snapshots: Vec::new(),
+        sched: Vec::new(),
+        next_sched: 0,
+        exec: None,
+        backup_ids: Vec::new(),
     };
     meta.regtime = now();
     s.pool_mut(Kind::Vm).objs.insert(
@@ -673,7 +677,7 @@ fn parse_mac(m: &str) -> Option<u64> {
     Some(v)
 }
 
-fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
+pub(crate) fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
     let get = |k: &str| ar.iter().find(|(n, _)| n == k).map(|(_, x)| x.as_str());
     let ar_type = get("TYPE").unwrap_or("IP4").to_ascii_uppercase();
     let size: u32 = get("SIZE")
@@ -1139,7 +1143,13 @@ pub(crate) fn write(
     Ok(Ret::Int(id))
 }
 
-fn require_state(s: &State, id: i32, states: &[i32], running_lcm: &[i32], action: &str) -> R<()> {
+pub(crate) fn require_state(
+    s: &State,
+    id: i32,
+    states: &[i32],
+    running_lcm: &[i32],
+    action: &str,
+) -> R<()> {
     let o = s.get(Kind::Vm, id)?;
     let Some(v) = o.vm() else {
         return Err(no_exists("virtual machine", id));
@@ -1175,7 +1185,7 @@ fn close_history(v: &mut VmData, action: i32, c: Option<&Caller>, req: i32) {
     }
 }
 
-fn vm_action(s: &mut State, ctx: &Ctx, c: &Caller, id: i32, action: &str) -> R<()> {
+pub(crate) fn vm_action(s: &mut State, ctx: &Ctx, c: &Caller, id: i32, action: &str) -> R<()> {
     let known = [
         "terminate",
         "terminate-hard",
