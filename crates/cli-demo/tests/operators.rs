@@ -568,7 +568,11 @@ fn every_resource_family_lists_as_json_and_tables() {
                 Some("id"),
                 "{f}: {text}"
             );
-            if first.get("state").is_some_and(|s| s.is_i64()) && f != "document" && f != "vrouter" {
+            // markets (served by the simulator since it has every oned method) have no state names
+            // in the CLI yet
+            if first.get("state").is_some_and(|s| s.is_i64())
+                && !matches!(f, "document" | "vrouter" | "market")
+            {
                 assert!(first.get("state_name").is_some(), "{f}: {first}");
             }
         }

@@ -92,16 +92,20 @@ async fn system_version_config_and_error_mapping() {
     );
     assert!(err.is_not_found());
 
+    // oned answers RPC_API for a filter flag below -4
+    use nebulair_opennebula::rpc::RpcValue as V;
     let err = c
-        .vm(VmId::new(0))
-        .backupcancel()
+        .call(
+            "vmpool.info",
+            vec![V::Int(-9), V::Int(-1), V::Int(-1), V::Int(-1)],
+        )
         .await
-        .expect_err("not simulated");
+        .expect_err("bad filter flag");
     assert_one_error(
         &err,
         OneErrorCode::RpcApi,
         ErrorKind::InvalidInput,
-        "one.vm.backupcancel is not implemented",
+        "Incorrect filter_flag.",
     );
 }
 
