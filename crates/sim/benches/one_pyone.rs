@@ -18,7 +18,7 @@ fn main() {
         .build()
         .expect("runtime");
     let sim = rt
-        .block_on(OneSimulator::builder().start())
+        .block_on(OneSimulator::builder().keep_alive().start())
         .expect("simulator");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/bench-pyone.py");
     let seconds = std::env::var("BENCH_SECONDS").unwrap_or_else(|_| "5".into());

@@ -49,7 +49,7 @@ fn env() -> &'static Env {
             .build()
             .expect("runtime");
         let sim = rt
-            .block_on(OneSimulator::builder().start())
+            .block_on(OneSimulator::builder().keep_alive().start())
             .expect("simulator");
         // One running VM from the seed template, plus 10,000 held VMs for the pool.
         let vm_id = id_of(&sim.call_raw(

@@ -75,6 +75,21 @@ async fn malformed_bodies_and_unknown_methods_are_faults() {
         assert_eq!(r.code(), -503, "{body}");
         assert!(r.msg().starts_with("Call XML not a proper XML-RPC call."));
     }
+    for (body, text) in [
+        ("", "Call is not valid XML.  no element found"),
+        ("not xml", "Call is not valid XML.  syntax error"),
+        (
+            "<call/>",
+            "XML-RPC call should be a <methodCall> element.  Instead, we have a <call> element.",
+        ),
+    ] {
+        let r = decode(&rpc.raw(body.into()).await);
+        assert_eq!(
+            r.msg(),
+            format!("Call XML not a proper XML-RPC call.  {text}"),
+            "{body}"
+        );
+    }
     let r = rpc.call("one.no.such", &[]).await;
     assert_eq!(r.code(), -506);
     // Every catalogued method is simulated: a missing VM is NO_EXISTS, not RPC_API.
@@ -103,7 +118,12 @@ async fn malformed_bodies_and_unknown_methods_are_faults() {
 
 #[tokio::test]
 async fn http_behaviour_like_abyss() {
-    let (sim, rpc) = start().await;
+    let sim = OneSimulator::builder()
+        .keep_alive()
+        .start()
+        .await
+        .expect("start");
+    let rpc = Rpc::new(sim.url());
     let r = rpc.client.get(sim.url()).send().await.expect("get");
     assert_eq!(r.status().as_u16(), 405);
     let other = sim.url().replace("/RPC2", "/other");
@@ -134,11 +154,8 @@ async fn http_behaviour_like_abyss() {
     }
     sim.shutdown().await;
 
-    let sim = OneSimulator::builder()
-        .connection_close(true)
-        .start()
-        .await
-        .expect("start");
+    // the default: one connection per call, as oned
+    let sim = OneSimulator::builder().start().await.expect("start");
     let rpc = Rpc::new(sim.url());
     let r = rpc
         .client
@@ -152,6 +169,17 @@ async fn http_behaviour_like_abyss() {
         .await
         .expect("post");
     assert_eq!(r.headers()["connection"], "close");
+    let names: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "content-type",
+            "content-length",
+            "connection",
+            "date",
+            "server"
+        ]
+    );
     for _ in 0..10 {
         assert_eq!(rpc.call("one.system.version", &[]).await.ok(), "7.5.80");
     }

@@ -172,7 +172,7 @@ impl Default for OneSimulatorBuilder {
             delays: Delays::default(),
             faults: FaultConfig::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            connection_close: false,
+            connection_close: true,
             onegate_endpoint: None,
             snapshot: None,
             monitor_interval: Duration::from_secs(5),
@@ -208,11 +208,16 @@ impl OneSimulatorBuilder {
         self.bind = addr;
         self
     }
-    /// Answer every request with `Connection: close` like oned's Abyss server (default:
-    /// keep-alive, which clients that reuse connections prefer).
+    /// Answer every request with `Connection: close` like oned's Abyss server (the
+    /// default, one TCP connection per call); `false` keeps connections alive for clients
+    /// that reuse them (benchmarks).
     pub fn connection_close(mut self, on: bool) -> Self {
         self.connection_close = on;
         self
+    }
+    /// Keep connections alive (the same as `connection_close(false)`), for benchmarks.
+    pub fn keep_alive(self) -> Self {
+        self.connection_close(false)
     }
     /// OneGate endpoint written into VM contexts with `TOKEN = "YES"`; without it such
     /// VMs are refused like oned does.

@@ -222,21 +222,25 @@ async fn connection(mut stream: TcpStream, engine: Arc<Engine>) -> std::io::Resu
                 }
             }
         };
-        let mut head = format!(
-            "HTTP/1.1 {status}\r\nServer: Xmlrpc-c_Abyss/1.33.14\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        // oned's Abyss: Content-type, Content-length, Connection, Date, Server, in that
+        // order and spelling (recorded-sweep/http.tsv)
+        let mut head = format!("HTTP/1.1 {status}\r\n");
         if !body.is_empty() {
-            head.push_str("Content-Type: text/xml; charset=utf-8\r\n");
+            head.push_str("Content-type: text/xml; charset=utf-8\r\n");
         }
+        head.push_str(&format!("Content-length: {}\r\n", body.len()));
         if status.starts_with("405") {
             head.push_str("Allow: POST\r\n");
         }
         head.push_str(if keep_alive {
-            "Connection: keep-alive\r\n\r\n"
+            "Connection: keep-alive\r\n"
         } else {
-            "Connection: close\r\n\r\n"
+            "Connection: close\r\n"
         });
+        head.push_str(&format!(
+            "Date: {}\r\nServer: Xmlrpc-c_Abyss/1.33.14\r\n\r\n",
+            http_date(std::time::SystemTime::now())
+        ));
         if fault == Fault::Truncate && status.starts_with("200") {
             stream.write_all(head.as_bytes()).await?;
             stream.write_all(&body.as_bytes()[..body.len() / 2]).await?;
@@ -251,5 +255,46 @@ async fn connection(mut stream: TcpStream, engine: Arc<Engine>) -> std::io::Resu
             let _ = stream.shutdown().await;
             return Ok(());
         }
+    }
+}
+
+/// An RFC 7231 date as Abyss writes it (`Wed, 02 Dec 2026 00:01:51 UTC`, recorded).
+fn http_date(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, sec) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // civil from days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mn = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(mo - 1) as usize];
+    format!("{wd}, {d:02} {mn} {y} {h:02}:{m:02}:{sec:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_like_abyss() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_169_711);
+        assert_eq!(http_date(t), "Wed, 02 Dec 2026 00:01:51 UTC");
+        assert_eq!(
+            http_date(std::time::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 UTC"
+        );
     }
 }

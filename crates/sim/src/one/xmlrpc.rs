@@ -48,22 +48,34 @@ pub(crate) const FAULT_PARSE: i32 = -503;
 
 /// Parse a `<methodCall>` body. The error is the text of a -503 fault.
 pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
-    let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8"))?;
+    // xmlrpc-c's texts (its expat parser, then its structure checks)
+    let text = std::str::from_utf8(body)
+        .map_err(|_| bad("Call is not valid XML.  not well-formed (invalid token)"))?;
+    if text.trim().is_empty() {
+        return Err(bad("Call is not valid XML.  no element found"));
+    }
     let mut r = Reader::from_str(text);
     let mut method: Option<String> = None;
     let mut params = Vec::new();
     // Find <methodCall>.
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) if e.local_name().as_ref() == b"methodCall" => break,
             Event::Decl(_) | Event::Comment(_) | Event::DocType(_) | Event::PI(_) => {}
             Event::Text(t) if is_blank(&t) => {}
-            Event::Eof => return Err(bad("no <methodCall> element")),
-            _ => return Err(bad("the root element is not <methodCall>")),
+            Event::Eof => return Err(bad("Call is not valid XML.  no element found")),
+            Event::Text(_) => return Err(bad("Call is not valid XML.  syntax error")),
+            Event::Start(e) | Event::Empty(e) => {
+                return Err(bad(&format!(
+                    "XML-RPC call should be a <methodCall> element.  Instead, we have a <{}> element.",
+                    String::from_utf8_lossy(e.name().as_ref())
+                )));
+            }
+            _ => return Err(bad("Call is not valid XML.  syntax error")),
         }
     }
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) => match e.local_name().as_ref() {
                 b"methodName" => method = Some(read_text(&mut r, b"methodName")?),
                 b"params" => read_params(&mut r, &mut params)?,
@@ -78,15 +90,29 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
             Event::End(e) if e.local_name().as_ref() == b"methodCall" => break,
             Event::Text(t) if is_blank(&t) => {}
             Event::Comment(_) => {}
-            Event::Eof => return Err(bad("unterminated <methodCall>")),
+            Event::Eof => return Err(bad("Call is not valid XML.  no element found")),
             _ => return Err(bad("unexpected content in <methodCall>")),
         }
     }
-    let method = method.ok_or_else(|| bad("no <methodName> element"))?;
+    let method = method.ok_or_else(|| {
+        bad("<methodCall> must contain a <methodName> element (and optionally a <params> element)")
+    })?;
     Ok(Call {
         method: method.trim().to_owned(),
         params,
     })
+}
+
+/// A well-formedness error as expat words it.
+fn xml_error(e: quick_xml::Error) -> String {
+    let what = match e {
+        quick_xml::Error::Syntax(_) => "no element found",
+        quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MismatchedEndTag {
+            ..
+        }) => "mismatched tag",
+        _ => "not well-formed (invalid token)",
+    };
+    bad(&format!("Call is not valid XML.  {what}"))
 }
 
 fn bad(detail: &str) -> String {
@@ -99,11 +125,11 @@ fn is_blank(t: &quick_xml::events::BytesText<'_>) -> bool {
 
 fn read_params(r: &mut Reader<&[u8]>, out: &mut Vec<Value>) -> Result<(), String> {
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) if e.local_name().as_ref() == b"param" => {
                 let mut v = None;
                 loop {
-                    match r.read_event().map_err(|e| bad(&e.to_string()))? {
+                    match r.read_event().map_err(xml_error)? {
                         Event::Start(e) if e.local_name().as_ref() == b"value" => {
                             v = Some(read_value(r)?);
                         }
@@ -127,7 +153,7 @@ fn read_params(r: &mut Reader<&[u8]>, out: &mut Vec<Value>) -> Result<(), String
 fn read_text(r: &mut Reader<&[u8]>, end: &[u8]) -> Result<String, String> {
     let mut s = String::new();
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Text(t) => {
                 s.push_str(&t.xml10_content().map_err(|e| bad(&e.to_string()))?);
             }
@@ -163,7 +189,7 @@ fn read_value(r: &mut Reader<&[u8]>) -> Result<Value, String> {
     let mut untyped = String::new();
     let mut result: Option<Value> = None;
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) => {
                 if result.is_some() {
                     return Err(bad("two types in one <value>"));
@@ -233,7 +259,7 @@ fn read_value(r: &mut Reader<&[u8]>) -> Result<Value, String> {
 fn read_array(r: &mut Reader<&[u8]>) -> Result<Value, String> {
     let mut items = Vec::new();
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) if e.local_name().as_ref() == b"data" => {}
             Event::Empty(e) if e.local_name().as_ref() == b"data" => {}
             Event::End(e) if e.local_name().as_ref() == b"data" => {}
@@ -249,12 +275,12 @@ fn read_array(r: &mut Reader<&[u8]>) -> Result<Value, String> {
 fn read_struct(r: &mut Reader<&[u8]>) -> Result<Value, String> {
     let mut members = Vec::new();
     loop {
-        match r.read_event().map_err(|e| bad(&e.to_string()))? {
+        match r.read_event().map_err(xml_error)? {
             Event::Start(e) if e.local_name().as_ref() == b"member" => {
                 let mut name = None;
                 let mut value = None;
                 loop {
-                    match r.read_event().map_err(|e| bad(&e.to_string()))? {
+                    match r.read_event().map_err(xml_error)? {
                         Event::Start(e) if e.local_name().as_ref() == b"name" => {
                             name = Some(read_text(r, b"name")?);
                         }
