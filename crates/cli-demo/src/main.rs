@@ -46,6 +46,16 @@ struct Cli {
     )]
     timeout: Option<f64>,
 
+    /// Use this saved profile (see `nebulair profile`) instead of the active one.
+    #[arg(
+        long,
+        global = true,
+        env = "NEBULAIR_PROFILE",
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
+    profile: Option<String>,
+
     /// Colour in tables and logs: auto (terminals only), always, never. NO_COLOR disables it.
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     color: ColorChoice,
@@ -66,6 +76,8 @@ enum Command {
     Onegate(Box<commands::onegate::OneGateCmd>),
     /// vCloud Air and vCloud Director: logins, edge firewall/NAT/IPsec, disaster recovery.
     Vcloud(Box<commands::vcloud::VcloudCmd>),
+    /// Saved endpoints and users: add, list, use, remove (passwords only on request, 0600).
+    Profile(commands::profile::ProfileCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: `nebulair completions bash > ~/.local/share/bash-completion/completions/nebulair`
@@ -85,6 +97,8 @@ pub(crate) struct Ctx {
     pub(crate) verbose: u8,
     /// `--timeout`, when given.
     pub(crate) timeout: Option<Duration>,
+    /// `--profile` (or `NEBULAIR_PROFILE`), when given.
+    pub(crate) profile: Option<&'static str>,
 }
 
 impl Ctx {
@@ -128,6 +142,8 @@ fn main() -> ExitCode {
         ),
         verbose: cli.verbose,
         timeout,
+        // One command per process: the name lives as long as the process.
+        profile: cli.profile.map(|p| &*Box::leak(p.into_boxed_str())),
     };
     let result = run(cli.command, ctx);
     match result {
@@ -143,6 +159,7 @@ fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::One(cmd) => cmd.run(ctx),
         Command::Onegate(cmd) => cmd.run(ctx),
         Command::Vcloud(cmd) => cmd.run(ctx),
+        Command::Profile(cmd) => cmd.run(ctx),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut script = Vec::new();

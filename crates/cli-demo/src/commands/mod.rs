@@ -9,6 +9,7 @@ pub(crate) mod one_family;
 pub(crate) mod one_resolve;
 pub(crate) mod one_view;
 pub(crate) mod onegate;
+pub(crate) mod profile;
 pub(crate) mod simulate;
 pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;

@@ -48,6 +48,41 @@ impl OneCmd {
 impl OneConn {
     /// The client these flags (and the environment) describe.
     pub(crate) fn client(&self, ctx: &Ctx) -> Result<OneClient, Failure> {
+        match self.with_profile(ctx)? {
+            Some(conn) => conn.client_direct(ctx),
+            None => self.client_direct(ctx),
+        }
+    }
+
+    /// These flags completed by the active OpenNebula profile, when there is one and
+    /// neither the flags nor ONE_XMLRPC/ONE_AUTH say where to go.
+    fn with_profile(&self, ctx: &Ctx) -> Result<Option<OneConn>, Failure> {
+        let env_set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+        if self.endpoint.is_some() || self.auth_file.is_some() || env_set("ONE_XMLRPC") {
+            return Ok(None);
+        }
+        let Some((name, prof)) = crate::commands::profile::active(ctx)? else {
+            return Ok(None);
+        };
+        if prof.cloud != crate::commands::profile::CloudKind::One {
+            return Ok(None);
+        }
+        let mut conn = self.clone();
+        conn.endpoint = Some(prof.endpoint.clone());
+        if conn.tls.ca_cert.is_none() {
+            conn.tls.ca_cert = prof.ca_cert.clone();
+        }
+        conn.tls.insecure |= prof.insecure;
+        if conn.user.is_none() && !env_set("ONE_AUTH") {
+            conn.user = prof.user.clone();
+        }
+        if conn.user.is_some() && conn.password_file.is_none() && !conn.password_stdin {
+            conn.password_file = crate::commands::profile::saved_password(&name)?;
+        }
+        Ok(Some(conn))
+    }
+
+    fn client_direct(&self, ctx: &Ctx) -> Result<OneClient, Failure> {
         let http = self.tls.http_config(HttpConfig::default(), ctx)?;
         let builder = OneClient::builder().http_config(http);
         if let Some(user) = &self.user {

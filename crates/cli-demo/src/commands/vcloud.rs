@@ -431,6 +431,84 @@ impl VcloudConn {
 
     /// Logs in as `--service` says.
     pub(crate) async fn login(&self, ctx: &Ctx) -> Result<LoginView, Failure> {
+        match self.with_profile(ctx)? {
+            Some((name, conn)) => conn.login_cached(ctx, &name).await,
+            None => self.login_direct(ctx).await,
+        }
+    }
+
+    /// These flags completed by the active vCloud profile, when there is one and neither
+    /// --url nor VCD_URL say where to go.
+    fn with_profile(&self, ctx: &Ctx) -> Result<Option<(String, VcloudConn)>, Failure> {
+        if self.url.is_some() || env("VCD_URL").is_some() {
+            return Ok(None);
+        }
+        let Some((name, prof)) = crate::commands::profile::active(ctx)? else {
+            return Ok(None);
+        };
+        if prof.cloud != crate::commands::profile::CloudKind::Vcloud {
+            return Ok(None);
+        }
+        let mut conn = self.clone();
+        conn.url = Some(prof.endpoint.clone());
+        if conn.user.is_none() && env("VCD_USER").is_none() {
+            conn.user = prof.user.clone();
+        }
+        if conn.org.is_none() && env("VCD_ORG").is_none() {
+            conn.org = prof.org.clone();
+        }
+        if let Some(svc) = &prof.service {
+            conn.service = Service::from_str(svc, true).map_err(|e| {
+                Failure::new(
+                    format!("reading profile {name}"),
+                    Error::invalid_input(format!("service {svc:?}: {e}")),
+                )
+            })?;
+        }
+        if conn.tls.ca_cert.is_none() {
+            conn.tls.ca_cert = prof.ca_cert.clone();
+        }
+        conn.tls.insecure |= prof.insecure;
+        if conn.password_file.is_none() && !conn.password_stdin && env("VCD_PASSWORD").is_none() {
+            conn.password_file = crate::commands::profile::saved_password(&name)?;
+        }
+        Ok(Some((name, conn)))
+    }
+
+    /// A vCD password login through the profile's cached session: used while it has
+    /// not expired and the server still accepts it, else a new login that is cached.
+    async fn login_cached(&self, ctx: &Ctx, profile: &str) -> Result<LoginView, Failure> {
+        use crate::commands::profile::{cache_session, cached_session, drop_session};
+        if self.service != Service::Vcd {
+            return self.login_direct(ctx).await;
+        }
+        let url = self.url()?;
+        let (user, _) = self.user_and_org()?;
+        let key = format!("{url}|{user}|{}", self.org().unwrap_or_default());
+        if let Some(info) = cached_session(profile, &key) {
+            let client = VcdClient::with_config(info.clone(), &self.http(ctx)?)
+                .during("configuring the vCD client")?;
+            match client
+                .send(nebulair_vcloud::client::ApiRequest::get("api/session"))
+                .await
+            {
+                Ok(_) => {
+                    tracing::debug!(profile, "using the cached vCD session");
+                    return Ok(LoginView::new("vcd", info, Vec::new()));
+                }
+                Err(e) if e.is_authentication() => {
+                    tracing::info!(profile, "the cached vCD session expired; logging in again");
+                    drop_session(profile);
+                }
+                Err(e) => return Err(Failure::new("checking the cached vCD session", e)),
+            }
+        }
+        let view = self.login_direct(ctx).await?;
+        cache_session(profile, &key, &view.org_info)?;
+        Ok(view)
+    }
+
+    async fn login_direct(&self, ctx: &Ctx) -> Result<LoginView, Failure> {
         let http = self.http(ctx)?;
         let url = self.url()?;
         let failed = |e: Error| {
