@@ -568,10 +568,9 @@ fn every_resource_family_lists_as_json_and_tables() {
                 Some("id"),
                 "{f}: {text}"
             );
-            // markets (served by the simulator since it has every oned method) have no state names
-            // in the CLI yet
+            // documents and virtual routers carry no named states
             if first.get("state").is_some_and(|s| s.is_i64())
-                && !matches!(f, "document" | "vrouter" | "market")
+                && !matches!(f, "document" | "vrouter")
             {
                 assert!(first.get("state_name").is_some(), "{f}: {first}");
             }

@@ -165,6 +165,7 @@ fn states(kind: Kind) -> StateNames {
     match kind {
         Kind::Datastore => one_view::DATASTORE_STATES,
         Kind::Zone => one_view::ZONE_STATES,
+        Kind::Market => one_view::MARKET_STATES,
         Kind::MarketApp => one_view::MARKET_APP_STATES,
         Kind::Image => one_view::IMAGE_STATES,
         Kind::Vnet => one_view::VNET_STATES,

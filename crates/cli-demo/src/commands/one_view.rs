@@ -459,6 +459,8 @@ fn zone_state_name(c: i64) -> Option<String> {
 
 /// Zone documents.
 pub(crate) const ZONE_STATES: StateNames = &[("state", zone_state_name)];
+/// Marketplace documents (ENABLED/DISABLED like zones).
+pub(crate) const MARKET_STATES: StateNames = &[("state", zone_state_name)];
 /// Datastore documents.
 pub(crate) const DATASTORE_STATES: StateNames = &[
     ("state", datastore_state_name),
