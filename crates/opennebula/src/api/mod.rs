@@ -25,6 +25,8 @@
 
 #[rustfmt::skip]
 mod generated;
+mod lookup;
+mod wait;
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,6 +34,8 @@ use std::str::FromStr;
 use nebulair_core::{Error, Result};
 
 pub use generated::*;
+pub use lookup::LookupError;
+pub use wait::{ObservedState, VmTarget, WaitError, WaitOptions, WaitProgress, is_lcm_failure};
 
 use crate::rpc::RpcValue;
 use crate::template::Template;

@@ -343,3 +343,16 @@ one_enum! {
         SgDetach = 57 => "sg-detach",
     }
 }
+
+one_enum! {
+    /// The state of a virtual network (`VNET/STATE`, oned's `VirtualNetwork::VirtualNetworkState`).
+    VnetState {
+        Init = 0 => "INIT",
+        Ready = 1 => "READY",
+        LockCreate = 2 => "LOCK_CREATE",
+        LockDelete = 3 => "LOCK_DELETE",
+        Done = 4 => "DONE",
+        Error = 5 => "ERROR",
+        UpdateFailure = 6 => "UPDATE_FAILURE",
+    }
+}

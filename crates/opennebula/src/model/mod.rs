@@ -13,7 +13,10 @@
 //!   error;
 //! * free-form elements (`TEMPLATE`, `USER_TEMPLATE`, `xs:anyType`, `xs:any`) become a
 //!   [`Template`] that can be changed and sent back with `update`;
-//! * the object's own `ID` is its typed id from [`crate::ids`] and is required;
+//! * the object's own `ID` is its typed id from [`crate::ids`] and is required, and so are
+//!   the ids in id lists (`Group::users` is a `Vec<UserId>`);
+//! * epoch-second times stay `Option<i64>` and have `..._at()` accessors returning a
+//!   [`jiff::Timestamp`], 0 meaning "not set" (see [`time`]);
 //! * malformed, truncated or unexpected input is an [`ErrorKind::Protocol`](crate::ErrorKind)
 //!   error, never a panic.
 //!
@@ -41,12 +44,13 @@
 
 mod de;
 pub mod enums;
+pub mod time;
 #[rustfmt::skip]
 pub mod generated;
 
 pub use enums::{
     DatastoreState, DatastoreType, DiskType, HistoryAction, HostState, HostStatus, ImageState,
-    ImageType, LcmState, MarketAppState, MarketAppType, VmState,
+    ImageType, LcmState, MarketAppState, MarketAppType, VmState, VnetState,
 };
 pub use generated::*;
 
