@@ -204,6 +204,27 @@ pub fn ensure_crypto_provider() {
     });
 }
 
+/// Redirects are followed (up to 10) only within the origin of the first request: a
+/// redirect elsewhere would carry the request's headers, tokens included (reqwest strips
+/// only `Authorization` and cookies, not `x-vcloud-authorization`), so the 3xx answer is
+/// returned to the caller instead.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if first.is_some_and(|o| o != attempt.url().origin()) {
+            tracing::warn!(
+                to = %crate::transport::redact_url(attempt.url()),
+                "not following a redirect to another origin"
+            );
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// Builds the `reqwest::Client` described by `config`: rustls, the platform trust store
 /// plus the extra CAs, the timeouts, proxy and `User-Agent`, and connection reuse.
 ///
@@ -217,6 +238,7 @@ pub fn build_reqwest_client(config: &HttpConfig) -> Result<reqwest::Client> {
         .user_agent(config.user_agent.clone())
         .pool_idle_timeout(config.pool_idle_timeout)
         .pool_max_idle_per_host(config.pool_max_idle_per_host)
+        .redirect(same_origin_redirects())
         .tcp_nodelay(true);
     if let Some(t) = config.request_timeout {
         builder = builder.timeout(t);

@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
+use std::time::Duration;
 
 /// A boxed error that can cross threads; used as the `source` of an [`Error`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -54,6 +55,10 @@ pub enum ErrorKind {
     Server,
     /// The operation was cancelled by the caller.
     Cancelled,
+    /// A request would have carried credentials to an origin (scheme, host, port) they do
+    /// not belong to, e.g. an `href` or a redirect from the server naming another host. It
+    /// was not sent; [`Error::foreign_origin`] names the origin.
+    ForeignOrigin,
 }
 
 impl ErrorKind {
@@ -71,6 +76,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Server => "server error",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::ForeignOrigin => "credentials refused for a foreign origin",
         }
     }
 }
@@ -180,6 +186,9 @@ impl fmt::Display for ServiceError {
             write!(f, "{op}: ")?;
         }
         match &self.code_name {
+            // Negative codes (XML-RPC faults such as -501) read best in decimal: in hex
+            // they would print as 64-bit two's complement.
+            Some(name) if self.code < 0 => write!(f, "{name} ({})", self.code)?,
             Some(name) => write!(f, "{name} ({:#x})", self.code)?,
             None => write!(f, "code {}", self.code)?,
         }
@@ -206,6 +215,8 @@ struct Inner {
     message: Cow<'static, str>,
     service: Option<ServiceError>,
     http_status: Option<u16>,
+    retry_after: Option<Duration>,
+    foreign_origin: Option<String>,
     source: Option<BoxError>,
 }
 
@@ -218,6 +229,8 @@ impl Error {
                 message: message.into(),
                 service: None,
                 http_status: None,
+                retry_after: None,
+                foreign_origin: None,
                 source: None,
             }),
         }
@@ -261,6 +274,32 @@ impl Error {
         self
     }
 
+    /// Attaches the delay the server asked for before the next attempt (its
+    /// `Retry-After` header on a 429 or 503). [`RetryPolicy`](crate::RetryPolicy) waits
+    /// at least this long (capped by its
+    /// [`max_retry_after`](crate::RetryPolicy::max_retry_after)).
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.inner.retry_after = Some(delay);
+        self
+    }
+
+    /// A [`ErrorKind::ForeignOrigin`] error: credentials for `allowed` were about to be
+    /// sent to `origin` (`scheme://host:port`). `what` says what named that origin (e.g.
+    /// `"GET https://evil.example/api/task/1"`, or `"a redirect"`).
+    pub fn foreign_origin(origin: impl Into<String>, what: impl fmt::Display) -> Self {
+        let origin = origin.into();
+        let mut e = Error::new(
+            ErrorKind::ForeignOrigin,
+            format!(
+                "{what}: refusing to send credentials to {origin}, which is neither the \
+                 configured endpoint's origin nor an allowed one (allow it on the builder \
+                 if it is the same service under another name)"
+            ),
+        );
+        e.inner.foreign_origin = Some(origin);
+        e
+    }
+
     /// Attaches (or replaces) the underlying cause.
     pub fn set_source(mut self, source: impl Into<BoxError>) -> Self {
         self.inner.source = Some(source.into());
@@ -291,6 +330,22 @@ impl Error {
     /// The HTTP status of the response, when one was received.
     pub fn http_status(&self) -> Option<u16> {
         self.inner.http_status
+    }
+
+    /// The delay the server asked for before the next attempt (`Retry-After`), if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// For an [`ErrorKind::ForeignOrigin`] error: the origin (`scheme://host:port`) the
+    /// credentials were refused for.
+    pub fn foreign_origin_name(&self) -> Option<&str> {
+        self.inner.foreign_origin.as_deref()
+    }
+
+    /// Whether credentials were refused for a foreign origin ([`ErrorKind::ForeignOrigin`]).
+    pub fn is_foreign_origin(&self) -> bool {
+        self.kind() == ErrorKind::ForeignOrigin
     }
 
     /// Whether trying the same idempotent request again may succeed: transport failures,
@@ -341,6 +396,12 @@ impl fmt::Debug for Error {
         }
         if let Some(s) = self.inner.http_status {
             d.field("http_status", &s);
+        }
+        if let Some(s) = self.inner.retry_after {
+            d.field("retry_after", &s);
+        }
+        if let Some(s) = &self.inner.foreign_origin {
+            d.field("foreign_origin", s);
         }
         if let Some(s) = &self.inner.source {
             d.field("source", s);
@@ -454,6 +515,25 @@ mod tests {
         let s = err.service().expect("service");
         assert_eq!(s.resource_id(), Some("7"));
         assert_eq!(s.provider(), "opennebula");
+    }
+
+    #[test]
+    fn negative_codes_print_in_decimal_not_as_64_bit_hex() {
+        let svc =
+            ServiceError::new("opennebula", -501, "No such method").with_code_name("XMLRPC_FAULT");
+        assert_eq!(svc.to_string(), "XMLRPC_FAULT (-501): No such method");
+        assert!(!svc.to_string().contains("fffffff"), "{svc}");
+        let svc = ServiceError::new("opennebula", 0x400, "gone").with_code_name("NO_EXISTS");
+        assert_eq!(svc.to_string(), "NO_EXISTS (0x400): gone");
+    }
+
+    #[test]
+    fn foreign_origin_errors_name_the_origin_and_are_not_retried() {
+        let e = Error::foreign_origin("https://evil.example:8443", "GET /api/task/1");
+        assert!(e.is_foreign_origin());
+        assert!(!e.is_retryable());
+        assert_eq!(e.foreign_origin_name(), Some("https://evil.example:8443"));
+        assert!(e.to_string().contains("https://evil.example:8443"), "{e}");
     }
 
     #[test]

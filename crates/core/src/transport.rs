@@ -215,6 +215,16 @@ impl HttpResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The delay asked for by `Retry-After` on a 429 or 503 answer
+    /// ([`parse_retry_after`](crate::retry::parse_retry_after)); `None` for other
+    /// statuses or without a valid header.
+    pub fn retry_after(&self) -> Option<Duration> {
+        if !matches!(self.status.as_u16(), 429 | 503) {
+            return None;
+        }
+        crate::retry::parse_retry_after(self.header_str("retry-after")?)
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         self.status.is_success()
@@ -281,6 +291,23 @@ impl ReqwestTransport {
     pub fn into_shared(self) -> Arc<dyn HttpTransport> {
         Arc::new(self)
     }
+}
+
+/// Maps a failure while reading a response body: the connection was cut (or timed out)
+/// after the headers, so the request may be repeated like any transport failure.
+fn map_body_error(err: reqwest::Error, what: &str) -> Error {
+    if err.is_timeout() {
+        return Error::with_source(
+            ErrorKind::Timeout,
+            format!("{what}: timed out reading the response"),
+            err.without_url(),
+        );
+    }
+    Error::with_source(
+        ErrorKind::Transport,
+        format!("{what}: the connection broke while reading the response"),
+        err.without_url(),
+    )
 }
 
 /// Maps a reqwest failure to our kinds, keeping it as the source.
@@ -357,11 +384,7 @@ impl HttpTransport for ReqwestTransport {
         // one copy, and stopped as soon as it passes the limit.
         let capacity = usize::try_from(expected.unwrap_or(8 * 1024).min(limit)).unwrap_or(0);
         let mut body = BytesMut::with_capacity(capacity);
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| map_reqwest_error(e, &what))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| map_body_error(e, &what))? {
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(too_large(&what, limit).with_http_status(status.as_u16()));
             }
@@ -370,13 +393,16 @@ impl HttpTransport for ReqwestTransport {
         if let Some(len) = expected
             && (body.len() as u64) < len
         {
+            // The connection ended before the announced length: a transport failure
+            // (retryable for idempotent requests), not a malformed answer.
             return Err(Error::new(
-                ErrorKind::Protocol,
+                ErrorKind::Transport,
                 format!(
                     "{what}: response body truncated ({} of {len} bytes)",
                     body.len()
                 ),
-            ));
+            )
+            .with_http_status(status.as_u16()));
         }
         tracing::debug!(request = %what, status = status.as_u16(), bytes = body.len(), "received");
         Ok(HttpResponse {
@@ -573,6 +599,117 @@ mod tests {
             .await
             .expect_err("too large");
         assert_eq!(err.kind(), ErrorKind::Protocol);
+    }
+
+    /// A raw TCP server that answers every connection with `response` and closes it.
+    async fn raw_server(response: &'static [u8]) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(response).await;
+                    let _ = s.flush().await;
+                });
+            }
+        });
+        format!("http://{addr}/").parse().expect("url")
+    }
+
+    #[tokio::test]
+    async fn body_cut_mid_way_is_a_retryable_transport_error() {
+        // Content-Length says 100, the server sends 10 bytes and closes.
+        let url = raw_server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n<methodRes",
+        )
+        .await;
+        let err = transport(1 << 20)
+            .send(HttpRequest::get(url))
+            .await
+            .expect_err("truncated");
+        assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+        assert!(err.is_retryable());
+        // Chunked encoding cut before the last chunk.
+        let url = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n").await;
+        let err = transport(1 << 20)
+            .send(HttpRequest::get(url))
+            .await
+            .expect_err("truncated");
+        assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn cross_origin_redirects_are_not_followed() {
+        // A hostile server redirects to another origin: the secret header must not go
+        // there; the 3xx comes back to the caller instead.
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen2 = seen.clone();
+        let other = serve(Router::new().fallback(move |headers: http::HeaderMap| {
+            let seen = seen2.clone();
+            async move {
+                let tok = headers
+                    .get("x-vcloud-authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                seen.lock().expect("lock").push(tok);
+                "stolen"
+            }
+        }))
+        .await;
+        let target = other.join("steal").expect("join").to_string();
+        let url = serve(Router::new().route(
+            "/go",
+            get(move || {
+                let t = target.clone();
+                async move { axum::response::Redirect::temporary(&t) }
+            }),
+        ))
+        .await;
+        let resp = transport(1024)
+            .send(
+                HttpRequest::get(url.join("go").expect("join"))
+                    .secret_header("x-vcloud-authorization", "TOKEN-1")
+                    .expect("hdr"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(resp.status.as_u16(), 307);
+        assert!(
+            seen.lock().expect("lock").is_empty(),
+            "token sent to the other origin"
+        );
+        // Same-origin redirects are still followed.
+        let url2 = serve(
+            Router::new()
+                .route(
+                    "/a",
+                    get(|| async { axum::response::Redirect::temporary("/b") }),
+                )
+                .route("/b", get(|| async { "here" })),
+        )
+        .await;
+        let resp = transport(1024)
+            .send(HttpRequest::get(url2.join("a").expect("join")))
+            .await
+            .expect("followed");
+        assert_eq!(resp.body_str().expect("s"), "here");
+    }
+
+    #[test]
+    fn retry_after_only_on_429_and_503() {
+        let r = HttpResponse::new(503, "").with_header("Retry-After", "4");
+        assert_eq!(r.retry_after(), Some(Duration::from_secs(4)));
+        let r = HttpResponse::new(429, "").with_header("Retry-After", "1");
+        assert_eq!(r.retry_after(), Some(Duration::from_secs(1)));
+        let r = HttpResponse::new(500, "").with_header("Retry-After", "4");
+        assert_eq!(r.retry_after(), None);
+        assert_eq!(HttpResponse::new(503, "").retry_after(), None);
     }
 
     #[tokio::test]

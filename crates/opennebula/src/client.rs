@@ -74,8 +74,17 @@ pub struct OneClientBuilder {
 
 impl fmt::Debug for OneClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The endpoint may carry secrets (user info, a query string): shown redacted, as
+        // in `OneClient`'s Debug; one that does not parse is not shown at all.
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .map(|e| match Url::parse(e.trim()) {
+                Ok(u) => nebulair_core::transport::redact_url(&u),
+                Err(_) => "[unparseable endpoint, not shown]".to_owned(),
+            });
         f.debug_struct("OneClientBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &endpoint)
             .field("credentials", &self.credentials)
             .field("http", &self.http)
             .field("timeout", &self.timeout)
@@ -510,11 +519,15 @@ impl OneClient {
             } else {
                 ErrorKind::Protocol
             };
-            return Err(Error::new(
+            let mut err = Error::new(
                 kind,
                 format!("{method}: HTTP {status} from the XML-RPC endpoint"),
             )
-            .with_http_status(status));
+            .with_http_status(status);
+            if let Some(delay) = response.retry_after() {
+                err = err.with_retry_after(delay);
+            }
+            return Err(err);
         }
         let body = response.body;
         tracing::debug!(method, bytes = body.len(), "response");
@@ -572,5 +585,24 @@ mod tests {
         assert_eq!(c.endpoint().as_str(), DEFAULT_ENDPOINT);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("u:p"), "{dbg}");
+    }
+
+    #[test]
+    fn builder_debug_redacts_the_endpoint() {
+        let b = OneClient::builder()
+            .endpoint("https://oneadmin:S3CRET-PW@one.example:2633/RPC2?token=S3CRET-TOK")
+            .credentials(Credentials::password("u", "p"));
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("S3CRET"), "{dbg}");
+        assert!(dbg.contains("one.example:2633/RPC2"), "{dbg}");
+        let b = OneClient::builder().endpoint("::not a url with S3CRET::");
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("S3CRET"), "{dbg}");
+        let c = b
+            .endpoint("http://oneadmin:S3CRET-PW@h:2633/RPC2")
+            .credentials(Credentials::password("u", "p"))
+            .build()
+            .expect("client");
+        assert!(!format!("{c:?}").contains("S3CRET"));
     }
 }

@@ -5,6 +5,13 @@
 //! by one is seen by all). Each call:
 //!
 //! - joins a relative path to [`OrgInfo::vcdurl`] (absolute URLs pass through),
+//! - refuses to send the token to any origin (scheme, host, port) other than the
+//!   `vcdurl`'s and the ones allowed with [`ClientOptions::allow_origin`]: an `href`, a
+//!   `nextPage` link or a redirect naming another host is an
+//!   [`ErrorKind::ForeignOrigin`] error naming that origin, and nothing is sent,
+//! - retries `GET`s (and requests marked [`idempotent`](ApiRequest::idempotent)) on
+//!   transport errors, timeouts and 429/502/503/504 per its [`RetryPolicy`], honouring
+//!   `Retry-After`; other requests are sent once,
 //! - sets the token header (`x-vcloud-authorization`, or `Authorization: Bearer`) and the
 //!   `Accept` header (`application/*+xml;version=X`, JSON, ...),
 //! - maps any status >= 400 to a typed [`Error`] (see [`crate::error`]),
@@ -48,7 +55,7 @@ use url::Url;
 use nebulair_core::transport::redact_url;
 use nebulair_core::{
     Error, ErrorKind, HttpConfig, HttpRequest, HttpResponse, HttpTransport, ReqwestTransport,
-    Result,
+    Result, RetryPolicy,
 };
 
 use crate::error::error_from_response;
@@ -325,6 +332,86 @@ impl VcdResponse {
     }
 }
 
+/// Settings of a [`VcdClient`] beyond its org: the retry policy and the origins, other
+/// than the org's own, that may receive its credentials.
+///
+/// ```
+/// use std::time::Duration;
+/// use nebulair_core::RetryPolicy;
+/// use nebulair_vcloud::client::ClientOptions;
+///
+/// // A vCD behind a proxy that writes its public name into every href.
+/// let options = ClientOptions::default()
+///     .retry_policy(RetryPolicy::default().deadline(Duration::from_secs(60)))
+///     .allow_origin("https://vcloud.example.com")?;
+/// assert_eq!(options.allowed_origins(), ["https://vcloud.example.com"]);
+/// # Ok::<(), nebulair_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    retry: RetryPolicy,
+    allowed_origins: Vec<url::Origin>,
+}
+
+impl ClientOptions {
+    /// The retry policy for idempotent requests (default: core's [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Also sends the credentials to `origin` (`scheme://host[:port]`, any path is
+    /// ignored), e.g. the public name a vCD behind a reverse proxy puts in its hrefs.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when `origin` is not an absolute `http(s)` URL.
+    pub fn allow_origin(mut self, origin: &str) -> Result<Self> {
+        let o = parse_origin(origin)?;
+        if !self.allowed_origins.contains(&o) {
+            self.allowed_origins.push(o);
+        }
+        Ok(self)
+    }
+
+    /// The retry policy.
+    pub fn get_retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The extra allowed origins, as `scheme://host[:port]`.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .iter()
+            .map(url::Origin::ascii_serialization)
+            .collect()
+    }
+
+    /// Whether credentials of `org` may go to `url`: its origin is the org's `vcdurl`
+    /// origin or an allowed one.
+    pub fn may_send_credentials(&self, org: &OrgInfo, url: &Url) -> bool {
+        let o = url.origin();
+        o == org.vcdurl().origin() || self.allowed_origins.contains(&o)
+    }
+}
+
+/// The origin of an absolute http(s) URL given by the user.
+pub(crate) fn parse_origin(text: &str) -> Result<url::Origin> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            format!("invalid origin {text:?} (expected e.g. https://vcd.example.com)"),
+            e,
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::invalid_input(format!(
+            "invalid origin {text:?}: it must be an http(s) URL with a host"
+        )));
+    }
+    Ok(url.origin())
+}
+
 struct AuthState {
     org: OrgInfo,
     generation: u64,
@@ -335,6 +422,7 @@ struct Inner {
     state: RwLock<AuthState>,
     reauth: Option<Arc<dyn Reauthenticate>>,
     relogin_lock: tokio::sync::Mutex<()>,
+    options: RwLock<ClientOptions>,
 }
 
 /// The shared request helper for one org: token, base URL, API version and transport.
@@ -350,6 +438,7 @@ impl fmt::Debug for VcdClient {
             .field("org", &self.org_info())
             .field("transport", &self.inner.transport)
             .field("reauth", &self.inner.reauth.is_some())
+            .field("options", &self.options())
             .finish()
     }
 }
@@ -388,8 +477,48 @@ impl VcdClient {
                 state: RwLock::new(AuthState { org, generation: 0 }),
                 reauth,
                 relogin_lock: tokio::sync::Mutex::new(()),
+                options: RwLock::new(ClientOptions::default()),
             }),
         }
+    }
+
+    /// Replaces the [`ClientOptions`] (shared with clones of this client).
+    pub fn with_options(self, options: ClientOptions) -> Self {
+        self.set_options(options);
+        self
+    }
+
+    /// Replaces the retry policy (shared with clones of this client).
+    pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
+        let options = self.options().retry_policy(policy);
+        self.with_options(options)
+    }
+
+    /// Also sends credentials to `origin` (see [`ClientOptions::allow_origin`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for an invalid origin.
+    pub fn allow_origin(self, origin: &str) -> Result<Self> {
+        let options = self.options().allow_origin(origin)?;
+        Ok(self.with_options(options))
+    }
+
+    /// The current options.
+    pub fn options(&self) -> ClientOptions {
+        self.inner
+            .options
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the options (shared with clones of this client).
+    pub fn set_options(&self, options: ClientOptions) {
+        *self
+            .inner
+            .options
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = options;
     }
 
     /// The current org info (with the current token).
@@ -430,8 +559,20 @@ impl VcdClient {
         self.org_info().join(target)
     }
 
-    fn to_http(&self, req: &ApiRequest, org: &OrgInfo) -> Result<HttpRequest> {
+    fn to_http(
+        &self,
+        req: &ApiRequest,
+        org: &OrgInfo,
+        options: &ClientOptions,
+        idempotent: bool,
+    ) -> Result<HttpRequest> {
         let mut url = org.join(&req.target)?;
+        if !options.may_send_credentials(org, &url) {
+            return Err(Error::foreign_origin(
+                url.origin().ascii_serialization(),
+                format!("{} {}", req.method, redact_url(&url)),
+            ));
+        }
         if !req.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &req.query {
@@ -452,9 +593,7 @@ impl VcdClient {
             http = http.header(k, v)?;
         }
         http.body = req.body.clone();
-        if let Some(i) = req.idempotent {
-            http = http.idempotent(i);
-        }
+        http = http.idempotent(idempotent);
         if let Some(t) = req.timeout {
             http = http.timeout(t);
         }
@@ -463,13 +602,37 @@ impl VcdClient {
 
     /// Sends a request and returns the successful response.
     ///
+    /// `GET`, `HEAD` and `OPTIONS` (and any request marked
+    /// [`idempotent(true)`](ApiRequest::idempotent)) are retried per the client's
+    /// [`RetryPolicy`] on transport errors, timeouts and HTTP 429/502/503/504 (waiting at
+    /// least the server's `Retry-After`); every other request is sent once.
+    ///
     /// # Errors
     /// Any status >= 400 as a typed error ([`crate::error::error_from_response`]),
     /// after one re-login on `401` when a [`Reauthenticate`] hook is attached; transport
-    /// errors as they come; [`ErrorKind::InvalidInput`] for an invalid target or header.
+    /// errors as they come; [`ErrorKind::InvalidInput`] for an invalid target or header;
+    /// [`ErrorKind::ForeignOrigin`] when the target (or a redirect) is on an origin the
+    /// credentials do not belong to.
     pub async fn send(&self, req: ApiRequest) -> Result<VcdResponse> {
+        let idempotent = req.idempotent.unwrap_or(matches!(
+            req.method,
+            Method::GET | Method::HEAD | Method::OPTIONS
+        ));
+        let options = self.options();
+        options
+            .retry
+            .run(idempotent, || self.send_once(&req, &options, idempotent))
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        req: &ApiRequest,
+        options: &ClientOptions,
+        idempotent: bool,
+    ) -> Result<VcdResponse> {
         let (org, generation) = self.read_state();
-        let http = self.to_http(&req, &org)?;
+        let http = self.to_http(req, &org, options, idempotent)?;
         let operation = format!("{} {}", req.method, http.url.path());
         tracing::debug!(method = %req.method, url = %redact_url(&http.url), "vcloud request");
         let resp = self.inner.transport.send(http).await?;
@@ -491,11 +654,11 @@ impl VcdClient {
                     current
                 }
             };
-            let http = self.to_http(&req, &org)?;
+            let http = self.to_http(req, &org, options, idempotent)?;
             let resp = self.inner.transport.send(http).await?;
-            return finish(operation, resp);
+            return finish(operation, resp, &org, options);
         }
-        finish(operation, resp)
+        finish(operation, resp, &org, options)
     }
 
     /// `GET` an XML document (vCD `Accept`).
@@ -602,9 +765,29 @@ impl VcdClient {
     }
 }
 
-fn finish(operation: String, resp: HttpResponse) -> Result<VcdResponse> {
+fn finish(
+    operation: String,
+    resp: HttpResponse,
+    org: &OrgInfo,
+    options: &ClientOptions,
+) -> Result<VcdResponse> {
+    if resp.status.is_redirection()
+        && let Some(location) = resp.header_str("location")
+        && let Ok(to) = org.vcdurl().join(location)
+        && !options.may_send_credentials(org, &to)
+    {
+        // The transport follows redirects within the origin only; one elsewhere ends here.
+        return Err(Error::foreign_origin(
+            to.origin().ascii_serialization(),
+            format!("{operation}: a {} redirect", resp.status.as_u16()),
+        )
+        .with_http_status(resp.status.as_u16()));
+    }
     if resp.status.as_u16() >= 400 {
-        let err = error_from_response(&operation, &resp);
+        let mut err = error_from_response(&operation, &resp);
+        if let Some(delay) = resp.retry_after() {
+            err = err.with_retry_after(delay);
+        }
         tracing::debug!(operation = %operation, status = resp.status.as_u16(), "vcloud error response");
         return Err(err);
     }

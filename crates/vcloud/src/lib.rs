@@ -88,7 +88,7 @@ pub mod query;
 pub mod session;
 pub mod task;
 
-pub use client::{Accept, ApiRequest, Reauthenticate, VcdClient, VcdResponse};
+pub use client::{Accept, ApiRequest, ClientOptions, Reauthenticate, VcdClient, VcdResponse};
 pub use compute::VcdCompute;
 pub use error::{VcdError, error_from_response};
 pub use metrics::{MetricData, MetricValue, Metrics, Unit};

@@ -209,6 +209,19 @@ impl Task {
         })
     }
 
+    /// The one definition of "finished" shared by [`TaskWaiter`] and the DR runner:
+    /// `Ok(true)` only when vCD says `success`; `Ok(false)` while the task is queued,
+    /// running, or in a status this client does not know (keep waiting: the idle
+    /// timeout or deadline ends it); the task's error when it ended in `error`,
+    /// `canceled` or `aborted` (see [`check`](Self::check)).
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn completion(&self) -> Result<bool> {
+        self.check()?;
+        Ok(self.status == TaskStatus::Success)
+    }
+
     /// `Ok(())` unless the task failed.
     ///
     /// # Errors
@@ -309,8 +322,7 @@ impl TaskWaiter {
         let mut current = task.clone();
         let mut seen = (current.status.clone(), current.progress);
         loop {
-            if current.status.is_terminal() {
-                current.check()?;
+            if current.completion()? {
                 return Ok(current);
             }
             let now = Instant::now();

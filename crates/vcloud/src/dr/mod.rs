@@ -51,7 +51,6 @@ use tokio::time::Instant;
 
 use crate::client::{ApiRequest, VcdClient};
 use crate::session::OrgInfo;
-use crate::task::{Task, TaskStatus};
 
 pub(crate) use model::parse_page as parse_replication_page;
 pub use model::{FAILOVER_MEDIA, NS_VR, Replication, ReplicationDetails, TEST_FAILOVER_MEDIA};
@@ -538,7 +537,10 @@ impl DisasterRecovery {
                     Err(_) if !slot.started => TargetStatus::NotStarted,
                     Err(_) if slot.interrupted => TargetStatus::Interrupted,
                     Err(e) if e.kind() == ErrorKind::Timeout => TargetStatus::TimedOut {
-                        message: e.to_string(),
+                        message: match &slot.status {
+                            Some(st) => format!("{e} (last task status {st:?})"),
+                            None => e.to_string(),
+                        },
                     },
                     Err(e) => TargetStatus::Failed {
                         kind: e.kind(),
@@ -587,6 +589,7 @@ struct Slot {
     interrupted: bool,
     task_href: Option<String>,
     progress: Option<u8>,
+    status: Option<String>,
 }
 
 fn lock(slot: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
@@ -653,12 +656,15 @@ async fn run_job(
         let mut s = lock(slot);
         s.task_href = Some(task.href.clone());
         s.progress = task.progress;
+        s.status = Some(task.status.to_string());
     }
     ctx.progress(task.progress.map(f64::from), task.status.as_str());
     let mut last = (task.status.clone(), task.progress);
     let mut failures = 0;
     loop {
-        if task_done(&task)? {
+        // The same definition as TaskWaiter: only `success` succeeds; a status this
+        // client does not know keeps the task waiting until the idle timeout.
+        if task.completion()? {
             return Ok(());
         }
         if ctx.is_cancelled() {
@@ -674,7 +680,10 @@ async fn run_job(
                 let now = (t.status.clone(), t.progress);
                 if now != last {
                     ctx.progress(t.progress.map(f64::from), t.status.as_str());
-                    lock(slot).progress = t.progress;
+                    let mut s = lock(slot);
+                    s.progress = t.progress;
+                    s.status = Some(t.status.to_string());
+                    drop(s);
                     last = now;
                 }
                 task = t;
@@ -686,17 +695,6 @@ async fn run_job(
             Err(e) => return Err(e.context(format!("polling task {}", task.href))),
         }
     }
-}
-
-/// Whether a task has ended well; an error when it ended badly.
-fn task_done(task: &Task) -> Result<bool> {
-    task.check()?;
-    Ok(match &task.status {
-        TaskStatus::Success => true,
-        // A status this client does not know: fall back to vcloudair's rule.
-        TaskStatus::Unknown(_) => task.progress.is_none_or(|p| p >= 100),
-        _ => false,
-    })
 }
 
 fn interrupted(slot: &Mutex<Slot>) -> Error {

@@ -32,6 +32,11 @@ pub use vcd::{
 /// session's own state `S` (tokens, service or instance lists) behind a lock.
 pub(crate) struct AirInner<S> {
     pub(crate) transport: std::sync::Arc<dyn HttpTransport>,
+    /// The transport for login requests: `transport` behind the retry policy (only
+    /// idempotent requests, such as the `GET`s of a login, are repeated).
+    pub(crate) login_transport: std::sync::Arc<dyn HttpTransport>,
+    /// What the session's clients get: retry policy and extra allowed origins.
+    pub(crate) options: crate::client::ClientOptions,
     pub(crate) base: url::Url,
     pub(crate) version: crate::model::ApiVersion,
     pub(crate) username: String,
@@ -50,6 +55,8 @@ pub(crate) struct AirBuilder {
     pub(crate) version: crate::model::ApiVersion,
     pub(crate) transport: Option<std::sync::Arc<dyn HttpTransport>>,
     pub(crate) http: nebulair_core::HttpConfig,
+    pub(crate) retry: nebulair_core::RetryPolicy,
+    pub(crate) allowed_origins: Vec<String>,
 }
 
 impl AirBuilder {
@@ -66,6 +73,8 @@ impl AirBuilder {
             version,
             transport: None,
             http: nebulair_core::HttpConfig::default(),
+            retry: nebulair_core::RetryPolicy::default(),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -76,7 +85,10 @@ impl AirBuilder {
             Some(t) => t,
             None => std::sync::Arc::new(nebulair_core::ReqwestTransport::new(&self.http)?),
         };
+        let options = client_options(self.retry, &self.allowed_origins)?;
         Ok(AirInner {
+            login_transport: login_transport(&transport, &options),
+            options,
             transport,
             base: base_url(&self.base)?,
             version: self.version,
@@ -104,6 +116,25 @@ macro_rules! air_builder_setters {
             /// HTTP settings for the default transport.
             pub fn http_config(mut self, config: nebulair_core::HttpConfig) -> Self {
                 self.air.http = config;
+                self
+            }
+
+            /// The retry policy of the session's logins and clients (default: core's
+            /// [`RetryPolicy::default`](nebulair_core::RetryPolicy)). Only idempotent
+            /// requests are retried.
+            pub fn retry_policy(mut self, policy: nebulair_core::RetryPolicy) -> Self {
+                self.air.retry = policy;
+                self
+            }
+
+            /// Also lets the session's clients send credentials to `origin`
+            /// (`scheme://host[:port]`), e.g. the public name of a vCD behind a proxy.
+            /// Any other origin than the endpoint's is refused
+            /// ([`ErrorKind::ForeignOrigin`](nebulair_core::ErrorKind::ForeignOrigin)).
+            /// Checked by `build()` ([`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput)
+            /// for an invalid origin).
+            pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+                self.air.allowed_origins.push(origin.into());
                 self
             }
 
@@ -153,6 +184,29 @@ pub(crate) fn header_token(resp: &HttpResponse, name: &str, what: &str) -> Resul
             format!("{what}: the server answered without the {name} header"),
         )),
     }
+}
+
+/// The client options of a session from its builder's settings.
+pub(crate) fn client_options(
+    retry: nebulair_core::RetryPolicy,
+    allowed: &[String],
+) -> Result<crate::client::ClientOptions> {
+    let mut options = crate::client::ClientOptions::default().retry_policy(retry);
+    for o in allowed {
+        options = options.allow_origin(o)?;
+    }
+    Ok(options)
+}
+
+/// `transport` behind the session's retry policy, for login requests.
+pub(crate) fn login_transport(
+    transport: &std::sync::Arc<dyn HttpTransport>,
+    options: &crate::client::ClientOptions,
+) -> std::sync::Arc<dyn HttpTransport> {
+    std::sync::Arc::new(nebulair_core::RetryTransport::new(
+        transport.clone(),
+        options.get_retry_policy().clone(),
+    ))
 }
 
 /// Ensures a base URL ends with `/` so that relative joins keep its path.

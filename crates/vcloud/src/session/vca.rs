@@ -202,7 +202,7 @@ impl VcaSession {
                 "authorization",
                 &basic_auth(&self.inner.username, &self.inner.password),
             )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let token = header_token(&resp, VCHS_TOKEN_HEADER, "vCloud Air login")?;
         let session = XmlElement::parse(resp.body_str()?)?;
         let links: Vec<Reference> = crate::model::links(&session);
@@ -224,7 +224,7 @@ impl VcaSession {
         // Services and their vDCs.
         let url = self.resolve(&service_list)?;
         let resp = send_checked(
-            &*self.inner.transport,
+            &*self.inner.login_transport,
             self.vchs_request(HttpRequest::get(url), &token)?,
         )
         .await?;
@@ -243,7 +243,7 @@ impl VcaSession {
             };
             let url = self.resolve(href)?;
             let resp = send_checked(
-                &*self.inner.transport,
+                &*self.inner.login_transport,
                 self.vchs_request(HttpRequest::get(url), &token)?,
             )
             .await?;
@@ -316,7 +316,7 @@ impl VcaSession {
         })?;
         let url = self.resolve(&vdc.vcloud_session_href)?;
         let resp = send_checked(
-            &*self.inner.transport,
+            &*self.inner.login_transport,
             self.vchs_request(HttpRequest::post(url, ""), &token)?,
         )
         .await?;
@@ -351,7 +351,8 @@ impl VcaSession {
                 session: self.clone(),
                 org: org.to_lowercase(),
             }),
-        ))
+        )
+        .with_options(self.inner.options.clone()))
     }
 
     /// Logs out of vCloud Air (`DELETE` the session's remove link, or
@@ -368,7 +369,7 @@ impl VcaSession {
         let Some(token) = token else { return Ok(()) };
         let url = self.resolve(href.as_deref().unwrap_or("api/vchs/session"))?;
         match send_checked(
-            &*self.inner.transport,
+            &*self.inner.login_transport,
             self.vchs_request(HttpRequest::delete(url), &token)?,
         )
         .await

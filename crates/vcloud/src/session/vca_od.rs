@@ -356,7 +356,7 @@ impl VcaOdSession {
                 "authorization",
                 &basic_auth(&self.inner.username, &self.inner.password),
             )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let token = header_token(&resp, IAM_TOKEN_HEADER, "vCloud Air On-Demand login")?;
         let instances: Instances = self.sc_get("api/sc/instances", &token).await?;
         let plans: Plans = self.sc_get("api/sc/plans", &token).await?;
@@ -385,7 +385,7 @@ impl VcaOdSession {
                 "authorization",
                 &format!("Bearer {}", token.expose_secret()),
             )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         serde_json::from_slice(&resp.body).map_err(|e| {
             Error::with_source(
                 ErrorKind::Protocol,
@@ -479,7 +479,7 @@ impl VcaOdSession {
                     &self.inner.password,
                 ),
             )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let token = header_token(&resp, super::VCLOUD_AUTH_HEADER, "On-Demand instance login")?;
         let info = OrgInfo::new(
             inst.vcd_url()?.as_str(),
@@ -517,7 +517,8 @@ impl VcaOdSession {
                 session: self.clone(),
                 id: instance_id.to_owned(),
             }),
-        ))
+        )
+        .with_options(self.inner.options.clone()))
     }
 }
 

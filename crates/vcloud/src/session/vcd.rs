@@ -149,6 +149,9 @@ struct State {
 
 struct Inner {
     transport: Arc<dyn HttpTransport>,
+    /// `transport` behind the retry policy, for the login requests.
+    login_transport: Arc<dyn HttpTransport>,
+    options: crate::client::ClientOptions,
     base: Url,
     org: Option<String>,
     credentials: Credentials,
@@ -221,9 +224,29 @@ pub struct VcdSessionBuilder {
     max_version: Option<ApiVersion>,
     transport: Option<Arc<dyn HttpTransport>>,
     http: HttpConfig,
+    retry: nebulair_core::RetryPolicy,
+    allowed_origins: Vec<String>,
 }
 
 impl VcdSessionBuilder {
+    /// The retry policy of the logins and of [`VcdSession::client`]'s clients (default:
+    /// core's [`RetryPolicy::default`](nebulair_core::RetryPolicy)). Only idempotent
+    /// requests are retried; a deadline set on it bounds each call with all its attempts.
+    pub fn retry_policy(mut self, policy: nebulair_core::RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Also lets the session's clients send the token to `origin` (`scheme://host[:port]`),
+    /// e.g. the public name a vCD behind a reverse proxy writes into its hrefs. Any other
+    /// origin than the endpoint's is refused with
+    /// [`ErrorKind::ForeignOrigin`](nebulair_core::ErrorKind::ForeignOrigin).
+    /// Checked by [`build`](Self::build).
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
     /// The org to log in to (`System` for the provider). A user name written
     /// `user@org` sets it too.
     pub fn org(mut self, org: impl Into<String>) -> Self {
@@ -273,8 +296,9 @@ impl VcdSessionBuilder {
     /// Builds the session (no request is sent yet).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for an invalid URL, missing credentials, a password
-    /// or API-token login without an org, or a user token (not used by vCD).
+    /// [`ErrorKind::InvalidInput`] for an invalid URL or allowed origin, missing
+    /// credentials, a password or API-token login without an org, or a user token (not
+    /// used by vCD).
     pub fn build(self) -> Result<VcdSession> {
         let mut credentials = self
             .credentials
@@ -308,8 +332,11 @@ impl VcdSessionBuilder {
             None => Arc::new(ReqwestTransport::new(&self.http)?),
         };
         let parse = |s: &str| ApiVersion::new(s);
+        let options = super::client_options(self.retry, &self.allowed_origins)?;
         Ok(VcdSession {
             inner: Arc::new(Inner {
+                login_transport: super::login_transport(&transport, &options),
+                options,
                 transport,
                 base: base_url(&self.base)?,
                 org,
@@ -359,6 +386,8 @@ impl VcdSession {
             max_version: None,
             transport: None,
             http: HttpConfig::default(),
+            retry: nebulair_core::RetryPolicy::default(),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -396,7 +425,7 @@ impl VcdSession {
     pub async fn versions(&self) -> Result<Vec<VersionInfo>> {
         let req =
             HttpRequest::get(self.url("api/versions")?).header("accept", "application/*+xml")?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         parse_versions(resp.body_str()?)
     }
 
@@ -525,7 +554,7 @@ impl VcdSession {
             username,
             password,
         )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let (token, header) = match header_token(&resp, VCLOUD_AUTH_HEADER, "vCD login") {
             Ok(t) => (t, VCLOUD_AUTH_HEADER),
             Err(_) => (
@@ -555,7 +584,7 @@ impl VcdSession {
             username,
             password,
         )?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let token = header_token(&resp, ACCESS_TOKEN_HEADER, "cloudapi login")?;
         let body: CloudApiSession = serde_json::from_slice(&resp.body).map_err(|e| {
             Error::with_source(
@@ -634,7 +663,7 @@ impl VcdSession {
         let req = HttpRequest::get(self.url("api/session")?)
             .header("accept", &format!("application/*+xml;version={version}"))?
             .secret_header(header, &value)?;
-        let resp = send_checked(&*self.inner.transport, req).await?;
+        let resp = send_checked(&*self.inner.login_transport, req).await?;
         let login = parse_session(&resp)?;
         let info = self.org_info_for(token, header, version, &login)?;
         Ok((info, login, expires))
@@ -682,7 +711,8 @@ impl VcdSession {
             Arc::new(VcdReauth {
                 session: self.clone(),
             }),
-        ))
+        )
+        .with_options(self.inner.options.clone()))
     }
 
     /// vcloudair's direct-vCD `org_info` (its `VCASession.login(vcd_url=...)`): the
@@ -739,7 +769,7 @@ impl VcdSession {
                 &format!("application/*+xml;version={}", info.version()),
             )?
             .secret_header(&name, &value)?;
-        match send_checked(&*self.inner.transport, req).await {
+        match send_checked(&*self.inner.login_transport, req).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_authentication() || e.is_not_found() => Ok(()),
             Err(e) => Err(e),
