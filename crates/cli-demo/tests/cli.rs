@@ -389,7 +389,14 @@ fn unreachable_endpoint_gives_transport_exit_code() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
+    let all = stderr_of(&out);
+    // The read is retried (3 times by default), each retry announced by a warning line.
+    assert_eq!(
+        all.lines().filter(|l| l.contains("WARN")).count(),
+        3,
+        "{all}"
+    );
+    let err: String = all.lines().filter(|l| !l.contains("WARN")).collect();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: listing hosts failed:"), "{err}");
     assert!(err.contains("hint: is oned running"), "{err}");

@@ -232,7 +232,6 @@ impl RetryPolicy {
                 tracing::warn!(
                     attempt = attempt + 1,
                     max_attempts,
-                    error = %display_chain(&e),
                     "attempt {} of {max_attempts} failed and the {d:?} deadline leaves no time for another: {}",
                     attempt + 1,
                     display_chain(&e),
@@ -246,8 +245,6 @@ impl RetryPolicy {
                 attempt = attempt + 1,
                 max_attempts,
                 delay_ms = delay.as_millis() as u64,
-                retry_after_ms = e.retry_after().map(|d| d.as_millis() as u64),
-                error = %display_chain(&e),
                 "attempt {} of {max_attempts} failed, retrying in {delay:?}: {}",
                 attempt + 1,
                 display_chain(&e),
