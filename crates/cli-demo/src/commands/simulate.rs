@@ -32,6 +32,11 @@ pub(crate) struct SimulateArgs {
     /// (http://127.0.0.1:P) [default: a free port]
     #[arg(long, value_name = "P", conflicts_with = "vcloud_only")]
     onegate_port: Option<u16>,
+    /// Act in OneGate as this VM (it needs a OneGate token: `CONTEXT = [ TOKEN = "YES" ]`),
+    /// printing its token, instead of the first VM with a token [default: that VM, or a
+    /// new one]
+    #[arg(long, value_name = "ID", conflicts_with = "vcloud_only")]
+    onegate_vm: Option<i32>,
     /// Start OpenNebula from this JSON state file if it exists, and save the state to it
     /// when stopped with Ctrl-C or SIGTERM.
     #[arg(long, value_name = "FILE")]
@@ -201,7 +206,7 @@ impl SimulateArgs {
             )
         };
         let gate = match &one {
-            Some(sim) => Some(prepare_onegate(sim).await?),
+            Some(sim) => Some(prepare_onegate(sim, self.onegate_vm).await?),
             None => None,
         };
         let vcloud = if self.one_only {
@@ -271,18 +276,33 @@ impl SimulateArgs {
 
 /// What `simulate` prints for OneGate: the VM to act as (one with a token) inside a
 /// one-role OneFlow service, so that `onegate vm|service ...` have something to answer.
-async fn prepare_onegate(sim: &OneSimHandle) -> Result<OneGateEndpoint, Failure> {
+async fn prepare_onegate(
+    sim: &OneSimHandle,
+    wanted: Option<i32>,
+) -> Result<OneGateEndpoint, Failure> {
     let (Some(gate), Some(url)) = (sim.onegate(), sim.onegate_url()) else {
         return Err(Failure::new(
             "starting the OneGate simulator",
             Error::protocol("the OpenNebula simulator serves no OneGate"),
         ));
     };
-    let vm = onegate_vm(sim).await?;
+    let vm = match wanted {
+        Some(id) => {
+            let view = sim
+                .state()
+                .vm_info(id)
+                .map_err(|e| Failure::new(format!("finding VM {id} for --onegate-vm"), e))?;
+            (id, view.name)
+        }
+        None => onegate_vm(sim).await?,
+    };
     let token = sim.state().vm_token(vm.0).ok_or_else(|| {
         Failure::new(
             "preparing a VM for OneGate",
-            Error::protocol(format!("VM {} has no OneGate token", vm.0)),
+            Error::invalid_input(format!(
+                "VM {} has no OneGate token (its CONTEXT needs TOKEN = \"YES\")",
+                vm.0
+            )),
         )
     })?;
     let service = gate

@@ -771,6 +771,23 @@ impl OneState {
         render::obj(&mut out, &st, o, false, false);
         Ok(out)
     }
+    /// The `<VROUTER>` document of a virtual router (as `one.vrouter.info` returns it), so
+    /// that OneGate sees the routers made through XML-RPC.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when there is no such router.
+    pub fn vrouter_xml(&self, id: i32) -> Result<String> {
+        let st = self.engine.read();
+        let o = st.pool(Kind::Vrouter).objs.get(&id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("virtual router {id} does not exist"),
+            )
+        })?;
+        let mut out = String::new();
+        render::obj(&mut out, &st, o, false, false);
+        Ok(out)
+    }
     /// Merge (`merge = true`, oned's append) or replace a VM's USER_TEMPLATE with a
     /// template in either syntax.
     ///

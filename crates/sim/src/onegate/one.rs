@@ -147,6 +147,10 @@ impl OneGateBackend for OneSimBackend {
         self.state.vnet_xml(id).ok()
     }
 
+    fn vrouter_xml(&self, id: i32) -> Option<String> {
+        self.state.vrouter_xml(id).ok()
+    }
+
     fn update_user_template(&self, id: i32, text: &str, append: bool) -> Result<(), String> {
         self.state
             .update_user_template(id, text, append)
