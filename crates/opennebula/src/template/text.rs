@@ -6,9 +6,27 @@ use nebulair_core::{Error, Result};
 
 use super::{Template, TemplateValue, Vector, check_name};
 
+/// Whether a run of backslashes of odd length ends at a quote or at the end of `value`.
+///
+/// oned's lexer reads a quoted value as pairs: `\"` is a quote, any other backslash pair is
+/// kept as it is, and the first lone `"` ends the value. The writer escapes every quote, so
+/// `n` backslashes before a quote become `n + 1` on the wire: with `n` odd they pair up and
+/// the quote ends the value; `n` odd backslashes at the end swallow the closing quote.
+fn odd_backslashes_before_quote_or_end(value: &str) -> bool {
+    let mut run = 0usize;
+    for c in value.chars() {
+        match c {
+            '\\' => run += 1,
+            '"' if run % 2 == 1 => return true,
+            _ => run = 0,
+        }
+    }
+    run % 2 == 1
+}
+
 /// Whether the text syntax can carry `value` unchanged inside double quotes.
 pub(super) fn text_safe(value: &str) -> bool {
-    !value.ends_with('\\')
+    !odd_backslashes_before_quote_or_end(value)
         && !value.contains("]]>")
         && !value
             .chars()
@@ -16,10 +34,11 @@ pub(super) fn text_safe(value: &str) -> bool {
 }
 
 fn check_value(name: &str, value: &str) -> Result<()> {
-    if value.ends_with('\\') {
+    if odd_backslashes_before_quote_or_end(value) {
         return Err(Error::invalid_input(format!(
-            "template attribute {name}: a value ending in a backslash cannot be written in the \
-             text syntax (oned would read `\\\"`); use the XML form (Template::to_xml or render)"
+            "template attribute {name}: an odd number of backslashes before a quote or at the \
+             end cannot be written in the text syntax (oned reads backslashes in pairs); use \
+             the XML form (Template::to_xml or render)"
         )));
     }
     if value.contains("]]>") {
@@ -188,10 +207,18 @@ impl<'a> Parser<'a> {
                     return Err(self.error("unterminated quoted value"));
                 }
                 Some('"') => return Ok(out),
-                Some('\\') if self.peek() == Some('"') => {
-                    self.bump();
-                    out.push('"');
-                }
+                // oned's lexer: `\"` is a quote, any other backslash pair is kept as it is
+                Some('\\') => match self.bump() {
+                    Some('"') => out.push('"'),
+                    Some(next) => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                    None => {
+                        self.pos = open;
+                        return Err(self.error("unterminated quoted value"));
+                    }
+                },
                 Some(c) => out.push(c),
             }
         }

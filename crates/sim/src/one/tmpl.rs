@@ -301,11 +301,18 @@ impl<'a> Lexer<'a> {
             let mut seg = i;
             while i < self.s.len() {
                 match self.s[i] {
+                    // oned's lexer reads backslash pairs: `\"` is a quote, any other pair is
+                    // kept as it is (so `"a\\"` is `a\\`)
                     b'\\' if self.s.get(i + 1) == Some(&b'"') => {
                         out.push_str(&self.text[seg..i]);
                         out.push('"');
                         i += 2;
                         seg = i;
+                    }
+                    b'\\' if i + 1 < self.s.len() => {
+                        // keep the pair; step over a whole (possibly multi-byte) character
+                        let next = self.text[i + 1..].chars().next().map_or(1, char::len_utf8);
+                        i += 1 + next;
                     }
                     b'"' => {
                         out.push_str(&self.text[seg..i]);
@@ -499,6 +506,19 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backslashes_pair_up_like_oned() {
+        let t =
+            Tmpl::parse("A = \"a\\\\\"\nB = \"C:\\dir\\é\"\nC = \"say \\\"x\\\"\"").expect("parse");
+        assert_eq!(t.get("A"), Some("a\\\\"));
+        assert_eq!(t.get("B"), Some("C:\\dir\\é"));
+        assert_eq!(t.get("C"), Some("say \"x\""));
+        assert_eq!(
+            Tmpl::parse("A = \"x ]]> y\"").err().as_deref(),
+            Some("Parse error.")
+        );
+    }
 
     #[test]
     fn text_syntax_like_oned() {
