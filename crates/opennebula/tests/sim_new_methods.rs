@@ -15,8 +15,14 @@ use nebulair_opennebula::{Credentials, ErrorKind, OneClient, OneErrorCode, Templ
 use nebulair_sim::one::{OneSimHandle, OneSimulator};
 
 async fn start() -> (OneSimHandle, OneClient) {
+    start_monitoring_every(Duration::from_millis(20)).await
+}
+
+/// A simulator whose monitoring samples (which also finish guest commands) come every
+/// `every`.
+async fn start_monitoring_every(every: Duration) -> (OneSimHandle, OneClient) {
     let sim = OneSimulator::builder()
-        .monitor_interval(Duration::from_millis(20))
+        .monitor_interval(every)
         .start()
         .await
         .expect("simulator");
@@ -275,7 +281,7 @@ async fn backup_jobs_and_vm_backups() {
         .expect("schedupdate");
     let raw = c.backup_job(job).info_raw().await.expect("raw");
     assert!(
-        raw.as_str().contains("<TIME>4102444801</TIME>"),
+        raw.as_str().contains("<TIME><![CDATA[4102444801]]></TIME>"),
         "{}",
         raw.as_str()
     );
@@ -303,7 +309,8 @@ async fn backup_jobs_and_vm_backups() {
 
 #[tokio::test]
 async fn scheduled_actions_exec_and_vm_extras() {
-    let (sim, c) = start().await;
+    // no monitoring sample during the test: an exec stays RUNNING until cancelled
+    let (sim, c) = start_monitoring_every(Duration::from_secs(3600)).await;
     let vm = running_vm(&sim, &c).await;
     // due now: fired by the scheduler as the VM's owner
     let sa = c
@@ -332,7 +339,20 @@ async fn scheduled_actions_exec_and_vm_extras() {
     }
     assert!(off, "the scheduled poweroff fired");
     let raw = c.vm(vm).info_raw().await.expect("raw").into_string();
-    assert!(raw.contains("<ACTION>poweroff</ACTION>") && !raw.contains("<DONE>-1</DONE><MESSAGE></MESSAGE><WARNING>0</WARNING></SCHED_ACTION><SCHED_ACTION><ID>0"), "{raw}");
+    // the fired action is DONE, the later one still pending (-1)
+    let fired = raw
+        .split("<SCHED_ACTION>")
+        .find(|x| x.contains("<ACTION><![CDATA[poweroff]]></ACTION>"))
+        .expect("poweroff action in TEMPLATE");
+    assert!(!fired.contains("<DONE><![CDATA[-1]]></DONE>"), "{raw}");
+    assert!(
+        raw.contains(&format!(
+            "<SCHED_ACTIONS><ID>{sa}</ID><ID>{later}</ID></SCHED_ACTIONS>"
+        )),
+        "{raw}"
+    );
+    let vmx = c.vm(vm).info().await.expect("typed");
+    assert_eq!(vmx.sched_actions.len(), 2);
     c.vm(vm).scheddelete(later).await.expect("scheddelete");
 
     // PCI devices need POWEROFF

@@ -6,7 +6,8 @@
 //! `vm.xsd` declares mandatory; real oned documents fail that check, so the test's copy of
 //! `vm.xsd` makes that one element optional. `one.system.config` is the recorded oned
 //! document verbatim (which also does not validate against its XSD) and is compared with
-//! the recording instead.
+//! the recording instead. Likewise the zone TEMPLATE's ENDPOINT_GRPC (recorded-sweep 013),
+//! which the shipped zone.xsd lacks, is allowed in the test's copy.
 
 mod one_common;
 
@@ -51,6 +52,17 @@ fn xsd_for(root: &str, extended: bool) -> Option<&'static str> {
         "VROUTER" => "vrouter",
         "VROUTER_POOL" => "vrouter_pool",
         "VNTEMPLATE_POOL" => "vntemplate_pool",
+        "HOOK" => "hook",
+        "HOOK_POOL" => "hook_pool",
+        "MARKETPLACE" => "marketplace",
+        "MARKETPLACE_POOL" => "marketplace_pool",
+        "MARKETPLACEAPP" => "marketplaceapp",
+        "MARKETPLACEAPP_POOL" => "marketplaceapp_pool",
+        "BACKUPJOB" => "backupjob",
+        "BACKUPJOB_POOL" => "backupjob_pool",
+        "RAFT" => "raftstatus",
+        "HISTORY_RECORDS" => "acct",
+        "SHOWBACK_RECORDS" => "showback",
         _ => return None,
     })
 }
@@ -72,6 +84,17 @@ async fn every_document_validates_against_the_xsds() {
     for e in std::fs::read_dir(XSD).expect("xsd dir") {
         let p = e.expect("entry").path();
         let mut text = std::fs::read_to_string(&p).expect("xsd");
+        if matches!(
+            p.file_name().and_then(|n| n.to_str()),
+            Some("zone.xsd" | "zone_pool.xsd")
+        ) {
+            // oned 7.5 adds ENDPOINT_GRPC to the zone template (recorded-sweep 013), which
+            // the shipped zone.xsd does not list yet
+            text = text.replace(
+                "<xs:element name=\"ENDPOINT\" type=\"xs:string\"/>",
+                "<xs:element name=\"ENDPOINT\" type=\"xs:string\"/>\n              <xs:element name=\"ENDPOINT_GRPC\" type=\"xs:string\" minOccurs=\"0\"/>",
+            );
+        }
         if p.file_name().and_then(|n| n.to_str()) == Some("vm.xsd") {
             text = text.replace(
                 "<xs:element name=\"TM_MAD_SYSTEM\" type=\"xs:string\"/>",

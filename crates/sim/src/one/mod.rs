@@ -251,7 +251,7 @@ impl OneSimulatorBuilder {
     }
 
     /// Build the engine without a server (for in-process use and benchmarks).
-    fn engine(&self, endpoint: String) -> Result<Engine> {
+    fn engine(&self) -> Result<Engine> {
         let mut st = match &self.snapshot {
             Some(json) => serde_json::from_str::<State>(json).map_err(|e| {
                 Error::with_source(ErrorKind::InvalidInput, "invalid simulator snapshot", e)
@@ -265,7 +265,6 @@ impl OneSimulatorBuilder {
             state: RwLock::new(st),
             ctx: handlers::Ctx {
                 delays: self.delays,
-                endpoint,
             },
             faults: FaultInjector::new(self.faults.clone()),
             connection_close: self.connection_close,
@@ -308,7 +307,7 @@ impl OneSimulatorBuilder {
             Error::with_source(ErrorKind::Transport, "cannot read the bound address", e)
         })?;
         let url = format!("http://{addr}/RPC2");
-        let engine = Arc::new(self.engine(url.clone())?);
+        let engine = Arc::new(self.engine()?);
         let stop = CancellationToken::new();
         let server = tokio::spawn(server::serve(listener, engine.clone(), stop.clone()));
         let scheduler = tokio::spawn(scheduler(
@@ -1019,7 +1018,9 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
         Zone {
             id: 0,
             name: "OpenNebula".into(),
-            template: tmpl("ENDPOINT = \"http://localhost:2633/RPC2\""),
+            template: tmpl(
+                "ENDPOINT = \"http://localhost:2633/RPC2\"\nENDPOINT_GRPC = \"localhost:2634\"",
+            ),
         },
     );
     let ds_perm = [1, 1, 0, 1, 0, 0, 0, 0, 0];
@@ -1201,9 +1202,7 @@ mod tests {
 
     #[test]
     fn engine_answers_like_oned() {
-        let e = OneSimulator::builder()
-            .engine("http://127.0.0.1:1/RPC2".into())
-            .expect("engine");
+        let e = OneSimulator::builder().engine().expect("engine");
         assert!(call(&e, "one.system.version", "").contains("<string>7.5.80</string>"));
         let r = call(
             &e,
@@ -1235,19 +1234,17 @@ mod tests {
 
     #[test]
     fn snapshot_round_trip() {
-        let e = OneSimulator::builder()
-            .engine(String::new())
-            .expect("engine");
+        let e = OneSimulator::builder().engine().expect("engine");
         let json = serde_json::to_string(&*e.read()).expect("json");
         let e2 = OneSimulator::builder()
             .snapshot_json(json)
-            .engine(String::new())
+            .engine()
             .expect("engine");
         assert_eq!(*e.read(), *e2.read());
         assert!(
             OneSimulator::builder()
                 .snapshot_json("{not json")
-                .engine(String::new())
+                .engine()
                 .is_err()
         );
     }

@@ -472,17 +472,14 @@ pub(crate) fn vdc(out: &mut String, v: &super::state::Vdc) {
     out.push_str("</VDC>");
 }
 
-pub(crate) fn zone(out: &mut String, z: &super::state::Zone, endpoint: &str) {
+/// A zone of a solo (non-HA) oned: its SERVER_POOL is empty (recorded-sweep 013).
+pub(crate) fn zone(out: &mut String, z: &super::state::Zone) {
     out.push_str("<ZONE>");
     el(out, "ID", z.id);
     el_text(out, "NAME", &z.name);
     out.push_str("<STATE>0</STATE>");
     z.template.render(out, "TEMPLATE");
-    out.push_str("<SERVER_POOL><SERVER>");
-    el_text(out, "ENDPOINT", endpoint);
-    el(out, "ID", 0);
-    el_text(out, "NAME", "simulator");
-    out.push_str("</SERVER></SERVER_POOL></ZONE>");
+    out.push_str("<SERVER_POOL></SERVER_POOL></ZONE>");
 }
 
 /// `<ACL_POOL>`.
@@ -758,7 +755,7 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             ids(out, "OUTDATED_VMS", b.outdated.iter().copied());
             out.push_str("<BACKING_UP_VMS></BACKING_UP_VMS>");
             ids(out, "ERROR_VMS", b.error.iter().copied());
-            o.template.render(out, "TEMPLATE");
+            template_with_sched(out, &o.template, o.meta.id, "BACKUPJOB", &b.sched);
             out.push_str("</BACKUPJOB>");
         }
         Extra::Hook(h) => {
@@ -985,7 +982,7 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         None => out.push_str("<MONITORING></MONITORING>"),
     }
     sched_actions(out, o.meta.id, "VM", &v.sched);
-    o.template.render(out, "TEMPLATE");
+    template_with_sched(out, &o.template, o.meta.id, "VM", &v.sched);
     v.user_template.render(out, "USER_TEMPLATE");
     if v.history.is_empty() {
         out.push_str("<HISTORY_RECORDS/>");
@@ -1153,36 +1150,51 @@ pub(crate) fn marketapp_state(m: &super::state::MarketAppData) -> i32 {
     }
 }
 
-/// `<SCHED_ACTIONS>` of a VM or a backup job.
+/// `<SCHED_ACTIONS>` of a VM or a backup job: the ids (vm.xsd, backupjob.xsd); the
+/// actions themselves are SCHED_ACTION vectors of the TEMPLATE ([`with_sched`]).
 pub(crate) fn sched_actions(
     out: &mut String,
+    _parent: i32,
+    _ty: &str,
+    list: &[super::state::SchedAction],
+) {
+    ids(out, "SCHED_ACTIONS", list.iter().map(|a| a.id));
+}
+
+/// Render `t` as TEMPLATE with the scheduled actions appended as SCHED_ACTION elements,
+/// as `one.vm.info` and `one.backupjob.info` show them: after the other attributes, fields
+/// in the order of shared.xsd's SCHED_ACTION.
+pub(crate) fn template_with_sched(
+    out: &mut String,
+    t: &Tmpl,
     parent: i32,
     ty: &str,
     list: &[super::state::SchedAction],
 ) {
-    if list.is_empty() {
-        out.push_str("<SCHED_ACTIONS></SCHED_ACTIONS>");
-        return;
-    }
-    out.push_str("<SCHED_ACTIONS>");
+    out.push_str("<TEMPLATE>");
+    t.render_children(out);
     for a in list {
         out.push_str("<SCHED_ACTION>");
-        el(out, "ID", a.id);
-        el(out, "PARENT_ID", parent);
-        el_text(out, "TYPE", ty);
-        el_text(out, "ACTION", &a.action);
-        el_text(out, "ARGS", &a.args);
-        el_text(out, "TIME", &a.time);
-        el(out, "REPEAT", a.repeat);
-        el_text(out, "DAYS", &a.days);
-        el(out, "END_TYPE", a.end_type);
-        el(out, "END_VALUE", a.end_value);
-        el(out, "DONE", a.done);
-        el_text(out, "MESSAGE", &a.message);
-        el(out, "WARNING", 0);
+        for (k, v) in [
+            ("ID", a.id.to_string()),
+            ("PARENT_ID", parent.to_string()),
+            ("TYPE", ty.to_owned()),
+            ("ACTION", a.action.clone()),
+            ("ARGS", a.args.clone()),
+            ("TIME", a.time.clone()),
+            ("REPEAT", a.repeat.to_string()),
+            ("DAYS", a.days.clone()),
+            ("END_TYPE", a.end_type.to_string()),
+            ("END_VALUE", a.end_value.to_string()),
+            ("DONE", a.done.to_string()),
+            ("MESSAGE", a.message.clone()),
+            ("WARNING", "0".to_owned()),
+        ] {
+            cdata_elem(out, k, &v);
+        }
         out.push_str("</SCHED_ACTION>");
     }
-    out.push_str("</SCHED_ACTIONS>");
+    out.push_str("</TEMPLATE>");
 }
 
 /// `<HOOKLOG>` with the given execution records.

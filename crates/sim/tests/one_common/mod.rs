@@ -497,6 +497,88 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc.call("one.userpool.info", &[]).await);
     doc(rpc.call("one.group.info", &[P::I(0)]).await);
     doc(rpc.call("one.grouppool.info", &[]).await);
+    // the families served since the simulator has every method
+    rpc.call(
+        "one.vm.schedadd",
+        &[
+            P::I(vm),
+            P::S("SCHED_ACTION = [ ACTION = \"hold\", TIME = \"4102444800\" ]"),
+        ],
+    )
+    .await
+    .id();
+    doc(rpc.call("one.vm.info", &[P::I(vm)]).await);
+    let hook = rpc
+        .call(
+            "one.hook.allocate",
+            &[P::S(
+                "NAME = \"h\"\nTYPE = \"api\"\nCALL = \"one.zone.info\"\nCOMMAND = \"/bin/true\"",
+            )],
+        )
+        .await
+        .id();
+    rpc.call("one.zone.info", &[P::I(0)]).await.ok();
+    doc(rpc.call("one.hook.info", &[P::I(hook)]).await);
+    doc(rpc.call("one.hookpool.info", &[]).await);
+    doc(rpc.call("one.market.info", &[P::I(0)]).await);
+    doc(rpc.call("one.marketpool.info", &[]).await);
+    let market = rpc
+        .call(
+            "one.market.allocate",
+            &[P::S(
+                "NAME = \"m\"\nMARKET_MAD = \"http\"\nBASE_URL = \"http://127.0.0.1:1/\"",
+            )],
+        )
+        .await
+        .id();
+    let img = rpc
+        .call(
+            "one.image.allocate",
+            &[P::S("NAME = \"for-app\"\nPATH = \"/tmp/a.img\""), P::I(1)],
+        )
+        .await
+        .id();
+    let app = rpc
+        .call(
+            "one.marketapp.allocate",
+            &[
+                P::O(format!("NAME = \"app\"\nORIGIN_ID = \"{img}\"")),
+                P::I(market),
+            ],
+        )
+        .await
+        .id();
+    doc(rpc.call("one.marketapp.info", &[P::I(app)]).await);
+    doc(rpc
+        .call("one.marketapppool.info", &[P::I(-2), P::I(-1), P::I(-1)])
+        .await);
+    let job = rpc
+        .call("one.backupjob.allocate", &[P::S("NAME = \"bj\"")])
+        .await
+        .id();
+    rpc.call("one.backupjob.schedadd", &[P::I(job), P::S("SCHED_ACTION = [ TIME = \"4102444800\", REPEAT = \"0\", DAYS = \"1\", END_TYPE = \"0\" ]")])
+        .await
+        .id();
+    doc(rpc.call("one.backupjob.info", &[P::I(job)]).await);
+    doc(rpc
+        .call("one.backupjobpool.info", &[P::I(-2), P::I(-1), P::I(-1)])
+        .await);
+    doc(rpc.call("one.zone.raftstatus", &[]).await);
+    doc(rpc
+        .call("one.vmpool.accounting", &[P::I(-2), P::I(-1), P::I(-1)])
+        .await);
+    rpc.call(
+        "one.vmpool.calculateshowback",
+        &[P::I(1), P::I(2020), P::I(12), P::I(2100)],
+    )
+    .await
+    .ok();
+    doc(rpc
+        .call(
+            "one.vmpool.showback",
+            &[P::I(-2), P::I(1), P::I(2020), P::I(12), P::I(2100)],
+        )
+        .await);
     rpc.call("one.vm.action", &[P::S("terminate-hard"), P::I(vm)])
         .await
         .id();

@@ -48,7 +48,6 @@ pub(crate) const VERSION: &str = "7.5.80";
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub(crate) delays: super::Delays,
-    pub(crate) endpoint: String,
 }
 
 /// One authenticated call, as a handler sees it.

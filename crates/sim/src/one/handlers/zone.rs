@@ -4,7 +4,7 @@ use super::prelude::*;
 
 /// `one.zone.info` and `one.zonepool.info`.
 pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
-    let (a, ctx, method) = (k.a, k.ctx, k.method);
+    let (a, method) = (k.a, k.method);
     match (k.ns, k.op) {
         ("zone", "info") => {
             let z = s
@@ -12,13 +12,13 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
                 .get(&a.int(0))
                 .ok_or_else(|| no_exists("zone", a.int(0)))?;
             let mut out = String::new();
-            render::zone(&mut out, z, &ctx.endpoint);
+            render::zone(&mut out, z);
             Ok(Ret::Str(out))
         }
         ("zonepool", "info") => {
             let mut out = String::from("<ZONE_POOL>");
             for z in s.zones.values() {
-                render::zone(&mut out, z, &ctx.endpoint);
+                render::zone(&mut out, z);
             }
             out.push_str("</ZONE_POOL>");
             Ok(Ret::Str(out))
