@@ -86,4 +86,21 @@ try:
 except pyone.OneNoExistsException as e:
     assert "Error getting virtual machine [99999]" in str(e), str(e)
 
+# the families served since the simulator has every oned method
+hook = one.hook.allocate('NAME = "py-hook"\nTYPE = "api"\nCALL = "one.zone.info"\nCOMMAND = "/bin/true"')
+one.zone.info(0)
+h = one.hook.info(hook)
+assert h.NAME == "py-hook", h.NAME
+assert len(h.HOOKLOG.HOOK_EXECUTION_RECORD) == 1, h.HOOKLOG
+one.hooklog.info(0, 0, hook, 0)
+markets = one.marketpool.info()
+assert sorted(m.NAME for m in markets.MARKETPLACE) == ["Linux Containers", "OpenNebula Public"]
+job = one.backupjob.allocate('NAME = "py-bj"')
+one.backupjob.priority(job, 10)
+assert one.backupjob.info(job).PRIORITY == 10
+raft = one.zone.raftstatus()
+assert raft.SERVER_ID == -1 and raft.STATE == 0, raft
+assert one.vmpool.calculateshowback(1, 2020, 12, 2100) == " "
+assert one.vmpool.showback(-2, 1, 2020, 12, 2100) is not None
+
 print("OK")
