@@ -397,7 +397,9 @@ async fn clusters_hosts_datastores_zones() {
     assert_eq!(fast.name.as_deref(), Some("fast"));
     assert_eq!(fast.tm_mad.as_deref(), Some("ssh"));
     assert_eq!(fast.clusters, [ClusterId::new(100)]);
-    c.datastore(ds).enable(false).await.expect("disable ds");
+    // as oned: only system datastores are enabled or disabled
+    let err = c.datastore(ds).enable(false).await.expect_err("image ds");
+    assert!(err.to_string().contains("Only SYSTEM_DS"), "{err}");
     c.datastore(ds).delete().await.expect("delete ds");
 
     // zones

@@ -170,7 +170,13 @@ pub(crate) fn obj_write(
             let on = a.bool(1);
             match &mut s.get_mut(kind, id)?.extra {
                 Extra::Image(i) => i.state = if on { 1 } else { 3 },
-                Extra::Datastore(d) => d.state = if on { 0 } else { 1 },
+                Extra::Datastore(d) if d.ds_type == 1 => d.state = if on { 0 } else { 1 },
+                // recorded-sweep 094/095
+                Extra::Datastore(_) => {
+                    return Err(RpcError::internal(
+                        "Only SYSTEM_DS can be disabled or enabled",
+                    ));
+                }
                 _ => return Err(not_implemented(method)),
             }
         }
