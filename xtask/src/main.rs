@@ -6,10 +6,12 @@
 //! | `xsd` | regenerates `crates/opennebula/src/model/generated.rs` from `crates/opennebula/xsd/*.xsd` |
 //! | `vcd` | regenerates `crates/vcloud/src/model/vcd/generated.rs` from `crates/vcloud/xsd/**/*.xsd` |
 //! | `codegen` | all of the above |
+//! | `bench-decode` | the VM pool decode benchmark: fresh processes, interleaved rounds, medians and ratios (see `bench_decode.rs`) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench_decode;
 mod methods;
 mod vcd;
 mod xsd;
@@ -31,8 +33,9 @@ fn main() -> ExitCode {
         "codegen" => methods::run(&root())
             .and_then(|()| xsd::run(&root()))
             .and_then(|()| vcd::run(&root())),
+        "bench-decode" => bench_decode::run(&root(), &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => Err(format!(
-            "unknown command {cmd:?}; expected one of: methods, xsd, vcd, codegen"
+            "unknown command {cmd:?}; expected one of: methods, xsd, vcd, codegen, bench-decode"
         )),
     };
     match result {

@@ -443,6 +443,23 @@ pub fn decode_string(body: &[u8], method: &str) -> Result<String> {
     decode_one(body, method)?.into_string()
 }
 
+/// Decodes a response whose success value is an XML document straight into a typed
+/// resource (`model::VmPool`, `model::Vm`, ...): the path `OneClient`'s typed calls take
+/// from the HTTP body to the model. The body is released as soon as the document has been
+/// taken out of it.
+///
+/// # Errors
+/// As [`decode_string`], plus whatever `T::from_str` returns for the document
+/// ([`ErrorKind::Protocol`] for the generated models).
+pub fn decode_document<T>(body: bytes::Bytes, method: &str) -> Result<T>
+where
+    T: std::str::FromStr<Err = Error>,
+{
+    let doc = decode_string(&body, method)?;
+    drop(body);
+    doc.parse()
+}
+
 /// The error for an XML-RPC `<fault>` (raised by the XML-RPC layer before OpenNebula sees
 /// the call): -501 (wrong parameter type or count) and -506 (unknown method) are
 /// [`ErrorKind::InvalidInput`]; other codes (e.g. -503, malformed call) are
@@ -518,6 +535,28 @@ mod tests {
             .expect_err("control character");
         assert!(!err.to_string().contains("secret"));
         Ok(())
+    }
+
+    #[test]
+    fn decode_document_reads_the_model_and_maps_failures() {
+        let body = bytes::Bytes::from_static(
+            b"<methodResponse><params><param><value><array><data><value><boolean>1</boolean>\
+              </value><value><string>&lt;VM_POOL&gt;&lt;VM&gt;&lt;ID&gt;3&lt;/ID&gt;&lt;NAME&gt;a \
+              &amp;amp; b&lt;/NAME&gt;&lt;/VM&gt;&lt;/VM_POOL&gt;</string></value><value><i4>0</i4>\
+              </value></data></array></value></param></params></methodResponse>",
+        );
+        let pool: crate::model::VmPool = decode_document(body, "one.vmpool.info").expect("decodes");
+        assert_eq!(pool.vm.len(), 1);
+        assert_eq!(pool.vm[0].id.get(), 3);
+        assert_eq!(pool.vm[0].name.as_deref(), Some("a & b"));
+        let fail = bytes::Bytes::from_static(
+            b"<methodResponse><params><param><value><array><data><value><boolean>0</boolean>\
+              </value><value><string>[one.vm.info] Error getting virtual machine [9].</string>\
+              </value><value><i4>1024</i4></value></data></array></value></param></params>\
+              </methodResponse>",
+        );
+        let err = decode_document::<crate::model::Vm>(fail, "one.vm.info").expect_err("fails");
+        assert!(err.is_not_found());
     }
 
     #[test]

@@ -1,0 +1,175 @@
+//! One measurement per process, for `cargo xtask bench-decode` (the driver runs this
+//! binary once per variant and round, interleaved, and aggregates the lines it prints).
+//!
+//! ```text
+//! decode_probe <variant> <body-file>      measure one variant on a saved response body
+//! decode_probe envelope <doc> <body>      write oned's XML-RPC response around a document
+//! ```
+//!
+//! Variants (the input is read and prepared before the clock and the memory peak start):
+//! * `memcpy`: copy the response body into a new buffer (the cost of touching the bytes);
+//! * `scan`: every quick-xml event of the document, nothing kept (the floor);
+//!   `scan-checked`: the same with end-name checking on (the check our decoder makes);
+//! * `typed`: the document (`&str`) into `model::VmPool`;
+//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE`/`MONITORING`
+//!   attribute (what a caller pays when it does look at the templates);
+//! * `full`: the HTTP response body bytes into `model::VmPool`, envelope included, through
+//!   the function `OneClient` uses ([`rpc::decode_document`]);
+//! * `stream`: the response body read in 64 KiB chunks through [`rpc::VmPoolStream`],
+//!   one VM at a time, nothing kept;
+//! * `stream-gen:N`: as `stream`, on a body of N generated VMs produced on the fly (never
+//!   held in memory), for the flat-memory check.
+//!
+//! Each run prints one line: `probe variant=.. ns=.. cpu_ns=.. items=.. input_bytes=.. base_kb=..
+//! hwm_kb=.. rss_kb=..`, where `hwm_kb` is `VmHWM` from `/proc/self/status` after the
+//! peak was reset (through `/proc/self/clear_refs`) just before the input was read.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use nebulair_opennebula::model::VmPool;
+use nebulair_opennebula::rpc;
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+mod common;
+
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Nanoseconds this thread has run on a CPU (`CLOCK_THREAD_CPUTIME_ID`): unlike the wall
+/// clock, it does not count the time the thread waited for a core on a loaded box.
+fn cpu_ns() -> u128 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+/// Wall and CPU time of `f`.
+fn timed<R>(f: impl FnOnce() -> R) -> (R, u128, u128) {
+    let c = cpu_ns();
+    let t = Instant::now();
+    let r = f();
+    let wall = t.elapsed().as_nanos();
+    (r, wall, cpu_ns().saturating_sub(c))
+}
+
+fn reset_peak() -> u64 {
+    // "5" resets VmHWM to the current RSS (Linux >= 4.0).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_kb("VmRSS:")
+}
+
+/// The bare scan: every event of the document, nothing kept. quick-xml's fastest
+/// configuration for a borrowed slice (no trimming; `scan` also skips the end-name check,
+/// `scan-checked` keeps it, as our decoder does).
+fn scan(doc: &str, check_end_names: bool) -> usize {
+    let mut reader = Reader::from_str(doc);
+    reader.config_mut().check_end_names = check_end_names;
+    let mut events = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(ev) => {
+                black_box(&ev);
+                events += 1;
+            }
+            Err(e) => panic!("scan failed: {e}"),
+        }
+    }
+    events
+}
+
+fn touch(pool: &VmPool) -> usize {
+    let mut n = 0;
+    for vm in &pool.vm {
+        for tpl in [&vm.template, &vm.user_template, &vm.monitoring] {
+            for (name, value) in tpl.iter() {
+                n += name.len() + value.to_string().len();
+            }
+        }
+    }
+    n
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--list") || args.iter().any(|a| a == "--bench") {
+        // `cargo bench` runs every bench binary; this one is only for the driver.
+        return;
+    }
+    match args.as_slice() {
+        [cmd, doc, body] if cmd == "envelope" => {
+            let doc = std::fs::read_to_string(doc).expect("reading the document");
+            std::fs::write(body, common::envelope(&doc)).expect("writing the body");
+        }
+        [variant, file] => run(variant, file),
+        _ => {
+            eprintln!("usage: decode_probe <variant> <body-file> | envelope <doc> <body>");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(variant: &str, file: &str) {
+    // Inputs that are prepared outside the measurement.
+    let doc = matches!(variant, "scan" | "scan-checked" | "typed" | "typed-touch").then(|| {
+        let body = std::fs::read(file).expect("reading the body");
+        rpc::decode_string(&body, "one.vmpool.info").expect("the body holds a document")
+    });
+    let base = reset_peak();
+    let (items, input, wall, cpu) = match variant {
+        "memcpy" => {
+            let body = std::fs::read(file).expect("reading the body");
+            let (copy, wall, cpu) = timed(|| black_box(body.as_slice()).to_vec());
+            black_box(&copy);
+            (copy.len(), body.len(), wall, cpu)
+        }
+        "scan" | "scan-checked" => {
+            let doc = doc.as_deref().unwrap_or_default();
+            let (events, wall, cpu) = timed(|| scan(black_box(doc), variant == "scan-checked"));
+            (events, doc.len(), wall, cpu)
+        }
+        "typed" | "typed-touch" => {
+            let doc = doc.as_deref().unwrap_or_default();
+            let ((pool, n), wall, cpu) = timed(|| {
+                let pool: VmPool = black_box(doc).parse().expect("the pool decodes");
+                let n = if variant == "typed-touch" {
+                    touch(&pool)
+                } else {
+                    0
+                };
+                (pool, n)
+            });
+            black_box(n);
+            let items = pool.vm.len();
+            std::mem::forget(pool); // the drop is not part of the measurement
+            (items, doc.len(), wall, cpu)
+        }
+        "full" => {
+            let body = bytes::Bytes::from(std::fs::read(file).expect("reading the body"));
+            let len = body.len();
+            let (pool, wall, cpu) = timed(|| {
+                rpc::decode_document::<VmPool>(black_box(body), "one.vmpool.info").expect("decodes")
+            });
+            let items = pool.vm.len();
+            std::mem::forget(pool);
+            (items, len, wall, cpu)
+        }
+        other => {
+            eprintln!("unknown variant {other:?}");
+            std::process::exit(2);
+        }
+    };
+    println!(
+        "probe variant={variant} ns={wall} cpu_ns={cpu} items={items} input_bytes={input} \
+         base_kb={base} hwm_kb={} rss_kb={}",
+        status_kb("VmHWM:"),
+        status_kb("VmRSS:")
+    );
+}
