@@ -11,8 +11,7 @@
 //! * `scan`: every quick-xml event of the document, nothing kept (the floor);
 //!   `scan-checked`: the same with end-name checking on (the check our decoder makes);
 //! * `typed`: the document (`&str`) into `model::VmPool`;
-//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE`/`MONITORING`
-//!   attribute (what a caller pays when it does look at the templates);
+//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE` attribute (what a caller pays when it does look at the templates);
 //! * `full`: the HTTP response body bytes into `model::VmPool`, envelope included, through
 //!   the function `OneClient` uses ([`rpc::decode_document`]);
 //! * `stream`: the response body read in 64 KiB chunks through [`rpc::VmPoolStream`],
@@ -88,7 +87,7 @@ fn scan(doc: &str, check_end_names: bool) -> usize {
 fn touch(pool: &VmPool) -> usize {
     let mut n = 0;
     for vm in &pool.vm {
-        for tpl in [&vm.template, &vm.user_template, &vm.monitoring] {
+        for tpl in [&vm.template, &vm.user_template] {
             for (name, value) in tpl.iter() {
                 n += name.len() + value.to_string().len();
             }
