@@ -67,8 +67,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// A guided tour of the SDK on embedded simulators (no cloud needed).
+    #[cfg(feature = "simulators")]
     Demo(Box<commands::demo::DemoArgs>),
     /// Run the OpenNebula and vCloud simulators in the foreground and print how to use them.
+    #[cfg(feature = "simulators")]
     Simulate(commands::simulate::SimulateArgs),
     /// OpenNebula: VMs, hosts, templates, images, networks, and any XML-RPC call.
     One(Box<commands::one_args::OneCmd>),
@@ -154,7 +156,9 @@ fn main() -> ExitCode {
 
 fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
     match command {
+        #[cfg(feature = "simulators")]
         Command::Demo(args) => args.run(ctx),
+        #[cfg(feature = "simulators")]
         Command::Simulate(args) => args.run(ctx),
         Command::One(cmd) => cmd.run(ctx),
         Command::Onegate(cmd) => cmd.run(ctx),

@@ -294,6 +294,7 @@ impl Printer {
     }
 
     /// The chosen format.
+    #[cfg(feature = "simulators")]
     pub(crate) fn format(&self) -> Format {
         self.format
     }

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub(crate) mod common;
+#[cfg(feature = "simulators")]
 pub(crate) mod demo;
 pub(crate) mod one;
 pub(crate) mod one_args;
@@ -10,6 +11,7 @@ pub(crate) mod one_resolve;
 pub(crate) mod one_view;
 pub(crate) mod onegate;
 pub(crate) mod profile;
+#[cfg(feature = "simulators")]
 pub(crate) mod simulate;
 pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;

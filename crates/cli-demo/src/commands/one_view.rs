@@ -9,7 +9,9 @@ use nebulair_opennebula::model::{
 };
 use nebulair_opennebula::template::Template;
 
-use crate::output::{Col, Doc, Table, insert_after, select_columns};
+use crate::output::{Col, Doc, insert_after};
+#[cfg(any(test, feature = "simulators"))]
+use crate::output::{Table, select_columns};
 
 /// The state column of `onevm list` in full: the LCM state for ACTIVE VMs, the main
 /// state otherwise.
@@ -366,22 +368,26 @@ pub(crate) const VNET_COLUMNS: &[Col<VnetPoolVnet>] = &[
 ];
 
 /// A table of `items` with the default columns (for the demo).
+#[cfg(any(test, feature = "simulators"))]
 pub(crate) fn table<T>(items: &[T], cols: &[Col<T>]) -> String {
     let sel = select_columns(cols, &[], false).unwrap_or_default();
     Table::of(items, &sel).render()
 }
 
 /// `onevm list` for the demo.
+#[cfg(any(test, feature = "simulators"))]
 pub(crate) fn vm_table(vms: &[VmPoolVm]) -> String {
     table(vms, VM_COLUMNS)
 }
 
 /// `onehost list` for the demo.
+#[cfg(feature = "simulators")]
 pub(crate) fn host_table(hosts: &[Host]) -> String {
     table(hosts, HOST_COLUMNS)
 }
 
 /// `onetemplate list` for the demo.
+#[cfg(feature = "simulators")]
 pub(crate) fn template_table(tpls: &[VmTemplate]) -> String {
     table(tpls, TEMPLATE_COLUMNS)
 }
