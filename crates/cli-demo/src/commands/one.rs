@@ -84,7 +84,10 @@ impl OneConn {
 
     fn client_direct(&self, ctx: &Ctx) -> Result<OneClient, Failure> {
         let http = self.tls.http_config(HttpConfig::default(), ctx)?;
-        let builder = OneClient::builder().http_config(http);
+        // The retry policy stops where the command's deadline does.
+        let builder = OneClient::builder().http_config(http).retry_policy(
+            nebulair_core::RetryPolicy::default().deadline(ctx.deadline(crate::DEFAULT_DEADLINE)),
+        );
         if let Some(user) = &self.user {
             let secret = match &self.password_file {
                 Some(p) => read_secret_file(p).during("reading the password file")?,
