@@ -57,8 +57,23 @@ fn text_safe_template() -> impl Strategy<Value = Template> {
     })
 }
 
+/// Whether oned's lexer reads `s` back from the text form: it reads backslashes in pairs
+/// (`\\"` is a quote), so an odd run of backslashes before a quote or at the end cannot be
+/// carried.
+fn odd_backslash_run(s: &str) -> bool {
+    let mut run = 0usize;
+    for c in s.chars() {
+        match c {
+            '\\' => run += 1,
+            '"' if run % 2 == 1 => return true,
+            _ => run = 0,
+        }
+    }
+    run % 2 == 1
+}
+
 fn safe(s: &str) -> bool {
-    !s.ends_with('\\')
+    !odd_backslash_run(s)
         && !s.contains("]]>")
         && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
 }
