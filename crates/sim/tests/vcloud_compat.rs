@@ -122,7 +122,12 @@ async fn vcloudair_logins_queries_and_metrics() {
     );
     assert_eq!(
         out["templates"],
-        serde_json::json!(["CentOS7-Base", "centos7-base"])
+        serde_json::json!([
+            "CentOS7-Base",
+            "centos7-base",
+            "lamp-stack",
+            "ubuntu22-base"
+        ])
     );
     assert_eq!(s(&out["edges"][EDGE_ID]["gatewayStatus"]), "READY");
     assert_eq!(s(&out["edges"][EDGE_ID]["name"]), "edge-prod");
@@ -276,7 +281,12 @@ async fn pyvcloud_negotiation_login_queries_task_logout() {
     assert_eq!(out["vapps_page2"]["has_next"], true);
     assert_eq!(
         out["template_refs"],
-        serde_json::json!(["CentOS7-Base", "centos7-base"])
+        serde_json::json!([
+            "CentOS7-Base",
+            "centos7-base",
+            "lamp-stack",
+            "ubuntu22-base"
+        ])
     );
     assert!(s(&out["db01_ids"][0]).starts_with("urn:vcloud:vm:"));
     assert_eq!(s(&out["bad_filter"]), "BadRequestException");

@@ -665,6 +665,30 @@ async fn tasks_progress_and_fail() {
         .await
         .expect("DELETE");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A powered-off vApp is still deployed: vCD refuses to delete it until it is undeployed.
+    let r = http()
+        .delete(&vapp)
+        .header("Accept", XML_36)
+        .header("x-vcloud-authorization", &token)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(text(r).await.contains("Undeploy it first"));
+    sim.set_task_duration(Duration::from_millis(100));
+    let r = http()
+        .post(format!("{vapp}/action/undeploy"))
+        .header("Accept", XML_36)
+        .header("x-vcloud-authorization", &token)
+        .header("Content-Type", "application/vnd.vmware.vcloud.undeployVAppParams+xml")
+        .body("<UndeployVAppParams xmlns=\"http://www.vmware.com/vcloud/v1.5\"><UndeployPowerAction>powerOff</UndeployPowerAction></UndeployVAppParams>")
+        .send()
+        .await
+        .expect("undeploy");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let href = attr(&text(r).await, "Task", "href").expect("href");
+    let done = poll_task(&sim, &token, &href).await;
+    assert_eq!(attr(&done, "Task", "status").as_deref(), Some("success"));
     let r = http()
         .delete(&vapp)
         .header("Accept", XML_36)

@@ -207,7 +207,7 @@ async fn typed_records_for_every_canned_type() {
         .try_collect()
         .await
         .expect("vAppTemplate");
-    assert_eq!(templates.len(), 2);
+    assert_eq!(templates.len(), 4);
     let edges: Vec<EdgeGatewayRecord> = Query::new(QueryType::EdgeGateway)
         .stream_typed(&client)
         .try_collect()

@@ -56,10 +56,11 @@ async fn power_action_task_succeeds() {
         .await
         .expect("sim");
     let client = login(&sim).await;
+    // "jenkins" is powered on (the simulator refuses to power on a running vApp, as vCD does).
     let href = vapp_href(&client, "jenkins").await;
     let resp = client
         .post_xml(
-            &format!("{href}/power/action/powerOn"),
+            &format!("{href}/power/action/powerOff"),
             "application/xml",
             "",
         )

@@ -4,7 +4,7 @@
 use axum::response::Response;
 use http::StatusCode;
 
-use super::http::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
+use super::common::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
 use super::state::Effect;
 use super::vcd::task_accepted;
 use super::xml::{NS_VCLOUD, NS_VR, attrs, esc, link};

@@ -5,7 +5,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::TokenKind;
-use super::http::{Ctx, json, nsx_json_error, parse_id, respond};
+use super::common::{Ctx, json, nsx_json_error, parse_id, respond};
 use super::state::AnsSection;
 
 /// NSX error code used for "edge busy" answers.
@@ -211,7 +211,7 @@ fn unit_secs(v: &Value) -> Result<u64, String> {
 fn timestamp(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = super::http::civil_from_days(days);
+    let (y, m, d) = super::common::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

@@ -94,6 +94,7 @@
 //! (no `Progress`, an `Error` child) once the task duration has passed. Their effects
 //! (power state, edge configuration, DR states) apply only when they succeed.
 
+mod common;
 mod dr;
 mod http;
 mod hybridity;
@@ -101,6 +102,7 @@ mod query;
 mod state;
 mod vcd;
 mod vchs;
+mod workload;
 mod xml;
 
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::http::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
+use super::common::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
 use super::state::{Power, State};
 use super::xml::{NS_VCLOUD, attrs, link};
 

@@ -14,6 +14,12 @@ pub(crate) enum Power {
     On,
     Off,
     Suspended,
+    /// Created and never deployed (vCD's 1, `RESOLVED`).
+    Resolved,
+    /// Being created (vCD's 0, `UNRESOLVED`).
+    Unresolved,
+    /// Creation failed (vCD's -1, `FAILED_CREATION`).
+    FailedCreation,
 }
 
 impl Power {
@@ -22,6 +28,9 @@ impl Power {
             Power::On => "POWERED_ON",
             Power::Off => "POWERED_OFF",
             Power::Suspended => "SUSPENDED",
+            Power::Resolved => "RESOLVED",
+            Power::Unresolved => "UNRESOLVED",
+            Power::FailedCreation => "FAILED_CREATION",
         }
     }
     /// The numeric `status` of vApp/VM documents.
@@ -30,6 +39,9 @@ impl Power {
             Power::On => "4",
             Power::Off => "8",
             Power::Suspended => "3",
+            Power::Resolved => "1",
+            Power::Unresolved => "0",
+            Power::FailedCreation => "-1",
         }
     }
 }
@@ -56,6 +68,105 @@ pub(crate) struct VApp {
     pub(crate) name: String,
     pub(crate) power: Power,
     pub(crate) created: String,
+    pub(crate) description: String,
+    pub(crate) deployed: bool,
+    pub(crate) owner: String,
+    pub(crate) metadata: Vec<Meta>,
+    /// The vApp network names (from instantiation or the seed).
+    pub(crate) networks: Vec<String>,
+}
+
+/// One metadata entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Meta {
+    pub(crate) key: String,
+    /// `GENERAL` or `SYSTEM`.
+    pub(crate) domain: String,
+    /// `MetadataStringValue`, `MetadataNumberValue`, `MetadataBooleanValue`, `MetadataDateTimeValue`.
+    pub(crate) kind: String,
+    pub(crate) value: String,
+}
+
+/// A VM hard disk.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Disk {
+    pub(crate) instance_id: u32,
+    pub(crate) size_mb: u64,
+    /// 5 IDE, 6 SCSI, 20 SATA.
+    pub(crate) bus_type: u32,
+    pub(crate) bus_sub_type: String,
+    pub(crate) unit: u32,
+}
+
+/// A VM NIC.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Nic {
+    pub(crate) index: u32,
+    pub(crate) network: String,
+    /// `DHCP`, `POOL`, `MANUAL`, `NONE`.
+    pub(crate) mode: String,
+    pub(crate) ip: String,
+    pub(crate) mac: String,
+    pub(crate) connected: bool,
+    pub(crate) adapter: String,
+}
+
+/// Guest customization settings of a VM.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Customization {
+    pub(crate) enabled: bool,
+    pub(crate) computer_name: String,
+    pub(crate) admin_password_enabled: bool,
+    pub(crate) admin_password_auto: bool,
+    pub(crate) admin_password: String,
+    pub(crate) auto_logon_enabled: bool,
+    pub(crate) auto_logon_count: u32,
+    pub(crate) script: String,
+    pub(crate) reset_password_required: bool,
+}
+
+/// A VM snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Snapshot {
+    pub(crate) created: String,
+    pub(crate) powered_on: bool,
+    pub(crate) size: u64,
+    pub(crate) memory: bool,
+    pub(crate) quiesce: bool,
+    /// The hardware at the time of the snapshot (restored by revert).
+    pub(crate) cpus: u32,
+    pub(crate) memory_mb: u32,
+}
+
+/// A catalog of an org.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalog {
+    pub(crate) id: Uuid,
+    pub(crate) org: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+}
+
+/// A VM inside a vApp template.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateVm {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) cpus: u32,
+    pub(crate) memory_mb: u32,
+    pub(crate) disk_mb: u64,
+    pub(crate) guest_os: String,
+}
+
+/// A media (ISO) in a catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct Media {
+    pub(crate) id: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) catalog: Uuid,
+    pub(crate) item: Uuid,
+    pub(crate) name: String,
+    pub(crate) size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +181,25 @@ pub(crate) struct Vm {
     pub(crate) memory_mb: u32,
     pub(crate) ip: String,
     pub(crate) network: String,
+    pub(crate) description: String,
+    pub(crate) cores_per_socket: u32,
+    pub(crate) disks: Vec<Disk>,
+    pub(crate) nics: Vec<Nic>,
+    pub(crate) customization: Customization,
+    /// "Customize at next power on" is pending.
+    pub(crate) needs_customization: bool,
+    pub(crate) metadata: Vec<Meta>,
+    pub(crate) snapshot: Option<Snapshot>,
+    pub(crate) storage_profile: String,
+    /// The inserted media (its id), if any.
+    pub(crate) media: Option<Uuid>,
+    pub(crate) deployed: bool,
+    pub(crate) cpu_hot_add: bool,
+    pub(crate) memory_hot_add: bool,
+    /// The guest OS id of the OperatingSystemSection.
+    pub(crate) os_type: String,
+    /// How many times the guest was customized (a power on with customization pending).
+    pub(crate) customized_count: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +209,10 @@ pub(crate) struct Template {
     pub(crate) name: String,
     pub(crate) catalog: String,
     pub(crate) created: String,
+    pub(crate) catalog_id: Uuid,
+    pub(crate) item_id: Uuid,
+    pub(crate) description: String,
+    pub(crate) vms: Vec<TemplateVm>,
 }
 
 /// One ANS section (firewall, NAT, IPsec) of an edge.
@@ -136,12 +270,6 @@ pub(crate) struct Replication {
 /// What a finished task changes in the world.
 #[derive(Debug, Clone)]
 pub(crate) enum Effect {
-    Power {
-        vapp: Option<Uuid>,
-        vm: Option<Uuid>,
-        to: Power,
-    },
-    DeleteVApp(Uuid),
     EdgeServices {
         edge: Uuid,
         xml: String,
@@ -149,6 +277,22 @@ pub(crate) enum Effect {
     DrTestFailover(Uuid),
     DrFailover(Uuid),
     DrTestCleanup(Uuid),
+    /// A workload change (see `workload.rs`): applied when the task succeeds, `failed`
+    /// when it ends in error.
+    Workload {
+        ok: WorkloadFn,
+        failed: Option<WorkloadFn>,
+    },
+}
+
+/// A change of the world a workload task makes when it ends.
+#[derive(Clone)]
+pub(crate) struct WorkloadFn(pub(crate) std::sync::Arc<dyn Fn(&mut State) + Send + Sync>);
+
+impl std::fmt::Debug for WorkloadFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WorkloadFn")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +316,8 @@ pub(crate) struct Task {
     pub(crate) edge: Option<Uuid>,
     /// When `action/cancel` was received.
     pub(crate) canceled_at: Option<Instant>,
+    /// vApps and VMs the task keeps busy while it runs (BUSY_ENTITY).
+    pub(crate) entities: Vec<Uuid>,
 }
 
 /// Where a task is in its life.
@@ -236,6 +382,8 @@ pub(crate) struct State {
     pub(crate) vapps: Vec<VApp>,
     pub(crate) vms: Vec<Vm>,
     pub(crate) templates: Vec<Template>,
+    pub(crate) catalogs: Vec<Catalog>,
+    pub(crate) media: Vec<Media>,
     pub(crate) edges: Vec<Edge>,
     pub(crate) replications: Vec<Replication>,
     pub(crate) tasks: HashMap<Uuid, Task>,
@@ -287,6 +435,8 @@ impl State {
             vapps: Vec::new(),
             vms: Vec::new(),
             templates: Vec::new(),
+            catalogs: Vec::new(),
+            media: Vec::new(),
             edges: Vec::new(),
             replications: Vec::new(),
             tasks: HashMap::new(),
@@ -394,65 +544,68 @@ impl State {
         ];
         let mut ip = 10;
         for (name, vdc, power, vms) in apps {
-            let app = VApp {
-                id: seeded_uuid(&mut rng),
+            let app = super::workload::new_vapp(
+                seeded_uuid(&mut rng),
                 vdc,
-                name: name.into(),
+                name,
                 power,
-                created: created.clone(),
-            };
+                power == Power::On,
+                &created,
+            );
             for vm in vms {
                 ip += 1;
-                self.vms.push(Vm {
-                    id: seeded_uuid(&mut rng),
-                    vapp: app.id,
-                    vdc,
-                    name: (*vm).into(),
-                    power,
-                    guest_os: if vm.starts_with("db") {
-                        "Ubuntu Linux (64-bit)".into()
-                    } else {
-                        "CentOS 7 (64-bit)".into()
-                    },
-                    cpus: if vm.starts_with("db") { 4 } else { 2 },
-                    memory_mb: if vm.starts_with("db") { 8192 } else { 2048 },
-                    ip: format!("192.168.109.{ip}"),
-                    network: "default-routed".into(),
-                });
+                let db = vm.starts_with("db");
+                self.vms
+                    .push(super::workload::new_vm(super::workload::VmSeed {
+                        id: seeded_uuid(&mut rng),
+                        vapp: app.id,
+                        vdc,
+                        name: vm,
+                        power,
+                        guest_os: if db {
+                            "Ubuntu Linux (64-bit)"
+                        } else {
+                            "CentOS 7 (64-bit)"
+                        },
+                        cpus: if db { 4 } else { 2 },
+                        memory_mb: if db { 8192 } else { 2048 },
+                        ip: &format!("192.168.109.{ip}"),
+                        network: "default-routed",
+                        disk_mb: 16384,
+                    }));
             }
             self.vapps.push(app);
         }
         for i in 0..cfg.extra_vms {
-            let app = VApp {
-                id: seeded_uuid(&mut rng),
-                vdc: ids::VDC_DEV,
-                name: format!("bulk-{:04}", i + 1),
-                power: Power::Off,
-                created: created.clone(),
-            };
-            self.vms.push(Vm {
-                id: seeded_uuid(&mut rng),
-                vapp: app.id,
-                vdc: ids::VDC_DEV,
-                name: format!("bulk-vm-{:04}", i + 1),
-                power: Power::Off,
-                guest_os: "CentOS 7 (64-bit)".into(),
-                cpus: 1,
-                memory_mb: 512,
-                ip: String::new(),
-                network: "default-routed".into(),
-            });
+            let app = super::workload::new_vapp(
+                seeded_uuid(&mut rng),
+                ids::VDC_DEV,
+                &format!("bulk-{:04}", i + 1),
+                Power::Off,
+                false,
+                &created,
+            );
+            self.vms
+                .push(super::workload::new_vm(super::workload::VmSeed {
+                    id: seeded_uuid(&mut rng),
+                    vapp: app.id,
+                    vdc: ids::VDC_DEV,
+                    name: &format!("bulk-vm-{:04}", i + 1),
+                    power: Power::Off,
+                    guest_os: "CentOS 7 (64-bit)",
+                    cpus: 1,
+                    memory_mb: 512,
+                    ip: "",
+                    network: "default-routed",
+                    disk_mb: 1024,
+                }));
             self.vapps.push(app);
         }
-        for (name, catalog) in [("centos7-base", "Public"), ("CentOS7-Base", "DevOps")] {
-            self.templates.push(Template {
-                id: seeded_uuid(&mut rng),
-                vdc: ids::VDC_PROD,
-                name: name.into(),
-                catalog: catalog.into(),
-                created: created.clone(),
-            });
+        let mut template_ids = Vec::new();
+        for _ in 0..2 {
+            template_ids.push(seeded_uuid(&mut rng));
         }
+        super::workload::seed_catalogs(self, &template_ids, &created);
         let mut ans = HashMap::new();
         for (section, text) in [
             (AnsSection::Firewall, ANS_FIREWALL),
@@ -518,6 +671,7 @@ impl State {
                 prefix: prefix.into(),
                 edge,
                 canceled_at: None,
+                entities: Vec::new(),
             },
         );
         self.unsettled.push(id);
@@ -539,7 +693,15 @@ impl State {
                     let effect = task.effect.clone();
                     self.apply(effect);
                 }
-                TaskPhase::Error | TaskPhase::Canceled => {}
+                TaskPhase::Error | TaskPhase::Canceled => {
+                    if let Effect::Workload {
+                        failed: Some(f), ..
+                    } = &task.effect
+                    {
+                        let f = f.clone();
+                        (f.0)(self);
+                    }
+                }
                 _ => {
                     self.unsettled.push(id);
                     continue;
@@ -553,25 +715,6 @@ impl State {
 
     fn apply(&mut self, effect: Effect) {
         match effect {
-            Effect::Power { vapp, vm, to } => {
-                if let Some(a) = vapp {
-                    if let Some(app) = self.vapps.iter_mut().find(|x| x.id == a) {
-                        app.power = to;
-                    }
-                    for v in self.vms.iter_mut().filter(|v| v.vapp == a) {
-                        v.power = to;
-                    }
-                }
-                if let Some(m) = vm
-                    && let Some(v) = self.vms.iter_mut().find(|x| x.id == m)
-                {
-                    v.power = to;
-                }
-            }
-            Effect::DeleteVApp(a) => {
-                self.vapps.retain(|x| x.id != a);
-                self.vms.retain(|v| v.vapp != a);
-            }
             Effect::EdgeServices { edge, xml } => {
                 if let Some(e) = self.edges.iter_mut().find(|e| e.id == edge) {
                     e.services_xml = xml;
@@ -580,6 +723,7 @@ impl State {
             Effect::DrTestFailover(r) => self.set_dr(r, Some("complete"), None),
             Effect::DrFailover(r) => self.set_dr(r, None, Some("failedOver")),
             Effect::DrTestCleanup(r) => self.set_dr(r, Some("none"), None),
+            Effect::Workload { ok, .. } => (ok.0)(self),
         }
     }
 

@@ -6,10 +6,10 @@ use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::http::{
+use super::common::{
     Ctx, cloudapi_error, iso8601, json, parse_id, respond, unauthorized, vcd_error, vcd_xml, xml,
 };
-use super::state::{Effect, Power, State, Task, TaskPhase, Token};
+use super::state::{Effect, State, Task, TaskPhase, Token};
 use super::xml::{NS_VCLOUD, NS_VERSIONS, attrs, esc, link};
 use super::{SYSTEM_ORG, TokenKind};
 
@@ -358,6 +358,14 @@ pub(crate) fn org(ctx: &Ctx<'_>, id: &str) -> Response {
             ));
         }
     }
+    for c in st.catalogs.iter().filter(|c| c.org == org.id) {
+        links.push_str(&link(
+            "down",
+            &format!("{base}/api/catalog/{}", c.id),
+            Some("application/vnd.vmware.vcloud.catalog+xml"),
+            Some(&c.name),
+        ));
+    }
     let filter = url::form_urlencoded::byte_serialize(format!("orgName=={}", org.name).as_bytes())
         .collect::<String>();
     links.push_str(&link(
@@ -405,6 +413,25 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         Some("application/vnd.vmware.vcloud.query.records+xml"),
         None,
     ));
+    for (rel, action, media) in [
+        (
+            "add",
+            "instantiateVAppTemplate",
+            "application/vnd.vmware.vcloud.instantiateVAppTemplateParams+xml",
+        ),
+        (
+            "add",
+            "composeVApp",
+            "application/vnd.vmware.vcloud.composeVAppParams+xml",
+        ),
+    ] {
+        links.push_str(&link(
+            rel,
+            &format!("{base}/api/vdc/{}/action/{action}", v.id),
+            Some(media),
+            None,
+        ));
+    }
     let mut entities = String::new();
     for a in st.vapps.iter().filter(|a| a.vdc == v.id) {
         entities.push_str(&format!(
@@ -429,17 +456,32 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
             ])
         ));
     }
-    let vm_count = st.vms.iter().filter(|m| m.vdc == v.id).count();
+    let (cpu_used, mem_used, storage_used) = super::workload::vdc_usage(&st, v.id);
+    let cpu_limit = super::workload::CPU_LIMIT_MHZ;
+    let mem_limit = super::workload::MEMORY_LIMIT_MB;
+    let storage_limit = super::workload::STORAGE_LIMIT_MB;
+    let mhz = super::workload::MHZ_PER_VCPU;
+    for m in st.media.iter().filter(|m| m.vdc == v.id) {
+        entities.push_str(&format!(
+            "<ResourceEntity{}/>",
+            attrs(&[
+                ("href", &format!("{base}/api/media/{}", m.id)),
+                ("name", &m.name),
+                ("type", "application/vnd.vmware.vcloud.media+xml"),
+            ])
+        ));
+    }
     let body = format!(
         "<Vdc xmlns=\"{NS_VCLOUD}\" status=\"1\"{}>{links}<Description>{}</Description>\
          <AllocationModel>AllocationPool</AllocationModel>\
-         <ComputeCapacity><Cpu><Units>MHz</Units><Allocated>8000</Allocated><Limit>8000</Limit><Reserved>4000</Reserved><Used>{}</Used><Overhead>0</Overhead></Cpu>\
-         <Memory><Units>MB</Units><Allocated>32768</Allocated><Limit>32768</Limit><Reserved>16384</Reserved><Used>{}</Used><Overhead>0</Overhead></Memory></ComputeCapacity>\
+         <StorageCapacity><Units>MB</Units><Allocated>{storage_limit}</Allocated><Limit>{storage_limit}</Limit><Used>{storage_used}</Used><Overhead>0</Overhead></StorageCapacity>\
+         <ComputeCapacity><Cpu><Units>MHz</Units><Allocated>{cpu_limit}</Allocated><Limit>{cpu_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Cpu>\
+         <Memory><Units>MB</Units><Allocated>{mem_limit}</Allocated><Limit>{mem_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Memory></ComputeCapacity>\
          <ResourceEntities>{entities}</ResourceEntities>\
          <AvailableNetworks><Network{}/></AvailableNetworks>\
          <Capabilities><SupportedHardwareVersions><SupportedHardwareVersion>vmx-13</SupportedHardwareVersion></SupportedHardwareVersions></Capabilities>\
          <NicQuota>0</NicQuota><NetworkQuota>1000</NetworkQuota><UsedNetworkCount>1</UsedNetworkCount><VmQuota>100</VmQuota><IsEnabled>true</IsEnabled>\
-         <VdcStorageProfiles><VdcStorageProfile{}/></VdcStorageProfiles></Vdc>",
+         <VdcStorageProfiles><VdcStorageProfile{}/></VdcStorageProfiles><VCpuInMhz2>{mhz}</VCpuInMhz2></Vdc>",
         attrs(&[
             ("name", &v.name),
             ("id", &format!("urn:vcloud:vdc:{}", v.id)),
@@ -447,8 +489,8 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
             ("type", "application/vnd.vmware.vcloud.vdc+xml"),
         ]),
         esc(&v.description),
-        vm_count * 1000,
-        vm_count * 2048,
+        cpu_used,
+        mem_used,
         attrs(&[
             (
                 "href",
@@ -623,212 +665,6 @@ pub(crate) fn cancel_task(ctx: &Ctx<'_>, id: &str) -> Response {
         t.canceled_at = Some(ctx.now);
     }
     respond(StatusCode::NO_CONTENT, "text/plain", "")
-}
-
-fn power_links(base: &str, kind: &str, id: Uuid) -> String {
-    let mut out = String::new();
-    for (rel, action) in [
-        ("power:powerOn", "powerOn"),
-        ("power:powerOff", "powerOff"),
-        ("power:reboot", "reboot"),
-        ("power:reset", "reset"),
-        ("power:shutdown", "shutdown"),
-        ("power:suspend", "suspend"),
-    ] {
-        out.push_str(&link(
-            rel,
-            &format!("{base}/api/vApp/{kind}-{id}/power/action/{action}"),
-            None,
-            None,
-        ));
-    }
-    out
-}
-
-/// `GET /api/vApp/vapp-{id}` or `/api/vApp/vm-{id}`.
-pub(crate) fn vapp_or_vm(ctx: &Ctx<'_>, id: &str) -> Response {
-    let _tok = auth!(ctx);
-    let base = ctx.base();
-    let st = ctx.lock();
-    if let Some(u) = id.strip_prefix("vm-").and_then(|s| Uuid::parse_str(s).ok()) {
-        let Some(vm) = st.vms.iter().find(|m| m.id == u) else {
-            return not_found(ctx, id);
-        };
-        let body = format!(
-            "<Vm xmlns=\"{NS_VCLOUD}\"{}>{}{}<Description/></Vm>",
-            attrs(&[
-                ("status", vm.power.code()),
-                ("name", &vm.name),
-                ("id", &format!("urn:vcloud:vm:{}", vm.id)),
-                ("href", &format!("{base}/api/vApp/vm-{}", vm.id)),
-                ("type", "application/vnd.vmware.vcloud.vm+xml"),
-            ]),
-            link(
-                "up",
-                &format!("{base}/api/vApp/vapp-{}", vm.vapp),
-                Some("application/vnd.vmware.vcloud.vApp+xml"),
-                None
-            ),
-            power_links(&base, "vm", vm.id),
-        );
-        return vcd_xml(
-            StatusCode::OK,
-            "application/vnd.vmware.vcloud.vm+xml",
-            &ctx.version,
-            &body,
-        );
-    }
-    let Some(app) = parse_id(id, "vapp").and_then(|u| st.vapps.iter().find(|a| a.id == u)) else {
-        return not_found(ctx, id);
-    };
-    let mut children = String::new();
-    for vm in st.vms.iter().filter(|m| m.vapp == app.id) {
-        children.push_str(&format!(
-            "<Vm{}/>",
-            attrs(&[
-                ("status", vm.power.code()),
-                ("name", &vm.name),
-                ("id", &format!("urn:vcloud:vm:{}", vm.id)),
-                ("href", &format!("{base}/api/vApp/vm-{}", vm.id)),
-                ("type", "application/vnd.vmware.vcloud.vm+xml"),
-            ])
-        ));
-    }
-    let body = format!(
-        "<VApp xmlns=\"{NS_VCLOUD}\" ovfDescriptorUploaded=\"true\" deployed=\"{}\"{}>{}{}{}<Description/><Children>{children}</Children></VApp>",
-        app.power == Power::On,
-        attrs(&[
-            ("status", app.power.code()),
-            ("name", &app.name),
-            ("id", &format!("urn:vcloud:vapp:{}", app.id)),
-            ("href", &format!("{base}/api/vApp/vapp-{}", app.id)),
-            ("type", "application/vnd.vmware.vcloud.vApp+xml"),
-        ]),
-        link(
-            "up",
-            &format!("{base}/api/vdc/{}", app.vdc),
-            Some("application/vnd.vmware.vcloud.vdc+xml"),
-            None
-        ),
-        link(
-            "remove",
-            &format!("{base}/api/vApp/vapp-{}", app.id),
-            None,
-            None
-        ),
-        power_links(&base, "vapp", app.id),
-    );
-    vcd_xml(
-        StatusCode::OK,
-        "application/vnd.vmware.vcloud.vApp+xml",
-        &ctx.version,
-        &body,
-    )
-}
-
-/// `POST /api/vApp/{vapp-|vm-}{id}/power/action/{action}`: 202 Task.
-pub(crate) fn power(ctx: &Ctx<'_>, id: &str, action: &str) -> Response {
-    let _tok = auth!(ctx);
-    let to = match action {
-        "powerOn" | "reset" | "reboot" => Power::On,
-        "powerOff" | "shutdown" => Power::Off,
-        "suspend" => Power::Suspended,
-        _ => {
-            return vcd_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("Unknown power action {action}."),
-                &ctx.version,
-            );
-        }
-    };
-    let mut st = ctx.lock();
-    let (effect, owner) =
-        if let Some(u) = id.strip_prefix("vm-").and_then(|s| Uuid::parse_str(s).ok()) {
-            let Some(vm) = st.vms.iter().find(|m| m.id == u) else {
-                drop(st);
-                return not_found(ctx, id);
-            };
-            (
-                Effect::Power {
-                    vapp: None,
-                    vm: Some(u),
-                    to,
-                },
-                (
-                    format!("/api/vApp/vm-{u}"),
-                    vm.name.clone(),
-                    "application/vnd.vmware.vcloud.vm+xml".to_owned(),
-                ),
-            )
-        } else {
-            let Some(app) = parse_id(id, "vapp").and_then(|u| st.vapps.iter().find(|a| a.id == u))
-            else {
-                drop(st);
-                return not_found(ctx, id);
-            };
-            (
-                Effect::Power {
-                    vapp: Some(app.id),
-                    vm: None,
-                    to,
-                },
-                (
-                    format!("/api/vApp/vapp-{}", app.id),
-                    app.name.clone(),
-                    "application/vnd.vmware.vcloud.vApp+xml".to_owned(),
-                ),
-            )
-        };
-    let op_name = match action {
-        "powerOn" => "vappDeploy",
-        "powerOff" => "vappPowerOff",
-        "suspend" => "vappSuspend",
-        "shutdown" => "vappShutdownGuest",
-        _ => "vappReset",
-    };
-    let operation = format!("{action} {}", owner.1);
-    let tid = st.new_task(op_name, operation, owner, effect, &ctx.prefix, None, None);
-    task_accepted(ctx, &st, tid)
-}
-
-/// `DELETE /api/vApp/vapp-{id}`: 202 Task; a powered-on vApp is refused as vCD does.
-pub(crate) fn delete_vapp(ctx: &Ctx<'_>, id: &str) -> Response {
-    let _tok = auth!(ctx);
-    let mut st = ctx.lock();
-    let Some(app) = parse_id(id, "vapp")
-        .and_then(|u| st.vapps.iter().find(|a| a.id == u))
-        .cloned()
-    else {
-        drop(st);
-        return not_found(ctx, id);
-    };
-    if app.power == Power::On {
-        return vcd_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            &format!(
-                "The requested operation could not be executed since vApp \"{}\" is running.",
-                app.name
-            ),
-            &ctx.version,
-        );
-    }
-    let owner = (
-        format!("/api/vApp/vapp-{}", app.id),
-        app.name.clone(),
-        "application/vnd.vmware.vcloud.vApp+xml".to_owned(),
-    );
-    let tid = st.new_task(
-        "vdcDeleteVapp",
-        format!("Deleting vApp {}", app.name),
-        owner,
-        Effect::DeleteVApp(app.id),
-        &ctx.prefix,
-        None,
-        None,
-    );
-    task_accepted(ctx, &st, tid)
 }
 
 /// `GET /api/admin/edgeGateway/{id}`.

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::TokenKind;
-use super::http::{Ctx, json, parse_id, respond, xml};
+use super::common::{Ctx, json, parse_id, respond, xml};
 use super::xml::{NS_VCHS, attrs, esc};
 
 const VCHS_CT: &str = "application/xml;class=vnd.vmware.vchs";
