@@ -97,6 +97,10 @@ pub mod template;
 #[cfg_attr(docsrs, doc(cfg(feature = "onegate")))]
 pub mod onegate;
 
+#[cfg(feature = "oneflow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oneflow")))]
+pub mod oneflow;
+
 pub use api::{VmAction, XmlDocument};
 pub use client::{EnvConfig, EnvSource, OneClient, OneClientBuilder};
 pub use error::OneErrorCode;

@@ -22,6 +22,7 @@ guide_pages! {
     opennebula => "opennebula.md",
     templates => "templates.md",
     onegate => "onegate.md",
+    oneflow => "oneflow.md",
     vcloud_sessions => "vcloud-sessions.md",
     query => "query.md",
     ans => "ans.md",

@@ -35,7 +35,9 @@ use nebulair_core::{Error, Result};
 
 pub use generated::*;
 pub use lookup::LookupError;
+pub(crate) use lookup::{as_id as text_id, pick as pick_named};
 pub use wait::{ObservedState, VmTarget, WaitError, WaitOptions, WaitProgress, is_lcm_failure};
+pub(crate) use wait::{Step as WaitStep, poll as poll_wait};
 
 use crate::rpc::RpcValue;
 use crate::template::Template;

@@ -154,6 +154,9 @@ pub enum ObservedState {
         /// `ERROR_VMS`.
         error: Vec<VmId>,
     },
+    /// A OneFlow service.
+    #[cfg(feature = "oneflow")]
+    Service(crate::onegate::ServiceState),
     /// The document carried no state.
     Missing,
 }
@@ -178,6 +181,8 @@ impl fmt::Display for ObservedState {
                 backing_up.len(),
                 error.len()
             ),
+            #[cfg(feature = "oneflow")]
+            ObservedState::Service(s) => write!(f, "{s}"),
             ObservedState::Missing => f.write_str("no state"),
         }
     }

@@ -58,7 +58,7 @@
 mod attrs;
 mod client;
 mod context;
-mod de;
+pub(crate) mod de;
 mod model;
 
 pub use attrs::{VmAction, VmAttributes};
