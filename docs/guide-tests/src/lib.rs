@@ -30,6 +30,7 @@ guide_pages! {
     metrics => "metrics.md",
     simulator => "simulator.md",
     errors_and_retries => "errors-and-retries.md",
+    reliability => "reliability.md",
     migrating_from_pyone => "migrating-from-pyone.md",
     migrating_from_vcloudair => "migrating-from-vcloudair.md",
 }
