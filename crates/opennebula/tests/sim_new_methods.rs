@@ -44,7 +44,8 @@ async fn running_vm(sim: &OneSimHandle, c: &OneClient) -> VmId {
         .allocate(&tpl("NAME = \"t\"\nCPU = \"1\"\nMEMORY = \"128\"\nCPU_COST = \"2\"\nMEMORY_COST = \"1\"\nDISK = [ SIZE = \"1024\", TYPE = \"fs\" ]"))
         .await
         .expect("allocate");
-    for _ in 0..200 {
+    // up to 20 s: the phases run on a loaded machine too
+    for _ in 0..4000 {
         sim.run_scheduler();
         let vm = c.vm(id).info().await.expect("info");
         if vm.lcm_state.map(|l| l == 3).unwrap_or(false) {
@@ -329,7 +330,8 @@ async fn scheduled_actions_exec_and_vm_extras() {
         .expect("later");
     assert_eq!(later, sa + 1);
     let mut off = false;
-    for _ in 0..200 {
+    // up to 20 s: the phases run on a loaded machine too
+    for _ in 0..4000 {
         sim.run_scheduler();
         if c.vm(vm).info().await.expect("info").state == Some(8) {
             off = true;
@@ -371,7 +373,8 @@ async fn scheduled_actions_exec_and_vm_extras() {
     c.vm(vm).detachpci(0).await.expect("detachpci");
 
     c.vm(vm).action(VmAction::Resume).await.expect("resume");
-    for _ in 0..200 {
+    // up to 20 s: the phases run on a loaded machine too
+    for _ in 0..4000 {
         sim.run_scheduler();
         if c.vm(vm).info().await.expect("info").lcm_state == Some(3) {
             break;
@@ -398,7 +401,8 @@ async fn scheduled_actions_exec_and_vm_extras() {
         .instantiate("n", false, &Template::new(), false)
         .await
         .expect("instantiate");
-    for _ in 0..200 {
+    // up to 20 s: the phases run on a loaded machine too
+    for _ in 0..4000 {
         sim.run_scheduler();
         if c.vm(nic_vm).info().await.expect("info").lcm_state == Some(3) {
             break;
