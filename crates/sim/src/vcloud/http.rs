@@ -12,7 +12,6 @@ use axum::extract::{Request, State as AxState};
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
-use uuid::Uuid;
 
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
@@ -27,7 +26,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
-    let request_id = Uuid::new_v4().to_string();
+    let request_id = crate::random_uuid().to_string();
     let (parts, body) = req.into_parts();
     let mut resp = match to_bytes(body, MAX_BODY).await {
         Ok(body) => dispatch(&shared, parts, body),

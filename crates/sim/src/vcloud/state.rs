@@ -652,7 +652,7 @@ impl State {
         } else {
             None
         };
-        let id = Uuid::new_v4();
+        let id = crate::random_uuid();
         self.tasks.insert(
             id,
             Task {
@@ -766,11 +766,15 @@ impl State {
         let value = match kind {
             TokenKind::VcdJwt => {
                 let header = "eyJhbGciOiJSUzI1NiJ9";
-                let body = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-                let sig = Uuid::new_v4().simple().to_string();
+                let body = format!(
+                    "{}{}",
+                    crate::random_uuid().simple(),
+                    crate::random_uuid().simple()
+                );
+                let sig = crate::random_uuid().simple().to_string();
                 format!("{header}.{body}.{sig}")
             }
-            _ => Uuid::new_v4().simple().to_string(),
+            _ => crate::random_uuid().simple().to_string(),
         };
         self.tokens.insert(
             value.clone(),

@@ -172,7 +172,7 @@ fn cloudapi_session_json(ctx: &Ctx<'_>, st: &State, tok: &Token) -> serde_json::
         "Organization Administrator"
     };
     json!({
-        "id": format!("urn:vcloud:session:{}", Uuid::new_v4()),
+        "id": format!("urn:vcloud:session:{}", crate::random_uuid()),
         "site": {"name": ctx.shared.origin, "id": "urn:vcloud:site:6e656275-6c61-4000-8000-00000000b001"},
         "user": {"name": tok.user, "id": "urn:vcloud:user:6e656275-6c61-4000-8000-00000000a001"},
         "org": {"name": tok.org, "id": format!("urn:vcloud:org:{org_id}")},

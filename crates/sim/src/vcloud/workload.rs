@@ -2952,7 +2952,7 @@ fn vm_from_template(
     network: &str,
     index: usize,
 ) -> Result<Vm, String> {
-    let id = Uuid::new_v4();
+    let id = crate::random_uuid();
     let name = p.name.clone().unwrap_or_else(|| tvm.name.clone());
     let mode = p.mode.clone().unwrap_or_else(|| "POOL".into());
     if !["DHCP", "POOL", "MANUAL", "NONE"].contains(&mode.as_str()) {
@@ -3102,7 +3102,7 @@ fn create_vapp(
             );
         }
     }
-    let id = Uuid::new_v4();
+    let id = crate::random_uuid();
     for v in &mut vms {
         v.vapp = id;
     }

@@ -167,7 +167,7 @@ fn create_vm(
         .map(|v| v.to_vec())
         .unwrap_or_default();
     os.retain(|(k, _)| k != "UUID");
-    os.push(("UUID".into(), uuid::Uuid::new_v4().to_string()));
+    os.push(("UUID".into(), crate::random_uuid().to_string()));
     t.remove("OS");
     t.push("OS", AttrValue::Vector(os));
 
