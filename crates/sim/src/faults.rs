@@ -17,6 +17,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+
 /// What to inject. Ratios are probabilities in `0.0..=1.0` (values outside are clamped).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultConfig {
@@ -140,6 +142,79 @@ impl FaultInjector {
             Fault::None
         };
         (c.latency + jitter, fault)
+    }
+}
+
+/// Puts fault injection in front of an axum router (the vCloud simulator's HTTP stack):
+/// latency before every answer; HTTP 500 with an empty body; `internal()` (the service's
+/// own internal-error answer); a dropped connection (nothing is answered and the request is
+/// not handled); or a truncated answer (the request is handled, the headers carry the full
+/// `Content-Length`, half of the body is sent, then the connection is closed). With an
+/// inactive configuration the router is returned unchanged.
+pub(crate) fn axum_layer(
+    router: axum::Router,
+    injector: std::sync::Arc<FaultInjector>,
+    internal: fn() -> axum::response::Response,
+) -> axum::Router {
+    if !injector.config().is_active() {
+        return router;
+    }
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let injector = injector.clone();
+            async move { inject(&injector, internal, req, next).await }
+        },
+    ))
+}
+
+async fn inject(
+    injector: &FaultInjector,
+    internal: fn() -> axum::response::Response,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::body::Body;
+    use axum::response::Response;
+
+    let (delay, fault) = injector.draw();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Fault::None => next.run(req).await,
+        Fault::Http500 => {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+        Fault::Internal => internal(),
+        // A body that fails before its first byte: hyper closes the connection without
+        // writing the (still buffered) head, so the client sees the connection dropped.
+        Fault::Drop => Response::new(Body::from_stream(futures::stream::once(async {
+            Err::<bytes::Bytes, _>(std::io::Error::other(
+                "connection dropped by fault injection",
+            ))
+        }))),
+        Fault::Truncate => {
+            let resp = next.run(req).await;
+            let (mut parts, body) = resp.into_parts();
+            let Ok(full) = axum::body::to_bytes(body, usize::MAX).await else {
+                return Response::from_parts(parts, Body::empty());
+            };
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, full.len().into());
+            let half = full.slice(..full.len() / 2);
+            let stream = futures::stream::iter([Ok::<_, std::io::Error>(half)]).chain(
+                futures::stream::once(async {
+                    // Let hyper flush the head and the first half before the failure ends
+                    // the connection.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Err(std::io::Error::other("answer truncated by fault injection"))
+                }),
+            );
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
     }
 }
 

@@ -114,6 +114,9 @@ impl DrReportView {
                     TargetStatus::Succeeded => ("succeeded", None),
                     TargetStatus::Failed { message, .. } => ("failed", Some(message.clone())),
                     TargetStatus::TimedOut { .. } => ("timed out", None),
+                    TargetStatus::Unconfirmed { message, .. } => {
+                        ("unconfirmed", Some(message.clone()))
+                    }
                     TargetStatus::NotStarted => ("not started", None),
                     TargetStatus::Interrupted => ("interrupted", None),
                     _ => ("other", None),

@@ -43,6 +43,16 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     resp
 }
 
+/// vCD's answer to a request that failed inside the server (used by fault injection).
+pub(crate) fn internal_error() -> Response {
+    vcd_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+        "[simulator] Internal error injected by the fault configuration",
+        "36.0",
+    )
+}
+
 fn split_prefix(path: &str) -> (String, String) {
     for prefix in [
         "/api/compute",

@@ -209,6 +209,7 @@ impl Default for Config {
 pub struct SimulatorBuilder {
     cfg: Config,
     bind: Option<SocketAddr>,
+    faults: crate::faults::FaultConfig,
 }
 
 impl SimulatorBuilder {
@@ -316,6 +317,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Fault injection on every HTTP request (default: none): latency, HTTP 500 with an
+    /// empty body, vCD's internal error (`500` with an `Error` document,
+    /// `minorErrorCode="INTERNAL_SERVER_ERROR"`), dropped connections (the request is not
+    /// handled) and truncated answers (the request is handled, half of the body is sent).
+    /// See [`FaultConfig`](crate::faults::FaultConfig).
+    pub fn faults(mut self, faults: crate::faults::FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+
     /// Seed of the pseudo-random choice of failing tasks.
     pub fn rng_seed(mut self, seed: u64) -> Self {
         self.cfg.rng_seed = seed;
@@ -340,7 +351,11 @@ impl SimulatorBuilder {
             origin,
         });
         let cancel = CancellationToken::new();
-        let app = http::router(shared.clone());
+        let app = crate::faults::axum_layer(
+            http::router(shared.clone()),
+            Arc::new(crate::faults::FaultInjector::new(self.faults)),
+            http::internal_error,
+        );
         let stop = cancel.clone();
         let join = tokio::spawn(async move {
             let server = axum::serve(listener, app)

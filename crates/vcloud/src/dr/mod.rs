@@ -66,8 +66,9 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default page size when listing replications.
 pub const DEFAULT_PAGE_SIZE: u32 = 128;
-/// Consecutive retryable failures tolerated while polling one task.
-const MAX_POLL_FAILURES: u32 = 3;
+/// Consecutive failures (transport errors, timeouts, 5xx) tolerated while polling one
+/// task; after that its outcome is [`TargetStatus::Unconfirmed`].
+const MAX_POLL_FAILURES: u32 = 5;
 /// Safety stop for servers that page forever.
 const MAX_PAGES: usize = 100_000;
 
@@ -536,6 +537,10 @@ impl DisasterRecovery {
                     Ok(()) => TargetStatus::Succeeded,
                     Err(_) if !slot.started => TargetStatus::NotStarted,
                     Err(_) if slot.interrupted => TargetStatus::Interrupted,
+                    Err(e) if slot.unconfirmed => TargetStatus::Unconfirmed {
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    },
                     Err(e) if e.kind() == ErrorKind::Timeout => TargetStatus::TimedOut {
                         message: match &slot.status {
                             Some(st) => format!("{e} (last task status {st:?})"),
@@ -587,6 +592,8 @@ struct Job {
 struct Slot {
     started: bool,
     interrupted: bool,
+    /// The request may have been applied, or the task was lost: the outcome is unknown.
+    unconfirmed: bool,
     task_href: Option<String>,
     progress: Option<u8>,
     status: Option<String>,
@@ -651,7 +658,16 @@ async fn run_job(
         ),
         DrAction::TestCleanup => ApiRequest::post(target),
     };
-    let mut task = client.send(request).await?.into_task()?;
+    // The action is a POST, sent once. A refusal (4xx/5xx with an answer) is a failure;
+    // an answer lost on the way (or not a task) leaves the outcome unknown.
+    let answer = match client.send(request).await {
+        Err(e) if !answer_lost(&e) => return Err(e),
+        other => other.and_then(|r| r.into_task()),
+    };
+    let mut task = answer.map_err(|e| {
+        lock(slot).unconfirmed = true;
+        e.context("the answer to the action was lost, so it may have been applied; read the replication before acting again")
+    })?;
     {
         let mut s = lock(slot);
         s.task_href = Some(task.href.clone());
@@ -688,13 +704,34 @@ async fn run_job(
                 }
                 task = t;
             }
-            Err(e) if e.is_retryable() && failures < MAX_POLL_FAILURES => {
+            Err(e) if poll_again(&e) && failures < MAX_POLL_FAILURES => {
                 failures += 1;
                 tracing::debug!(uuid = %job.uuid, error = %e, "task poll failed; retrying");
             }
-            Err(e) => return Err(e.context(format!("polling task {}", task.href))),
+            Err(e) => {
+                lock(slot).unconfirmed = true;
+                return Err(e.context(format!(
+                    "the task {} was started but could not be read any more; its outcome is not known",
+                    task.href
+                )));
+            }
         }
     }
+}
+
+/// Whether the error of the action's POST means its answer was lost on the way (so the
+/// server may have applied it), rather than a refusal the server answered.
+fn answer_lost(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Protocol
+    )
+}
+
+/// Whether a failed task poll is worth another try: the task's state is a read, so
+/// transport errors, timeouts and server errors (5xx) are polled through.
+fn poll_again(e: &Error) -> bool {
+    e.is_retryable() || e.kind() == ErrorKind::Server
 }
 
 fn interrupted(slot: &Mutex<Slot>) -> Error {

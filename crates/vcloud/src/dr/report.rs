@@ -53,6 +53,18 @@ pub enum TargetStatus {
         /// What timed out.
         message: String,
     },
+    /// The outcome is not known, and this status says so instead of guessing: the answer to
+    /// the action was lost (dropped connection, timeout, truncated or undecodable answer),
+    /// so the server may have applied it; or the task was created but could not be read
+    /// any more. Read the replication again (e.g.
+    /// [`DisasterRecovery::fetch_replications`](super::DisasterRecovery::fetch_replications))
+    /// before acting on this target again.
+    Unconfirmed {
+        /// The error kind of the lost answer or of the last failed task poll.
+        kind: ErrorKind,
+        /// What went wrong, and what is not known.
+        message: String,
+    },
     /// The action was cancelled before this target was started: nothing was sent.
     NotStarted,
     /// The action was cancelled while this target's task was running: the task was left
@@ -159,9 +171,9 @@ impl DrReport {
             vm_uuid: o.uuid.clone(),
             vm_name: o.name.clone().unwrap_or_default(),
             message: match &o.status {
-                TargetStatus::Failed { message, .. } | TargetStatus::TimedOut { message } => {
-                    message.clone()
-                }
+                TargetStatus::Failed { message, .. }
+                | TargetStatus::Unconfirmed { message, .. }
+                | TargetStatus::TimedOut { message } => message.clone(),
                 TargetStatus::NotStarted => "cancelled before it started".to_owned(),
                 TargetStatus::Interrupted => format!(
                     "cancelled while running; task left running: {}",
