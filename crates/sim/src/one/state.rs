@@ -797,6 +797,7 @@ impl State {
         }
         let t = now();
         let mut gid = user.gid;
+        let mut groups = user.groups.clone();
         let ok = if sha256_hex(secret) == user.password {
             true
         } else if let Some(tok) = user
@@ -805,7 +806,10 @@ impl State {
             .find(|k| k.token == secret && (k.expiration < 0 || k.expiration > t))
         {
             if tok.egid >= 0 {
+                // a group-scoped token authenticates in that group only (oned's
+                // RequestAttributes::group_ids)
                 gid = tok.egid;
+                groups = [tok.egid].into();
             }
             true
         } else {
@@ -818,7 +822,7 @@ impl State {
         Ok(Caller {
             uid: user.id,
             gid,
-            groups: user.groups.clone(),
+            groups,
             admin,
         })
     }
@@ -1064,6 +1068,7 @@ pub(crate) mod lcm {
     pub(crate) const EPILOG_STOP: i32 = 10;
     pub(crate) const EPILOG: i32 = 11;
     pub(crate) const SHUTDOWN: i32 = 12;
+    pub(crate) const UNKNOWN: i32 = 16;
     pub(crate) const SHUTDOWN_POWEROFF: i32 = 18;
     pub(crate) const HOTPLUG_SNAPSHOT: i32 = 24;
     pub(crate) const DISK_SNAPSHOT_POWEROFF: i32 = 51;

@@ -95,10 +95,36 @@ fn user_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R<
             ));
         }
         let valid = a.int(2);
+        let egid = a.int(3);
         let token = a.str(1).to_owned();
+        // UserAPI::login's checks, in its order and with its RPC_API texts
         if valid == 0 {
-            u.tokens.retain(|t| t.token != token);
+            if token.is_empty() {
+                u.tokens.clear();
+            } else if u.tokens.iter().any(|t| t.token == token) {
+                u.tokens.retain(|t| t.token != token);
+            } else {
+                return Err(RpcError::new(
+                    code::RPC_API,
+                    format!("Could not find token: {token}"),
+                ));
+            }
             return Ok(Ret::Str(token));
+        }
+        if valid < -1 {
+            return Err(RpcError::new(code::RPC_API, "Wrong valid period for token"));
+        }
+        if egid != -1 && !c.admin && (!u.groups.contains(&egid) || !c.groups.contains(&egid)) {
+            return Err(RpcError::new(
+                code::RPC_API,
+                "EGID is not in user group list",
+            ));
+        }
+        if egid == -1 && u.groups != c.groups {
+            return Err(RpcError::new(
+                code::RPC_API,
+                "Cannot create a full token with a specific group token",
+            ));
         }
         let token = if token.is_empty() { new_token() } else { token };
         let expiration = if valid < 0 {
@@ -110,7 +136,7 @@ fn user_write(s: &mut State, c: &Caller, op: &str, a: &Args, method: &str) -> R<
         u.tokens.push(super::super::state::LoginToken {
             token: token.clone(),
             expiration,
-            egid: a.int(3),
+            egid,
         });
         return Ok(Ret::Str(token));
     }

@@ -1,7 +1,7 @@
 //! Virtual machines (state machine, actions, scheduler) and virtual network leases.
 
 use super::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) use super::super::state::{lcm, st};
 
@@ -520,24 +520,27 @@ pub(crate) fn vrouter_nic(s: &mut State, ctx: &Ctx, c: &Caller, op: &str, a: &Ar
         let mut one_nic = Tmpl::new();
         one_nic.push("NIC", AttrValue::Vector(nic.clone()));
         let text = one_nic.to_text();
-        for vm in vms {
-            let args = Args(vec![Value::Int(vm), Value::Str(text.clone())]);
-            write(s, ctx, c, "attachnic", &args, "one.vm.attachnic")?;
-        }
+        // VirtualRouterAPI::attach_nic: the router gets the NIC first; a VM that cannot
+        // take it ends the call with ACTION and the router keeps the NIC
         let next = nic_ids.iter().max().map_or(0, |m| m + 1);
         nic.push(("NIC_ID".into(), next.to_string()));
         nic.sort();
         s.get_mut(Kind::Vrouter, id)?
             .template
             .push("NIC", AttrValue::Vector(nic));
+        for vm in vms {
+            let args = Args(vec![Value::Int(vm), Value::Str(text.clone())]);
+            write(s, ctx, c, "attachnic", &args, "one.vm.attachnic")
+                .map_err(|e| RpcError::action(e.msg))?;
+        }
     } else {
+        // VirtualRouterAPI::detach_nic: off the router first, then off each VM (whose
+        // error ends the call as it is)
         let nic_id = a.int(1);
         if !nic_ids.contains(&nic_id) {
-            return Err(RpcError::internal(format!("NIC {nic_id} does not exist")));
-        }
-        for vm in vms {
-            let args = Args(vec![Value::Int(vm), Value::Int(nic_id)]);
-            write(s, ctx, c, "detachnic", &args, "one.vm.detachnic")?;
+            return Err(RpcError::action(format!(
+                "NIC with NIC_ID {nic_id} does not exist."
+            )));
         }
         let o = s.get_mut(Kind::Vrouter, id)?;
         let key = nic_id.to_string();
@@ -551,6 +554,10 @@ pub(crate) fn vrouter_nic(s: &mut State, ctx: &Ctx, c: &Caller, op: &str, a: &Ar
         o.template.remove("NIC");
         for n in rest {
             o.template.push("NIC", AttrValue::Vector(n));
+        }
+        for vm in vms {
+            let args = Args(vec![Value::Int(vm), Value::Int(nic_id)]);
+            write(s, ctx, c, "detachnic", &args, "one.vm.detachnic")?;
         }
     }
     Ok(Ret::Int(id))
@@ -1329,6 +1336,19 @@ fn migrate(s: &mut State, c: &Caller, id: i32, a: &Args) -> R<()> {
         let h = s.hosts.get(&hid).ok_or_else(|| no_exists("host", hid))?;
         (h.name.clone(), h.vm_mad.clone(), h.cluster_id)
     };
+    let ds_clusters: BTreeMap<i32, BTreeSet<i32>> = s
+        .pools
+        .get(&Kind::Datastore)
+        .map(|p| {
+            p.objs
+                .iter()
+                .filter_map(|(i, o)| match &o.extra {
+                    Extra::Datastore(d) => Some((*i, d.clusters.clone())),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let req = s.next_req_id();
     let o = s.get_mut(Kind::Vm, id)?;
     let Some(v) = o.vm_mut() else {
@@ -1351,6 +1371,18 @@ fn migrate(s: &mut State, c: &Caller, id: i32, a: &Args) -> R<()> {
     if last.hid == hid && last.ds_id == ds_id {
         return Err(RpcError::action(format!(
             "VM is already running on host [{hid}] and datastore [{ds_id}]"
+        )));
+    }
+    // VirtualMachineAPI::migrate: the system datastore must be in the new host's cluster
+    let ds_clusters = ds_clusters.get(&ds_id).cloned().unwrap_or_default();
+    if !ds_clusters.is_empty() && !ds_clusters.contains(&cid) {
+        let joined = ds_clusters
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        return Err(RpcError::action(format!(
+            "Cannot migrate VM [{id}] to host [{hid}] and system datastore [{ds_id}]. Host is in cluster [{cid}], and the datastore is in cluster [{joined}]"
         )));
     }
     let live = live && running;
@@ -1476,8 +1508,8 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
 
 /// `one.vm.disksnapshot{create,revert,delete,rename}`: a tree of snapshots per disk (the
 /// `SNAPSHOTS` elements of `one.vm.info`). Create works on RUNNING, POWEROFF and
-/// SUSPENDED VMs, revert only when the VM is off (POWEROFF or SUSPENDED), delete refuses
-/// the active snapshot and one with children; each passes through the matching
+/// SUSPENDED VMs, revert only when the VM is off (POWEROFF or SUSPENDED), delete follows
+/// oned's rules for ALLOW_ORPHANS = NO (a leaf always goes); each passes through the matching
 /// DISK_SNAPSHOT_* state. Create answers the snapshot id, the others the VM id.
 fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
     let (disk_id, snap_arg) = (a.int(1), a.int(2));
@@ -1491,11 +1523,18 @@ fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
                 .any(|(k, v)| k == "DISK_ID" && v == &disk_id.to_string())
         })
         .map(|d| {
-            d.iter()
+            let size = d
+                .iter()
                 .find(|(k, _)| k == "SIZE")
                 .and_then(|(_, v)| v.parse::<i64>().ok())
-                .unwrap_or(0)
+                .unwrap_or(0);
+            let persistent = d
+                .iter()
+                .any(|(k, v)| k == "PERSISTENT" && v.eq_ignore_ascii_case("YES"));
+            (size, persistent)
         });
+    let persistent = disk_size.is_some_and(|d| d.1);
+    let disk_size = disk_size.map(|d| d.0);
     let Some(v) = o.vm_mut() else {
         return Err(no_exists("virtual machine", id));
     };
@@ -1575,17 +1614,48 @@ fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
                 }
             }
             "disksnapshotdelete" => {
-                if d.snaps[idx].active {
-                    return Err(RpcError::action(format!(
-                        "Could not {what} for VM {id}: snapshot {snap_arg} is active."
-                    )));
+                // Snapshots::test_delete and delete_snapshot in ALLOW_ORPHANS = NO
+                // (DENY) mode: a leaf goes, active or not; a snapshot with one child
+                // goes too (the child moves up) unless it is the active one
+                let children = |p: i32| -> Vec<i32> {
+                    d.snaps
+                        .iter()
+                        .filter(|x| x.parent == p)
+                        .map(|x| x.id)
+                        .collect()
+                };
+                let mine = children(snap_arg);
+                let refuse = |m: &str| Err(RpcError::action(m.to_owned()));
+                if persistent && snap_arg == 0 {
+                    return refuse("Cannot delete snapshot 0 for persistent disk images");
                 }
-                if d.snaps.iter().any(|x| x.parent == snap_arg) {
-                    return Err(RpcError::action(format!(
-                        "Could not {what} for VM {id}: snapshot {snap_arg} has children."
-                    )));
+                if mine.len() > 1 {
+                    return refuse("Cannot delete snapshot with more than one children");
                 }
+                let parent = d.snaps[idx].parent;
+                if mine.len() == 1 {
+                    if d.snaps[idx].active {
+                        return refuse("Cannot delete the active snapshot with children");
+                    }
+                    let grand = children(mine[0]);
+                    let child_active = d.snaps.iter().any(|x| x.id == mine[0] && x.active);
+                    if grand.len() > 1 || (grand.len() == 1 && child_active) {
+                        return refuse("Cannot delete snapshot if child has children");
+                    }
+                    if parent != -1 && children(parent).len() > 1 {
+                        return refuse("Cannot delete snapshot if parent has more than one child");
+                    }
+                }
+                let was_active = d.snaps[idx].active;
                 d.snaps.remove(idx);
+                for x in &mut d.snaps {
+                    if x.parent == snap_arg {
+                        x.parent = parent;
+                    }
+                    if was_active && x.id == parent {
+                        x.active = true;
+                    }
+                }
             }
             _ => {
                 check_name(a.str(3))?;
@@ -1693,61 +1763,60 @@ fn recover(s: &mut State, c: &Caller, id: i32, operation: i32) -> R<()> {
     let Some(v) = o.vm_mut() else {
         return Err(no_exists("virtual machine", id));
     };
-    let wrong = |v: &VmData| {
+    // VirtualMachineAPI::recover, DispatchManager::recover/retry/delete_vm/
+    // delete_recreate and LifeCycleManager::recover/retry: an ACTIVE VM in a state
+    // without a failure (RUNNING, ...) is left as it is, a deleted VM stays deleted
+    let active = v.state == st::ACTIVE;
+    let wrong = |v: &VmData, what: &str| {
         RpcError::action(format!(
-            "Recover action is not available for state {}",
+            "Could not perform a {what} on VM {id}, wrong state {}.",
             state_name(v)
         ))
     };
-    let active = v.state == st::ACTIVE;
     let failed_from = FAILURES
         .iter()
         .find(|(_, f)| *f == v.lcm_state)
         .map(|p| p.0);
     let mut release = false;
     match operation {
+        0 | 1 if !active => return Err(wrong(v, "recover operation")),
+        0 if v.lcm_state == lcm::UNKNOWN => set_state(v, st::ACTIVE, lcm::RUNNING),
         0 => {
-            let to = FAILURES.iter().find(|(from, _)| *from == v.lcm_state);
-            match to {
-                Some((_, failure)) if active => set_state(v, st::ACTIVE, *failure),
-                _ => return Err(wrong(v)),
+            if let Some((_, failure)) = FAILURES.iter().find(|(from, _)| *from == v.lcm_state) {
+                set_state(v, st::ACTIVE, *failure);
             }
         }
+        1 if matches!(v.lcm_state, lcm::INIT | lcm::RUNNING) => {}
+        1 if v.lcm_state == lcm::UNKNOWN => set_state(v, st::ACTIVE, lcm::RUNNING),
         1 => {
-            if !active {
-                return Err(wrong(v));
-            }
             let phase = failed_from.unwrap_or(v.lcm_state);
-            release = advance(v, phase, now()).ok_or_else(|| wrong(v))?;
+            release = advance(v, phase, now()).unwrap_or(false);
         }
-        2 => match failed_from {
-            Some(phase) if active => set_state(v, st::ACTIVE, phase),
-            _ => return Err(wrong(v)),
-        },
-        3 | 5 => {
-            if v.state == st::DONE {
-                return Err(wrong(v));
+        2 if !active => return Err(wrong(v, "retry")),
+        2 => {
+            if let Some(phase) = failed_from {
+                set_state(v, st::ACTIVE, phase);
             }
+        }
+        3 | 5 if v.state == st::DONE => {}
+        3 | 5 => {
             close_history(v, action_number("delete"), Some(c), req);
             set_state(v, st::DONE, lcm::INIT);
             v.etime = now();
             release = true;
         }
+        4 if v.state == st::DONE => {
+            return Err(RpcError::action(
+                "Cannot delete-recreate a VM already in DONE state",
+            ));
+        }
         4 => {
-            if v.state == st::DONE {
-                return Err(wrong(v));
-            }
             close_history(v, action_number("delete-recreate"), Some(c), req);
             set_state(v, st::PENDING, lcm::INIT);
             v.forced_host = None;
             v.deploy_id.clear();
         }
-        other => {
-            return Err(RpcError::action(format!(
-                "Invalid recover operation {other}: use 0 (failure), 1 (success), 2 (retry), \
-                 3 (delete), 4 (delete-recreate) or 5 (delete-db)"
-            )));
-        }
+        _ => return Err(RpcError::action("Wrong recovery operation code")),
     }
     if release {
         release_vm_leases(s, id);
