@@ -87,6 +87,7 @@ pub mod model;
 pub mod query;
 pub mod session;
 pub mod task;
+pub mod workload;
 
 pub use client::{Accept, ApiRequest, ClientOptions, Reauthenticate, VcdClient, VcdResponse};
 pub use compute::VcdCompute;

@@ -1,0 +1,101 @@
+//! [`VmHandle`]: a VM of a vApp, and what can be done to it.
+
+use futures::TryStreamExt as _;
+use nebulair_core::Result;
+
+use super::id::{EntityKind, Locator};
+use super::ops::Workloads;
+use super::vapp::VAppHandle;
+use super::{Candidate, Core, pick};
+use crate::model::vcd::Vm;
+use crate::query::{Filter, Query, QueryType, VmRecord};
+
+/// Where a VM name is looked up.
+#[derive(Debug, Clone)]
+pub(crate) enum VmScope {
+    /// Every VM the user can see (query service), template VMs left out.
+    Any,
+    /// The VMs of one vApp.
+    VApp(Box<VAppHandle>),
+}
+
+/// A VM, by name or id. See [`VcdClient::vm`](crate::VcdClient::vm).
+#[derive(Debug, Clone)]
+pub struct VmHandle {
+    pub(crate) core: Core,
+    scope: VmScope,
+}
+
+impl VmHandle {
+    pub(crate) fn new(ws: Workloads, loc: Locator, scope: VmScope) -> Self {
+        VmHandle {
+            core: Core::new(ws, loc, EntityKind::Vm),
+            scope,
+        }
+    }
+
+    pub(crate) fn known(ws: Workloads, href: String, name: String) -> Self {
+        VmHandle {
+            core: Core::known(ws, EntityKind::Vm, href, Some(name)),
+            scope: VmScope::Any,
+        }
+    }
+
+    /// The name the handle was made with or listed with.
+    pub fn name(&self) -> Option<String> {
+        self.core.name()
+    }
+
+    /// The workload context of the handle.
+    pub fn workloads(&self) -> &Workloads {
+        &self.core.ws
+    }
+
+    /// The VM's href (looking a name up the first time: in the vApp for
+    /// [`VAppHandle::vm`], else through the query service).
+    ///
+    /// # Errors
+    /// [`WorkloadError::NotFound`](super::WorkloadError::NotFound) /
+    /// [`Ambiguous`](super::WorkloadError::Ambiguous) (naming each candidate's vApp);
+    /// request errors.
+    pub async fn href(&self) -> Result<String> {
+        let scope = self.scope.clone();
+        let ws = self.core.ws.clone();
+        self.core
+            .href(|name| async move {
+                match scope {
+                    VmScope::VApp(vapp) => {
+                        let cands = vapp.vm_candidates().await?;
+                        Ok(pick(EntityKind::Vm, &name, Some(vapp.label()), cands)?.href)
+                    }
+                    VmScope::Any => {
+                        let records: Vec<VmRecord> = Query::new(QueryType::Vm)
+                            .filter(Filter::eq("name", name.clone()))
+                            .stream_typed(&ws.client)
+                            .try_collect()
+                            .await?;
+                        let cands = records
+                            .into_iter()
+                            .filter(|r| r.is_vapp_template != Some(true))
+                            .filter_map(|r| {
+                                let place = r.container_name.clone().map(|v| format!("vApp {v}"));
+                                Some(Candidate::new(r.name.clone()?, r.href).at(place))
+                            })
+                            .collect();
+                        Ok(pick(EntityKind::Vm, &name, None, cands)?.href)
+                    }
+                }
+            })
+            .await
+    }
+
+    /// The Vm document with its sections (hardware, OS, network connections,
+    /// customization, runtime info, snapshot).
+    ///
+    /// # Errors
+    /// As [`href`](Self::href); request and decoding errors.
+    pub async fn get(&self) -> Result<Vm> {
+        let href = self.href().await?;
+        self.core.ws.get_document(&href).await
+    }
+}
