@@ -357,9 +357,10 @@ async fn scheduled_actions_exec_and_vm_extras() {
     assert_eq!(vmx.sched_actions.len(), 2);
     c.vm(vm).scheddelete(later).await.expect("scheddelete");
 
-    // PCI devices need POWEROFF
+    // PCI devices need POWEROFF, and a free matching device on the host (the dummy
+    // host's NVIDIA 10de:0863:0302)
     c.vm(vm)
-        .attachpci(&tpl("PCI = [ VENDOR = \"10de\", CLASS = \"0300\" ]"))
+        .attachpci(&tpl("PCI = [ VENDOR = \"10de\", CLASS = \"0302\" ]"))
         .await
         .expect("attachpci");
     assert!(

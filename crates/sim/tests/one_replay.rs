@@ -9,7 +9,9 @@
 //! difference is reported; the differences still left are listed, one a line, in
 //! `tests/data/one/replay-differences.txt` with their reason, and the test fails when the
 //! differences found are not exactly those (so an improvement updates the list too).
-//! Set `NEBULAIR_REPLAY_WRITE=1` to rewrite the list from the current simulator.
+//! Set `NEBULAIR_REPLAY_WRITE=1` to rewrite the list from the current simulator, and
+//! `NEBULAIR_REPLAY_DUMP=DIR` to keep the simulator's answers (`DIR/<session>/`) for a
+//! side-by-side look.
 //!
 //! No method may answer RPC_API "not implemented": that is checked on its own.
 
@@ -202,7 +204,12 @@ async fn replay(dir: &str, not_implemented: &mut Vec<String>) -> Vec<String> {
     let mut tokens: Vec<(String, String)> = Vec::new();
     // calls the recording left out, reconstructed (see recorded-fill/README.md)
     let mut fill = fill_ins(dir).into_iter().peekable();
-    for (seq, method, req, want) in exchanges(dir) {
+    let all = exchanges(dir);
+    for (i, (seq, method, req, want)) in all.iter().cloned().enumerate() {
+        // a wait helper's poll: the same request again right after; only the answer that
+        // ended the wait is compared (the ones before depend on the real oned's timing,
+        // e.g. a host still INIT in recorded-sweep 055-059)
+        let polled_again = all.get(i + 1).is_some_and(|next| next.2 == req);
         while let Some((n, _)) = fill.peek()
             && n.as_str() < seq.as_str()
         {
@@ -219,6 +226,14 @@ async fn replay(dir: &str, not_implemented: &mut Vec<String>) -> Vec<String> {
             req = req.replace(real.as_str(), ours);
         }
         let got = sim.call_raw(req.as_bytes());
+        if let Some(d) = std::env::var_os("NEBULAIR_REPLAY_DUMP") {
+            let d = std::path::Path::new(&d).join(dir);
+            let _ = std::fs::create_dir_all(&d);
+            let _ = std::fs::write(d.join(format!("{seq}_{method}.response.xml")), &got);
+        }
+        if polled_again {
+            continue;
+        }
         let (w, g) = (parse_answer(&want), parse_answer(&got));
         if method == "one.user.login"
             && let (Some(real), Some(ours)) = (login_token(&want), login_token(&got))

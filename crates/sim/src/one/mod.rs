@@ -77,6 +77,7 @@
 
 pub(crate) mod config;
 pub(crate) mod dispatch;
+pub(crate) mod dummy_probe;
 pub(crate) mod handlers;
 pub(crate) mod methods;
 pub(crate) mod render;

@@ -384,8 +384,8 @@ pub(crate) fn host_usage(s: &State, hid: i32) -> (Vec<i32>, i64, i64) {
     (vms, cpu, mem)
 }
 
-/// `<HOST>`.
-pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
+/// `<HOST>` (with its last monitoring record for `one.host.info`, without it in pools).
+pub(crate) fn host(out: &mut String, s: &State, h: &Host, with_monitoring: bool) {
     let monitored = h.state != 0 && h.monitored_at <= super::state::now();
     let (vms, cpu, mem) = host_usage(s, h.id);
     let (tc, tm) = if monitored {
@@ -419,15 +419,32 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
     el(out, "RUNNING_VMS", vms.len());
     el(out, "VMS_THREAD", 1);
     out.push_str("<DATASTORES>");
-    let disk = if monitored { "20480" } else { "0" };
+    let (disk, used) = if monitored {
+        ("20480", super::dummy_probe::DS_USED_MB.to_string())
+    } else {
+        ("0", "0".to_owned())
+    };
     cdata_elem(out, "DISK_USAGE", "0");
     cdata_elem(out, "FREE_DISK", disk);
     cdata_elem(out, "MAX_DISK", disk);
-    cdata_elem(out, "USED_DISK", "0");
-    out.push_str("</DATASTORES><PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES></HOST_SHARE>");
-    ids(out, "VMS", vms);
-    h.template.render(out, "TEMPLATE");
+    cdata_elem(out, "USED_DISK", &used);
+    out.push_str("</DATASTORES>");
     if monitored {
+        super::dummy_probe::render_pci_devices(out, s, h.id);
+        super::dummy_probe::render_numa_nodes(out);
+    } else {
+        out.push_str("<PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES>");
+    }
+    out.push_str("</HOST_SHARE>");
+    ids(out, "VMS", vms);
+    if monitored {
+        super::dummy_probe::monitored_template(h).render(out, "TEMPLATE");
+    } else {
+        h.template.render(out, "TEMPLATE");
+    }
+    // the pool's HOST has no monitoring (oned keeps it in its own table), one.host.info
+    // the last record
+    if monitored && with_monitoring {
         out.push_str("<MONITORING>");
         el(out, "TIMESTAMP", super::state::now());
         el(out, "ID", h.id);
@@ -439,7 +456,9 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host) {
         out.push_str("</CAPACITY><SYSTEM>");
         cdata_elem(out, "NETRX", "0");
         cdata_elem(out, "NETTX", "0");
-        out.push_str("</SYSTEM></MONITORING>");
+        out.push_str("</SYSTEM>");
+        super::dummy_probe::render_monitoring_numa(out, mem);
+        out.push_str("</MONITORING>");
     } else {
         out.push_str("<MONITORING/>");
     }

@@ -21,7 +21,9 @@ fn host_monitoring(s: &State, hs: &[&Host]) -> String {
         out.push_str("</CAPACITY><SYSTEM>");
         super::super::tmpl::cdata_elem(&mut out, "NETRX", "0");
         super::super::tmpl::cdata_elem(&mut out, "NETTX", "0");
-        out.push_str("</SYSTEM></MONITORING>");
+        out.push_str("</SYSTEM>");
+        super::super::dummy_probe::render_monitoring_numa(&mut out, mem);
+        out.push_str("</MONITORING>");
     }
     out.push_str("</MONITORING_DATA>");
     out
@@ -139,13 +141,13 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
                 .get(&a.int(0))
                 .ok_or_else(|| no_exists("host", a.int(0)))?;
             let mut out = String::new();
-            render::host(&mut out, s, h);
+            render::host(&mut out, s, h, true);
             Ok(Ret::Str(out))
         }
         ("hostpool", "info") => {
             let mut out = String::from("<HOST_POOL>");
             for h in s.hosts.values().rev() {
-                render::host(&mut out, s, h);
+                render::host(&mut out, s, h, false);
             }
             out.push_str("</HOST_POOL>");
             Ok(Ret::Str(out))

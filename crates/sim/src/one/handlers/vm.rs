@@ -1662,7 +1662,6 @@ fn disk_snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
                 d.snaps[idx].name = a.str(3).to_owned();
             }
         }
-        v.disk_snapshots.retain(|d| !d.snaps.is_empty());
         id
     };
     let next = match (op, v.state) {

@@ -165,20 +165,85 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
             Ok(Ret::Int(id))
         }
         "attachpci" | "detachpci" => {
-            let v = s.get(Kind::Vm, id)?.vm().map(|v| v.state).unwrap_or(0);
-            if v != st::POWEROFF {
+            // VirtualMachineAPI::pci_attach and DispatchManager::attach_pci/detach_pci
+            let pci_req = if k.op == "attachpci" {
+                let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
+                let pci = t
+                    .vectors("PCI")
+                    .first()
+                    .map(|v| v.to_vec())
+                    .ok_or_else(|| RpcError::action("PCI attribute not found"))?;
+                check_pci(&pci)?;
+                Some(pci)
+            } else {
+                None
+            };
+            let (state, lcm_state, hid) = s
+                .get(Kind::Vm, id)?
+                .vm()
+                .map(|v| (v.state, v.lcm_state, v.history.last().map(|h| h.hid)))
+                .unwrap_or((0, 0, None));
+            if !matches!(state, st::POWEROFF | st::UNDEPLOYED) || lcm_state != 0 {
                 return Err(RpcError::action(
                     "VM in wrong state, it has to be in poweroff",
                 ));
             }
+            let Some(hid) = hid else {
+                return Err(RpcError::action("Could not find host information"));
+            };
+            let device = match &pci_req {
+                Some(pci) if state == st::POWEROFF => {
+                    let owners = super::super::dummy_probe::pci_owners(s, hid);
+                    let want = |key: &str| {
+                        pci.iter()
+                            .find(|(k, _)| k == key)
+                            .map(|(_, v)| v.to_ascii_lowercase())
+                    };
+                    let found = super::super::dummy_probe::PCI_DEVICES
+                        .iter()
+                        .zip(owners)
+                        .find(|(dev, owner)| {
+                            *owner == -1
+                                && ["VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS"].iter().all(
+                                    |key| {
+                                        want(key).is_none_or(|w| {
+                                            super::super::dummy_probe::pci_value(dev, key) == w
+                                        })
+                                    },
+                                )
+                        })
+                        .map(|(dev, _)| *dev);
+                    match found {
+                        Some(d) if s.hosts.contains_key(&hid) => Some(d),
+                        _ => {
+                            return Err(RpcError::action(
+                                "Cannot assign PCI device in host. Check address and free devices",
+                            ));
+                        }
+                    }
+                }
+                _ => None,
+            };
             let o = s.get_mut(Kind::Vm, id)?;
-            if k.op == "attachpci" {
-                let t = Tmpl::parse(a.str(1)).map_err(RpcError::internal)?;
-                let mut pci = t
-                    .vectors("PCI")
-                    .first()
-                    .map(|v| v.to_vec())
-                    .ok_or_else(|| RpcError::internal("Wrong format for PCI attribute"))?;
+            if let Some(mut pci) = pci_req {
+                // the host's device: its address goes into the VM's PCI
+                if let Some(dev) = device {
+                    for key in [
+                        "ADDRESS",
+                        "BUS",
+                        "DOMAIN",
+                        "FUNCTION",
+                        "NUMA_NODE",
+                        "SHORT_ADDRESS",
+                        "SLOT",
+                    ] {
+                        pci.retain(|(k, _)| k != key);
+                        pci.push((
+                            key.to_owned(),
+                            super::super::dummy_probe::pci_value(dev, key).to_owned(),
+                        ));
+                    }
+                }
                 let next = o
                     .template
                     .vectors("PCI")
@@ -204,9 +269,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
                     .map(|p| p.to_vec())
                     .collect();
                 if keep.len() == o.template.vectors("PCI").len() {
-                    return Err(RpcError::internal(format!(
-                        "PCI device {pid} does not exist"
-                    )));
+                    return Err(RpcError::action("PCI device not found"));
                 }
                 o.template.remove("PCI");
                 for p in keep {
@@ -585,4 +648,36 @@ pub(crate) fn image_restore(s: &mut State, k: &Call<'_>) -> R<Ret> {
         Tmpl::new(),
     );
     Ok(Ret::Str(new.to_string()))
+}
+
+/// VirtualMachine::check_pci_attributes: hexadecimal VENDOR/DEVICE/CLASS, and either a
+/// SHORT_ADDRESS or some of those three; a NIC goes through `one.vm.attachnic`.
+fn check_pci(pci: &[(String, String)]) -> R<()> {
+    let get = |key: &str| pci.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    if get("TYPE") == Some("NIC") {
+        return Err(RpcError::action(
+            "Use one.vm.attachnic to attach this PCI device",
+        ));
+    }
+    for key in ["VENDOR", "DEVICE", "CLASS"] {
+        if let Some(v) = get(key)
+            && (v.is_empty() || !v.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(RpcError::action(format!(
+                "Wrong Hex value for PCI attribute {key}"
+            )));
+        }
+    }
+    let any = ["VENDOR", "DEVICE", "CLASS"]
+        .iter()
+        .any(|k| get(k).is_some_and(|v| !v.is_empty()));
+    match get("SHORT_ADDRESS").filter(|v| !v.is_empty()) {
+        None if !any => Err(RpcError::action(
+            "SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI.",
+        )),
+        Some(_) if any => Err(RpcError::action(
+            "SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS",
+        )),
+        _ => Ok(()),
+    }
 }
