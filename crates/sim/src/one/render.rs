@@ -97,6 +97,11 @@ impl VmUsage {
     fn of(s: &State, owner: QuotaOwner) -> VmUsage {
         use super::state::st;
         let mut u = VmUsage::default();
+        // oned keeps no quota usage for oneadmin (user 0) and the oneadmin group (0)
+        // (Quotas::quota_check, recorded 179)
+        if matches!(owner, QuotaOwner::User(0) | QuotaOwner::Group(0)) {
+            return u;
+        }
         for o in s.pool(Kind::Vm).objs.values() {
             let mine = match owner {
                 QuotaOwner::User(id) => o.meta.uid == id,
@@ -276,7 +281,8 @@ pub(crate) fn user_pool(out: &mut String, s: &State, users: &[&User]) {
     out.push_str("<USER_POOL>");
     for u in users {
         out.push_str("<USER>");
-        user_body(out, s, u, false);
+        // the pool lists login tokens too (recorded-sweep 225)
+        user_body(out, s, u, true);
         out.push_str("</USER><QUOTAS>");
         el(out, "ID", u.id);
         quotas(out, s, &u.quota, Some(QuotaOwner::User(u.id)));
@@ -845,6 +851,16 @@ pub(crate) fn lease_addr(ar: &super::state::AddressRange, idx: u32) -> (Option<S
     )
 }
 
+/// The IPv6 address of `prefix` (its first 64 bits) and the EUI-64 interface id of `mac`
+/// (the universal/local bit flipped, `ff:fe` in the middle), as oned's address ranges.
+fn ip6_of(prefix: &str, mac: u64) -> Option<String> {
+    let p: std::net::Ipv6Addr = prefix.trim().parse().ok()?;
+    let high = u128::from(p) >> 64 << 64;
+    let b = mac.to_be_bytes(); // the MAC is the low 48 bits
+    let iid = u64::from_be_bytes([b[2] ^ 0x02, b[3], b[4], 0xff, 0xfe, b[5], b[6], b[7]]);
+    Some(std::net::Ipv6Addr::from(high | u128::from(iid)).to_string())
+}
+
 fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short: bool) {
     let (state, prev) = vnet_state(v);
     let used: usize = v.ars.iter().map(|a| a.leases.len()).sum();
@@ -867,13 +883,31 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
     if state != 2 {
         for ar in &v.ars {
             out.push_str("<AR>");
-            cdata_elem(out, "AR_ID", &ar.id.to_string());
             let mut attrs: Vec<(String, String)> = ar.extra.clone();
+            attrs.push(("AR_ID".into(), ar.id.to_string()));
             if let Some(ip) = ar.ip {
                 attrs.push(("IP".into(), ip_str(ip)));
             }
             attrs.push(("MAC".into(), mac_str(ar.mac)));
-            attrs.push(("NEXT_INDEX".into(), "0".into()));
+            // oned's allocator goes on after the last address it gave a VM; holds do not
+            // move it (recorded-sweep 137, recorded 047)
+            let next = ar
+                .leases
+                .iter()
+                .filter(|(_, vm)| **vm >= 0)
+                .map(|(i, _)| i + 1)
+                .max()
+                .map_or(0, |n| n % ar.size.max(1));
+            attrs.push(("NEXT_INDEX".into(), next.to_string()));
+            if short && !ar.leases.is_empty() {
+                // the stored form: " index owner" pairs, owner = VM type bit | VM id
+                let mut packed = String::new();
+                for (idx, vm) in &ar.leases {
+                    let owner = 0x40_0000_0000_i64 | (i64::from(*vm) & 0xFFFF_FFFF);
+                    packed.push_str(&format!(" {idx} {owner}"));
+                }
+                attrs.push(("ALLOCATED".into(), packed));
+            }
             attrs.push(("SHARED".into(), "NO".into()));
             attrs.push(("SIZE".into(), ar.size.to_string()));
             attrs.push(("TYPE".into(), ar.ar_type.clone()));
@@ -886,6 +920,16 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
                 cdata_elem(out, "MAC_END", &mac_str(ar.mac + u64::from(last)));
                 if let Some(ip) = ar.ip {
                     cdata_elem(out, "IP_END", &ip_str(ip.wrapping_add(last)));
+                }
+                // IPv6 ranges: the prefixes with the MAC's EUI-64 interface id
+                for (prefix, name) in [("ULA_PREFIX", "IP6_ULA"), ("GLOBAL_PREFIX", "IP6_GLOBAL")] {
+                    if let Some((_, p)) = ar.extra.iter().find(|(k, _)| k == prefix)
+                        && let (Some(first), Some(end)) =
+                            (ip6_of(p, ar.mac), ip6_of(p, ar.mac + u64::from(last)))
+                    {
+                        cdata_elem(out, name, &first);
+                        cdata_elem(out, &format!("{name}_END"), &end);
+                    }
                 }
                 el(out, "USED_LEASES", ar.leases.len());
                 if ar.leases.is_empty() {

@@ -1124,19 +1124,23 @@ pub(crate) struct Vdc {
 }
 
 impl Vdc {
-    /// oned's `default` VDC (id 0): the `users` group, every resource of zone 0.
+    /// oned's `default` VDC (id 0): the `users` group, every cluster of zone 0.
     pub(crate) fn default_vdc() -> Vdc {
         let all: BTreeSet<(i32, i32)> = [(0, ALL_RESOURCES)].into();
         let mut template = Tmpl::new();
-        template.set("DESCRIPTION", "default VDC");
+        template.set(
+            "DESCRIPTION",
+            "Every new group is added to this VDC. Use it to store default access rules for your groups. NOTE: You may need to remove a group from the default VDC before assigning it to other VDC.",
+        );
+        // every cluster of zone 0, no single host, datastore or network (recorded-sweep 016)
         Vdc {
             id: 0,
             name: "default".into(),
             groups: [1].into(),
-            clusters: all.clone(),
-            hosts: all.clone(),
-            datastores: all.clone(),
-            vnets: all,
+            clusters: all,
+            hosts: BTreeSet::new(),
+            datastores: BTreeSet::new(),
+            vnets: BTreeSet::new(),
             template,
         }
     }

@@ -1069,6 +1069,12 @@ pub(crate) fn write(
             for r in rest {
                 o.template.push(name, AttrValue::Vector(r));
             }
+            // a detached disk takes its snapshots along (recorded-sweep 349/350)
+            if op == "detach"
+                && let Some(v) = o.vm_mut()
+            {
+                v.disk_snapshots.retain(|d| d.disk_id.to_string() != want);
+            }
             if op == "detachnic" {
                 let get = |k: &str| {
                     found
