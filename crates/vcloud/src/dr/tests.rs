@@ -358,3 +358,74 @@ async fn fetch_errors_surface() {
     let mock = Arc::new(MockTransport::new());
     assert!(DisasterRecovery::with_client(&VcdClient::new(org, mock)).is_err());
 }
+
+/// A lost answer to the action (the POST may have been applied) and a task that can no
+/// longer be read are `Unconfirmed`, never `Failed`; the POST is sent once.
+#[tokio::test(start_paused = true)]
+async fn lost_answers_and_unreadable_tasks_are_unconfirmed() {
+    let server = Server {
+        polls: Mutex::new(HashMap::new()),
+    };
+    let mock = Arc::new(MockTransport::with_handler(move |req| {
+        let path = req.url.path().to_owned();
+        if path.ends_with(&format!("{}/action/testFailover", id(1))) {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                "connection closed before the answer",
+            ));
+        }
+        if path.starts_with(&format!("/task/{}", id(2))) {
+            return Ok(HttpResponse::new(
+                500,
+                "<Error majorErrorCode=\"500\" message=\"database unavailable\"/>",
+            ));
+        }
+        server.handle(req)
+    }));
+    let org = OrgInfo::new(BASE, "tok", ORG)
+        .expect("org")
+        .with_version("5.7".parse().expect("v"));
+    let client = VcdClient::new(org, mock.clone());
+    let mut dr = DisasterRecovery::with_client(&client)
+        .expect("dr")
+        .concurrency(2)
+        .page_size(2)
+        .poll_interval(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(600));
+    let report = dr
+        .test_failover(vec![id(1).as_str(), id(2).as_str()], false)
+        .await
+        .expect("action");
+    match &report.outcomes[0].status {
+        TargetStatus::Unconfirmed { kind, message } => {
+            assert_eq!(*kind, ErrorKind::Transport);
+            assert!(message.contains("may have been applied"), "{message}");
+        }
+        other => panic!("lost answer: {other:?}"),
+    }
+    match &report.outcomes[1].status {
+        TargetStatus::Unconfirmed { kind, message } => {
+            assert_eq!(*kind, ErrorKind::Server);
+            assert!(message.contains("outcome is not known"), "{message}");
+        }
+        other => panic!("unreadable task: {other:?}"),
+    }
+    assert!(report.outcomes[1].task_href.is_some());
+    let posts = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == http::Method::POST)
+        .count();
+    assert_eq!(posts, 2, "an action POST was repeated");
+    let polls = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.url.path().starts_with(&format!("/task/{}", id(2))))
+        .count();
+    assert_eq!(
+        polls as u32,
+        MAX_POLL_FAILURES + 1,
+        "polls of the unreadable task"
+    );
+    assert_eq!(dr.action_errors().len(), 2);
+}
