@@ -309,6 +309,13 @@ pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
     ids(out, "USERS", group_users(s, g.id));
     ids(out, "ADMINS", g.admins.iter().copied());
     quotas(out, s, &g.quota, Some(QuotaOwner::Group(g.id)));
+    vlan_rules(out, g);
+    default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
+    out.push_str("</GROUP>");
+}
+
+/// A group's `<VLAN_RULES>` (in `one.group.info` and, with its rules too, the pool).
+fn vlan_rules(out: &mut String, g: &super::state::Group) {
     out.push_str("<VLAN_RULES>");
     cdata_elem(out, "ID", &g.id.to_string());
     for r in &g.vlan_rules {
@@ -319,8 +326,6 @@ pub(crate) fn group(out: &mut String, s: &State, g: &super::state::Group) {
         out.push_str("</RULE>");
     }
     out.push_str("</VLAN_RULES>");
-    default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
-    out.push_str("</GROUP>");
 }
 
 /// `<GROUP_POOL>`.
@@ -336,9 +341,8 @@ pub(crate) fn group_pool(out: &mut String, s: &State, groups: &[&super::state::G
         out.push_str("</GROUP><QUOTAS>");
         el(out, "ID", g.id);
         quotas(out, s, &g.quota, Some(QuotaOwner::Group(g.id)));
-        out.push_str("</QUOTAS><VLAN_RULES>");
-        cdata_elem(out, "ID", &g.id.to_string());
-        out.push_str("</VLAN_RULES>");
+        out.push_str("</QUOTAS>");
+        vlan_rules(out, g);
     }
     default_quotas(out, s, "DEFAULT_GROUP_QUOTAS");
     out.push_str("</GROUP_POOL>");

@@ -103,4 +103,24 @@ assert raft.SERVER_ID == -1 and raft.STATE == 0, raft
 assert one.vmpool.calculateshowback(1, 2020, 12, 2100) == " "
 assert one.vmpool.showback(-2, 1, 2020, 12, 2100) is not None
 
+# a monitored host as the dummy drivers report it (host01 is seeded monitored)
+h0 = one.host.info(0)
+assert len(h0.HOST_SHARE.PCI_DEVICES.PCI) == 22, h0.HOST_SHARE.PCI_DEVICES
+assert len(h0.HOST_SHARE.NUMA_NODES.NODE) == 2
+assert h0.TEMPLATE["HYPERVISOR"] == "dummy", h0.TEMPLATE
+# oned keeps no quota usage for oneadmin
+admin = one.user.info(0)
+assert not admin.VM_QUOTA.VM, admin.VM_QUOTA
+# oneadmin cannot mint a full token for a user of other groups, as oned
+uid = one.user.allocate("py-tok", "pw", "", [])
+try:
+    one.user.login("py-tok", "", 60, -1)
+    raise AssertionError("full token for another user's groups")
+except pyone.OneException as e:
+    assert "Cannot create a full token with a specific group token" in str(e), str(e)
+# the default VDC: every cluster, nothing else
+vdc = one.vdc.info(0)
+assert vdc.CLUSTERS.CLUSTER[0].CLUSTER_ID == -10
+assert not vdc.HOSTS.HOST and not vdc.VNETS.VNET
+
 print("OK")
