@@ -12,7 +12,7 @@ use nebulair_opennebula::oneflow::{
 };
 use serde_json::{Value, json};
 
-const TEMPLATE: &str = r#"{"DOCUMENT":{"ID":"4","UID":"0","GID":"0","UNAME":"oneadmin","GNAME":"oneadmin","NAME":"shop","TYPE":"101","TEMPLATE":{"BODY":{"name":"shop","deployment":"straight","roles":[{"name":"db","cardinality":1,"vm_template":0},{"name":"web","cardinality":2,"vm_template":0,"parents":["db"]}]}}}}"#;
+const TEMPLATE: &str = r#"{"DOCUMENT":{"ID":"4","UID":"0","GID":"0","UNAME":"oneadmin","GNAME":"oneadmin","NAME":"shop","TYPE":"101","TEMPLATE":{"BODY":{"name":"shop","deployment":"straight","roles":[{"name":"db","cardinality":1,"template_id":0},{"name":"web","cardinality":2,"template_id":0,"parents":["db"]}]}}}}"#;
 const SERVICE: &str = r#"{"DOCUMENT":{"ID":"9","NAME":"shop-1","TYPE":"100","TEMPLATE":{"BODY":{"name":"shop-1","state":1,"roles":[{"name":"db","state":1,"cardinality":1,"nodes":[{"deploy_id":12}]}]}}}}"#;
 
 fn client(mock: &Arc<MockTransport>) -> FlowClient {
@@ -94,7 +94,6 @@ async fn template_routes() {
     );
 
     for (call, perform, params) in [
-        ("clone", "clone", json!({"name": "copy", "recursive": true})),
         ("chown", "chown", json!({"owner_id": 2, "group_id": -1})),
         ("chgrp", "chgrp", json!({"group_id": 1})),
         ("chmod", "chmod", json!({"octet": "640"})),
@@ -102,11 +101,6 @@ async fn template_routes() {
     ] {
         mock.push_response(HttpResponse::new(204, ""));
         let r = match call {
-            "clone" => flow
-                .templates()
-                .clone_template(t.id, "copy", true)
-                .await
-                .map(drop),
             "chown" => flow.templates().chown(t.id, UserId::new(2), None).await,
             "chgrp" => flow.templates().chgrp(t.id, GroupId::USERS).await,
             "chmod" => flow.templates().chmod(t.id, "640").await,
@@ -130,7 +124,10 @@ async fn template_routes() {
     assert_eq!(mock.request_count(), before, "a bad octet is not sent");
 
     mock.push_response(HttpResponse::new(204, ""));
-    flow.templates().delete(t.id).await.expect("delete");
+    flow.templates()
+        .delete(t.id, nebulair_opennebula::oneflow::DeleteMode::TemplateOnly)
+        .await
+        .expect("delete");
     assert_eq!(last(&mock).0, "DELETE");
 }
 
@@ -178,7 +175,7 @@ async fn service_routes_and_errors() {
     );
 
     mock.push_response(HttpResponse::new(204, ""));
-    flow.services().delete(id, false).await.expect("delete");
+    flow.services().delete(id).await.expect("delete");
     assert_eq!(last(&mock).0, "DELETE");
 
     mock.push_response(HttpResponse::new(

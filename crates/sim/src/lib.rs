@@ -4,6 +4,7 @@
 
 pub mod faults;
 pub mod one;
+pub mod oneflow;
 pub mod onegate;
 pub mod vcloud;
 

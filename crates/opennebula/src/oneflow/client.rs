@@ -399,13 +399,16 @@ impl Templates<'_> {
         Ok(d.document)
     }
 
-    /// `DELETE /service_template/:id`.
+    /// `DELETE /service_template/:id` with a [`DeleteMode`] (`delete_type`): the template
+    /// only, or also its roles' VM templates (and their images).
     ///
     /// # Errors
     /// As [`Templates::show`].
-    pub async fn delete(&self, id: DocumentId) -> Result<()> {
+    pub async fn delete(&self, id: DocumentId, mode: DeleteMode) -> Result<()> {
+        let body =
+            (mode != DeleteMode::TemplateOnly).then(|| json!({"delete_type": mode.as_str()}));
         self.client
-            .send(Method::DELETE, &format!("/service_template/{id}"), None)
+            .send(Method::DELETE, &format!("/service_template/{id}"), body)
             .await
             .map(drop)
     }
@@ -437,30 +440,31 @@ impl Templates<'_> {
         Ok(d.document)
     }
 
-    /// `clone`: copies the template as `name` (`recursive` also clones the VM templates).
-    /// Returns the new template when the server says which it is.
+    /// `clone`: copies the template as `name`; with [`CloneMode::Templates`] or
+    /// [`CloneMode::All`] the roles' VM templates are cloned too (named
+    /// `<template>-<name>`; `All` clones their images as well). Returns the new template.
     ///
     /// # Errors
-    /// As [`Templates::show`].
+    /// As [`Templates::show`]; OneFlow answers 500 when a VM template cannot be cloned.
     pub async fn clone_template(
         &self,
         id: DocumentId,
         name: &str,
-        recursive: bool,
-    ) -> Result<Option<ServiceTemplate>> {
+        mode: CloneMode,
+    ) -> Result<ServiceTemplate> {
         let resp = self
             .client
             .action(
                 &format!("/service_template/{id}/action"),
                 "clone",
-                json!({"name": name, "recursive": recursive}),
+                json!({"name": name, "recursive": mode.as_str()}),
             )
             .await?;
-        Ok(
-            serde_json::from_slice::<DocEnvelope<ServiceTemplateBody>>(&resp.body)
-                .ok()
-                .map(|d| d.document),
-        )
+        serde_json::from_slice::<DocEnvelope<ServiceTemplateBody>>(&resp.body)
+            .map(|d| d.document)
+            .map_err(|e| {
+                Error::with_source(ErrorKind::Protocol, "OneFlow clone: unexpected answer", e)
+            })
     }
 
     /// `chown`.
@@ -559,6 +563,61 @@ impl Templates<'_> {
     }
 }
 
+fn period_params(period_and_number: Option<(u64, u32)>) -> Value {
+    match period_and_number {
+        Some((period, number)) => json!({"period": period, "number": number}),
+        None => json!({}),
+    }
+}
+
+/// What [`Templates::clone_template`] copies besides the service template (`recursive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum CloneMode {
+    /// The service template only (`none`).
+    #[default]
+    TemplateOnly,
+    /// Also the roles' VM templates (`templates`).
+    Templates,
+    /// Also the VM templates and their images (`all`).
+    All,
+}
+
+impl CloneMode {
+    /// The value OneFlow reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloneMode::TemplateOnly => "none",
+            CloneMode::Templates => "templates",
+            CloneMode::All => "all",
+        }
+    }
+}
+
+/// What [`Templates::delete`] removes besides the service template (`delete_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DeleteMode {
+    /// The service template only (`none`).
+    #[default]
+    TemplateOnly,
+    /// Also the roles' VM templates (`templates`).
+    Templates,
+    /// Also the VM templates' images (`all`).
+    All,
+}
+
+impl DeleteMode {
+    /// The value OneFlow reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteMode::TemplateOnly => "none",
+            DeleteMode::Templates => "templates",
+            DeleteMode::All => "all",
+        }
+    }
+}
+
 fn check_octet(octet: &str) -> Result<()> {
     if octet.len() == 3 && octet.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         Ok(())
@@ -597,15 +656,39 @@ impl Services<'_> {
         Ok(d.document)
     }
 
-    /// `DELETE /service/:id`: terminates the service (its VMs, then the document); with
-    /// `force`, removes the document whatever the state.
+    /// `DELETE /service/:id`: terminates the roles' VMs (children first with `straight`
+    /// deployment) and removes the service once they are DONE. OneFlow refuses it in a
+    /// transient or failed state; [`Services::recover`] with `delete` removes a service in
+    /// any state.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Server`] with `Service cannot be undeployed in state: ...`; as
+    /// [`Services::show`].
+    pub async fn delete(&self, id: DocumentId) -> Result<()> {
+        self.client
+            .send(Method::DELETE, &format!("/service/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /service/:id/action` with a VM action: runs `action` on the VMs of every
+    /// role, `number` VMs every `period` seconds when given (OneFlow's defaults, 1 VM every
+    /// 60 s, otherwise).
     ///
     /// # Errors
     /// As [`Services::show`].
-    pub async fn delete(&self, id: DocumentId, force: bool) -> Result<()> {
-        let body = force.then(|| json!({"force": true}));
+    pub async fn vm_action(
+        &self,
+        id: DocumentId,
+        action: RoleAction,
+        period_and_number: Option<(u64, u32)>,
+    ) -> Result<()> {
         self.client
-            .send(Method::DELETE, &format!("/service/{id}"), body)
+            .action(
+                &format!("/service/{id}/action"),
+                action.as_str(),
+                period_params(period_and_number),
+            )
             .await
             .map(drop)
     }
@@ -742,10 +825,7 @@ impl Services<'_> {
         if role.trim().is_empty() {
             return Err(Error::invalid_input("OneFlow role action: empty role name"));
         }
-        let params = match period_and_number {
-            Some((period, number)) => json!({"period": period, "number": number}),
-            None => json!({}),
-        };
+        let params = period_params(period_and_number);
         self.client
             .action(
                 &format!("/service/{id}/role/{}/action", seg(role)),

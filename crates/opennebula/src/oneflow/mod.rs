@@ -10,18 +10,22 @@
 //! | [`Templates::list`] / [`show`](Templates::show) | `GET /service_template[/:id]` |
 //! | [`Templates::create`] | `POST /service_template` |
 //! | [`Templates::update`] | `PUT /service_template/:id` |
-//! | [`Templates::delete`] | `DELETE /service_template/:id` |
-//! | [`Templates::instantiate`], [`clone_template`](Templates::clone_template), `chown`, `chgrp`, `chmod`, `rename` | `POST /service_template/:id/action` |
+//! | [`Templates::delete`] (with a [`DeleteMode`]) | `DELETE /service_template/:id` |
+//! | [`Templates::instantiate`], [`clone_template`](Templates::clone_template) (with a [`CloneMode`]), `chown`, `chgrp`, `chmod`, `rename` | `POST /service_template/:id/action` |
 //! | [`Services::list`] / [`show`](Services::show) | `GET /service[/:id]` |
 //! | [`Services::delete`] | `DELETE /service/:id` |
-//! | [`Services::recover`], [`release`](Services::release), `chown`, `chgrp`, `chmod`, `rename` | `POST /service/:id/action` |
+//! | [`Services::recover`], [`release`](Services::release), [`vm_action`](Services::vm_action), `chown`, `chgrp`, `chmod`, `rename` | `POST /service/:id/action` |
 //! | [`Services::scale`] | `POST /service/:id/scale` |
 //! | [`Services::role_action`] | `POST /service/:id/role/:role/action` |
 //!
-//! Errors: the server's `{"error": {"message": ...}}` (or plain text from older servers)
-//! becomes a [`nebulair_core::Error`] whose kind follows the HTTP status (400
+//! Bodies are OneFlow 7's: roles with `type`, `template_id` and a `template_contents`
+//! object (6.x's `vm_template` is read too).
+//!
+//! Errors: OneFlow 7 answers a plain-text message (`Service cannot be scaled in state:
+//! DEPLOYING`; `{"error": {"message": ...}}` documents, as Sunstone sends them, are read
+//! too), which becomes a [`nebulair_core::Error`] whose kind follows the HTTP status (400
 //! `InvalidInput`, 401 `Authentication`, 403 `Authorization`, 404 `NotFound`, 500
-//! `Server`) with a [`ServiceError`](nebulair_core::ServiceError) of provider `oneflow`.
+//! `Server`: OneFlow answers 500 to most refusals, such as a scale in the wrong state) with a [`ServiceError`](nebulair_core::ServiceError) of provider `oneflow`.
 //! Service and role states are [`ServiceState`] and [`RoleState`] (shared with OneGate,
 //! which relays OneFlow's document), with `Unknown(n)` for states a newer server adds.
 //!
@@ -55,11 +59,12 @@ pub mod model;
 
 pub use crate::onegate::{RoleState, ServiceState};
 pub use client::{
-    DEFAULT_PORT, FlowClient, FlowClientBuilder, InstantiateOptions, PROVIDER, Services, Templates,
+    CloneMode, DEFAULT_PORT, DeleteMode, FlowClient, FlowClientBuilder, InstantiateOptions,
+    PROVIDER, Services, Templates,
 };
 pub use model::{
     AdjustmentType, Deployment, ElasticityPolicy, FlowDocument, FlowTemplate, LogEntry, Node, Role,
-    RoleAction, RoleTemplate, ScheduledPolicy, Service, ServiceBody, ServiceTemplate,
+    RoleAction, RoleTemplate, RoleType, ScheduledPolicy, Service, ServiceBody, ServiceTemplate,
     ServiceTemplateBody,
 };
 

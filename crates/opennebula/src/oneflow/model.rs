@@ -85,6 +85,18 @@ pub enum Deployment {
     Straight,
 }
 
+/// The kind of a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RoleType {
+    /// Virtual machines.
+    #[default]
+    Vm,
+    /// A virtual router.
+    Vr,
+}
+
 /// The body of a service template.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -130,17 +142,30 @@ impl ServiceTemplateBody {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RoleTemplate {
-    /// The role name (unique in the service).
+    /// The role name (unique in the service; letters, digits and `_`).
     pub name: String,
+    /// The role type: VMs (`vm`) or a virtual router (`vr`).
+    #[serde(rename = "type", default)]
+    pub role_type: RoleType,
     /// How many VMs the role starts with.
     #[serde(default, deserialize_with = "de::num")]
     pub cardinality: u32,
-    /// The VM template the role's VMs are instantiated from.
-    #[serde(default, deserialize_with = "de::opt_num")]
-    pub vm_template: Option<TemplateId>,
-    /// Template text merged into each VM's template.
+    /// The VM template the role's VMs are instantiated from (`template_id`; OneFlow 6's
+    /// `vm_template` is read too).
+    #[serde(
+        default,
+        alias = "vm_template",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_num"
+    )]
+    pub template_id: Option<TemplateId>,
+    /// Attributes merged into each VM's template (`template_contents`, a JSON object of
+    /// template attributes, e.g. `{"MEMORY": "512", "CONTEXT": {"X": "1"}}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vm_template_contents: Option<String>,
+    pub template_contents: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Instantiate the VMs on hold (the role waits in HOLD for `release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_hold: Option<bool>,
     /// Roles deployed before this one (with `straight` deployment).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
@@ -177,14 +202,28 @@ pub struct RoleTemplate {
 }
 
 impl RoleTemplate {
-    /// A role of `cardinality` VMs from `vm_template`.
-    pub fn new(name: impl Into<String>, vm_template: TemplateId, cardinality: u32) -> Self {
+    /// A VM role of `cardinality` VMs from `template`.
+    pub fn new(name: impl Into<String>, template: TemplateId, cardinality: u32) -> Self {
         RoleTemplate {
             name: name.into(),
             cardinality,
-            vm_template: Some(vm_template),
+            template_id: Some(template),
             ..RoleTemplate::default()
         }
+    }
+
+    /// Sets an attribute of `template_contents` (merged into each VM's template).
+    pub fn template_attr(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.template_contents
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(key.into(), value);
+        self
+    }
+
+    /// Instantiates the role's VMs on hold.
+    pub fn on_hold(mut self, on: bool) -> Self {
+        self.on_hold = Some(on);
+        self
     }
 
     /// Adds parent roles.
@@ -233,7 +272,9 @@ pub enum AdjustmentType {
 }
 
 impl AdjustmentType {
-    /// The new cardinality from `current` (before the role's bounds are applied).
+    /// The new cardinality from `current`, as OneFlow computes it
+    /// (`calculate_new_cardinality`) before the role's bounds are applied: a percentage
+    /// change is at least one VM and at least `min_step`.
     ///
     /// ```
     /// use nebulair_opennebula::oneflow::AdjustmentType;
@@ -242,7 +283,9 @@ impl AdjustmentType {
     /// assert_eq!(AdjustmentType::Change.apply(2, -5, None), 0);
     /// assert_eq!(AdjustmentType::Cardinality.apply(2, 6, None), 6);
     /// assert_eq!(AdjustmentType::PercentageChange.apply(10, 20, None), 12);
-    /// assert_eq!(AdjustmentType::PercentageChange.apply(2, 10, Some(1)), 3);
+    /// assert_eq!(AdjustmentType::PercentageChange.apply(2, 10, None), 3);
+    /// assert_eq!(AdjustmentType::PercentageChange.apply(4, 50, Some(3)), 7);
+    /// assert_eq!(AdjustmentType::PercentageChange.apply(4, -50, None), 2);
     /// ```
     pub fn apply(self, current: u32, adjust: i64, min_step: Option<i64>) -> u32 {
         let cur = i64::from(current);
@@ -250,16 +293,43 @@ impl AdjustmentType {
             AdjustmentType::Change => cur + adjust,
             AdjustmentType::Cardinality => adjust,
             AdjustmentType::PercentageChange => {
-                let mut change = cur * adjust / 100;
-                if let Some(step) = min_step
-                    && change.abs() < step
-                {
-                    change = step * adjust.signum();
-                }
-                cur + change
+                // Ruby: change = cur * adjust / 100.0; |change| < 1 is 1, else truncated;
+                // then at least min_adjust_step, with the sign of change.
+                let hundredths = cur * adjust;
+                let sign = if hundredths > 0 { 1 } else { -1 };
+                let abs = (hundredths.abs() / 100).max(1);
+                cur + sign * abs.max(min_step.unwrap_or(0))
             }
         };
         u32::try_from(next.max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// The new cardinality with the role's bounds as OneFlow applies them: a scale up
+    /// stops at `max` (or the current cardinality when it is above), a scale down at
+    /// `min`.
+    ///
+    /// ```
+    /// use nebulair_opennebula::oneflow::AdjustmentType;
+    ///
+    /// assert_eq!(AdjustmentType::Change.apply_bounded(2, 10, None, 1, 5), 5);
+    /// assert_eq!(AdjustmentType::Change.apply_bounded(2, -10, None, 1, 5), 1);
+    /// ```
+    pub fn apply_bounded(
+        self,
+        current: u32,
+        adjust: i64,
+        min_step: Option<i64>,
+        min: u32,
+        max: u32,
+    ) -> u32 {
+        let next = self.apply(current, adjust, min_step);
+        if adjust > 0 {
+            next.min(current.max(max))
+        } else if adjust < 0 {
+            next.max(min)
+        } else {
+            next
+        }
     }
 }
 
@@ -462,15 +532,23 @@ pub struct Role {
     /// The role state.
     #[serde(default)]
     pub state: RoleState,
+    /// The role type.
+    #[serde(rename = "type", default)]
+    pub role_type: RoleType,
     /// How many VMs the role should have.
     #[serde(default, deserialize_with = "de::num")]
     pub cardinality: u32,
-    /// The VM template of the role's VMs.
-    #[serde(default, deserialize_with = "de::opt_num")]
-    pub vm_template: Option<TemplateId>,
-    /// Template text merged into each VM.
+    /// The VM template of the role's VMs (`template_id`, or 6.x `vm_template`).
+    #[serde(
+        default,
+        alias = "vm_template",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_num"
+    )]
+    pub template_id: Option<TemplateId>,
+    /// Attributes merged into each VM's template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vm_template_contents: Option<String>,
+    pub template_contents: Option<serde_json::Map<String, serde_json::Value>>,
     /// Parent roles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
@@ -516,7 +594,8 @@ pub struct Node {
     /// The VM id.
     #[serde(deserialize_with = "de::num")]
     pub deploy_id: VmId,
-    /// What OneFlow last read of the VM (`{"VM": {...}}`).
+    /// What OneFlow recorded of the VM when it created it (`{"VM": {"ID", "UID", "GID",
+    /// "UNAME", "GNAME", "NAME"}}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vm_info: Option<serde_json::Value>,
     /// Every other attribute (`disposed`, `scale_up`, ...).
@@ -557,11 +636,21 @@ pub enum RoleAction {
     PoweroffHard,
     /// `snapshot-create`.
     SnapshotCreate,
+    /// `snapshot-revert` (the snapshot id as the action's `args`).
+    SnapshotRevert,
+    /// `snapshot-delete` (the snapshot id as `args`).
+    SnapshotDelete,
+    /// `disk-snapshot-create` (`disk_id,name` as `args`).
+    DiskSnapshotCreate,
+    /// `disk-snapshot-revert` (`disk_id,snapshot_id` as `args`).
+    DiskSnapshotRevert,
+    /// `disk-snapshot-delete` (`disk_id,snapshot_id` as `args`).
+    DiskSnapshotDelete,
 }
 
 impl RoleAction {
     /// Every action.
-    pub const ALL: [RoleAction; 14] = [
+    pub const ALL: [RoleAction; 19] = [
         RoleAction::Terminate,
         RoleAction::TerminateHard,
         RoleAction::Undeploy,
@@ -576,6 +665,11 @@ impl RoleAction {
         RoleAction::Poweroff,
         RoleAction::PoweroffHard,
         RoleAction::SnapshotCreate,
+        RoleAction::SnapshotRevert,
+        RoleAction::SnapshotDelete,
+        RoleAction::DiskSnapshotCreate,
+        RoleAction::DiskSnapshotRevert,
+        RoleAction::DiskSnapshotDelete,
     ];
 
     /// The name OneFlow uses.
@@ -595,6 +689,11 @@ impl RoleAction {
             RoleAction::Poweroff => "poweroff",
             RoleAction::PoweroffHard => "poweroff-hard",
             RoleAction::SnapshotCreate => "snapshot-create",
+            RoleAction::SnapshotRevert => "snapshot-revert",
+            RoleAction::SnapshotDelete => "snapshot-delete",
+            RoleAction::DiskSnapshotCreate => "disk-snapshot-create",
+            RoleAction::DiskSnapshotRevert => "disk-snapshot-revert",
+            RoleAction::DiskSnapshotDelete => "disk-snapshot-delete",
         }
     }
 }
@@ -651,7 +750,7 @@ mod tests {
             "GNAME": "oneadmin", "NAME": "web", "TYPE": "100", "PERMISSIONS": {"OWNER_U": "1"},
             "TEMPLATE": {"BODY": {"name": "web", "state": 2, "deployment": "straight",
                 "custom_attrs": {"X": "y"},
-                "roles": [{"name": "db", "state": "2", "cardinality": "1", "vm_template": 0,
+                "roles": [{"name": "db", "type": "vm", "state": "2", "cardinality": "1", "template_id": 0,
                     "nodes": [{"deploy_id": 7, "vm_info": {"VM": {"ID": "7"}}}],
                     "elasticity_policies": [{"type": "CHANGE", "adjust": "1", "expression": "CPU > 80",
                         "period_number": 3, "period": 10, "true_evals": 0}]}]}}}});
@@ -663,6 +762,11 @@ mod tests {
         let db = s.body().role("db").expect("db");
         assert_eq!(db.state, RoleState::Running);
         assert_eq!(db.nodes[0].deploy_id, VmId::new(7));
+        assert_eq!(db.template_id, Some(TemplateId::new(0)));
+        let old: RoleTemplate =
+            serde_json::from_value(serde_json::json!({"name": "a", "vm_template": "3"}))
+                .expect("6.x");
+        assert_eq!(old.template_id, Some(TemplateId::new(3)));
         assert_eq!(db.elasticity_policies[0].adjustment, AdjustmentType::Change);
         assert!(db.elasticity_policies[0].other.contains_key("true_evals"));
         assert!(s.body().other.contains_key("custom_attrs"));

@@ -78,6 +78,7 @@
 pub(crate) mod config;
 pub(crate) mod dispatch;
 pub(crate) mod dummy_probe;
+mod flow_hook;
 pub(crate) mod handlers;
 pub(crate) mod methods;
 pub(crate) mod render;

@@ -50,7 +50,7 @@
 //! ```
 
 mod escape;
-mod hash;
+pub(crate) mod hash;
 mod memory;
 mod one;
 mod routes;
@@ -197,6 +197,24 @@ struct Inner {
     backend: Arc<dyn OneGateBackend>,
     config: OneGateConfig,
     flow: Mutex<Flow>,
+    oneflow: std::sync::OnceLock<Arc<dyn FlowBackend>>,
+}
+
+/// A OneFlow server OneGate relays `GET /service` and `PUT /service/role/:role` to, as
+/// the real OneGate calls OneFlow's `GET /service/:id` and `POST /service/:id/scale`.
+/// The OneFlow simulator ([`crate::oneflow`]) attaches itself with
+/// [`OneGateSim::attach_oneflow`]; without one, the services made with
+/// [`OneGateSim::create_service`] answer.
+pub trait FlowBackend: Send + Sync + 'static {
+    /// OneFlow's `DOCUMENT` object of service `id` (`{"ID": "3", "NAME": ..,
+    /// "TEMPLATE": {"BODY": {...}}}`), or `None` when OneFlow does not know it.
+    fn service_document(&self, id: i32) -> Option<serde_json::Value>;
+
+    /// `POST /service/:id/scale` with `{"role_name", "cardinality", "force": false}`.
+    ///
+    /// # Errors
+    /// OneFlow's error message.
+    fn scale(&self, id: i32, role: &str, cardinality: i64) -> Result<(), String>;
 }
 
 /// The OneGate simulator. Cheap to clone; clones share the service and router tables.
@@ -229,6 +247,7 @@ impl OneGateSim {
                 backend,
                 config,
                 flow: Mutex::new(Flow::default()),
+                oneflow: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -272,6 +291,16 @@ impl OneGateSim {
                 tracing::error!(error = %e, "OneGate simulator stopped");
             }
         })
+    }
+
+    /// Makes `GET /service` and `PUT /service/role/:role` answer from `flow` (a OneFlow
+    /// server); `false` when one is attached already.
+    pub fn attach_oneflow(&self, flow: Arc<dyn FlowBackend>) -> bool {
+        self.inner.oneflow.set(flow).is_ok()
+    }
+
+    fn oneflow(&self) -> Option<&Arc<dyn FlowBackend>> {
+        self.inner.oneflow.get()
     }
 
     /// The token of VM `vm`, as its `token.txt` holds it (`None` without `TOKEN=YES`).

@@ -493,6 +493,74 @@ fn service_hash(sim: &OneGateSim, svc: &Service, extended: bool) -> Res<J> {
     )]))
 }
 
+/// serde JSON to the order-keeping hash.
+fn from_value(v: &serde_json::Value) -> J {
+    match v {
+        serde_json::Value::Null => J::Null,
+        serde_json::Value::Bool(b) => J::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => J::Int(i),
+            None => J::Str(n.to_string()),
+        },
+        serde_json::Value::String(s) => J::Str(s.clone()),
+        serde_json::Value::Array(a) => J::Arr(a.iter().map(from_value).collect()),
+        serde_json::Value::Object(m) => {
+            J::Obj(m.iter().map(|(k, v)| (k.clone(), from_value(v))).collect())
+        }
+    }
+}
+
+/// `build_service_hash` over OneFlow's document: `None` when it has no roles.
+fn flow_service_hash(sim: &OneGateSim, doc: &serde_json::Value, extended: bool) -> Res<Option<J>> {
+    let body = doc
+        .pointer("/TEMPLATE/BODY")
+        .unwrap_or(&serde_json::Value::Null);
+    let Some(roles) = body.get("roles").and_then(serde_json::Value::as_array) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for role in roles {
+        let mut nodes = Vec::new();
+        for n in role
+            .get("nodes")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let id = match &n["deploy_id"] {
+                serde_json::Value::Number(x) => x.as_i64().unwrap_or(0),
+                serde_json::Value::String(s) => s.trim().parse().unwrap_or(0),
+                _ => 0,
+            };
+            let vm_info = if extended {
+                J::Obj(vec![("VM".into(), get_vm_hash(sim, to_i32(id))?)])
+            } else {
+                from_value(&n["vm_info"])
+            };
+            nodes.push(J::Obj(vec![
+                ("deploy_id".into(), J::Int(id)),
+                ("running".into(), from_value(&n["running"])),
+                ("vm_info".into(), vm_info),
+            ]));
+        }
+        out.push(J::Obj(vec![
+            ("name".into(), from_value(&role["name"])),
+            ("cardinality".into(), from_value(&role["cardinality"])),
+            ("state".into(), from_value(&role["state"])),
+            ("nodes".into(), J::Arr(nodes)),
+        ]));
+    }
+    Ok(Some(J::Obj(vec![(
+        "SERVICE".into(),
+        J::Obj(vec![
+            ("name".into(), from_value(&doc["NAME"])),
+            ("id".into(), from_value(&doc["ID"])),
+            ("state".into(), from_value(&body["state"])),
+            ("roles".into(), J::Arr(out)),
+        ]),
+    )])))
+}
+
 /// `check_vm_in_service`: the service hash.
 fn check_vm_in_service(
     sim: &OneGateSim,
@@ -504,6 +572,42 @@ fn check_vm_in_service(
     else {
         return halt(400, "Empty or invalid SERVICE_ID");
     };
+    if let Some(flow) = sim.oneflow() {
+        let doc = sid
+            .parse::<i32>()
+            .ok()
+            .and_then(|n| flow.service_document(n));
+        let Some(doc) = doc else {
+            return halt(404, format!("Service {sid} not found"));
+        };
+        let Some(hash) = flow_service_hash(sim, &doc, extended)? else {
+            return halt(400, format!("Service {sid} is empty."));
+        };
+        let ids: Vec<i64> = hash
+            .path("SERVICE/roles")
+            .cloned()
+            .map(J::into_list)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|r| {
+                r.get("nodes")
+                    .cloned()
+                    .map(J::into_list)
+                    .unwrap_or_default()
+            })
+            .filter_map(|n| match n.get("deploy_id") {
+                Some(J::Int(i)) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        if !ids.contains(&i64::from(requested)) {
+            return halt(
+                400,
+                format!("Service {sid} does not contain VM {requested}."),
+            );
+        }
+        return Ok(hash);
+    }
     let svc = {
         let flow = sim.flow();
         sid.parse::<i32>()
@@ -549,6 +653,23 @@ fn scale(sim: &OneGateSim, req: &Req, role: &str) -> Res<(StatusCode, String)> {
         Ok(v) => v.get("cardinality").cloned(),
         Err(e) => return internal(format!("scale body: {e}")),
     };
+    if let Some(flow) = sim.oneflow() {
+        let n = match &cardinality {
+            Some(serde_json::Value::Number(x)) => x.as_i64().unwrap_or(0),
+            Some(serde_json::Value::String(s)) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        return match flow.scale(sid.parse().unwrap_or(-1), role, n) {
+            Ok(()) => Ok((StatusCode::OK, String::new())),
+            Err(why) => {
+                tracing::warn!(%why, "OneFlow refused the scale request");
+                halt(
+                    400,
+                    format!("Error performing action on service {sid} role {role}"),
+                )
+            }
+        };
+    }
     let flow_error = |why: String| -> Res<(StatusCode, String)> {
         tracing::warn!(%why, "OneFlow refused the scale request");
         halt(
