@@ -9,6 +9,7 @@ mod commands;
 mod output;
 mod progress;
 mod report;
+mod wait;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -76,6 +77,8 @@ enum Command {
     One(Box<commands::one_args::OneCmd>),
     /// OneGate calls, for scripts running inside an OpenNebula VM.
     Onegate(Box<commands::onegate::OneGateCmd>),
+    /// OneFlow: multi-VM service templates and services (names accepted for ids).
+    Flow(Box<commands::flow::FlowCmd>),
     /// vCloud Air and vCloud Director: logins, edge firewall/NAT/IPsec, disaster recovery.
     Vcloud(Box<commands::vcloud::VcloudCmd>),
     /// Saved endpoints and users: add, list, use, remove (passwords only on request, 0600).
@@ -162,6 +165,7 @@ fn run(command: Command, ctx: Ctx) -> Result<(), Failure> {
         Command::Simulate(args) => args.run(ctx),
         Command::One(cmd) => cmd.run(ctx),
         Command::Onegate(cmd) => cmd.run(ctx),
+        Command::Flow(cmd) => cmd.run(ctx),
         Command::Vcloud(cmd) => cmd.run(ctx),
         Command::Profile(cmd) => cmd.run(ctx),
         Command::Completions { shell } => {

@@ -423,17 +423,6 @@ async fn instantiate_deploys_in_order_scales_acts_and_deletes() {
         .scale(s.id, "web", 1, true)
         .await
         .expect("down");
-    let err = e
-        .flow
-        .services()
-        .scale(s.id, "web", 2, false)
-        .await
-        .expect_err("state");
-    assert!(
-        err.to_string()
-            .contains("Service cannot be scaled in state: SCALING"),
-        "{err}"
-    );
     let s = running(&e, s.id).await;
     let web = s.body().role("web").expect("web");
     assert_eq!((web.cardinality, web.nodes.len()), (1, 1));
@@ -599,6 +588,17 @@ async fn a_vm_that_fails_to_deploy_and_recover() {
     assert_eq!(
         s.body().role("app").expect("app").state,
         RoleState::FailedDeploying
+    );
+    let err = e
+        .flow
+        .services()
+        .scale(s.id, "app", 2, false)
+        .await
+        .expect_err("state");
+    assert!(
+        err.to_string()
+            .contains("Service cannot be scaled in state: FAILED_DEPLOYING"),
+        "{err}"
     );
     let err = e
         .flow

@@ -3,6 +3,7 @@
 pub(crate) mod common;
 #[cfg(feature = "simulators")]
 pub(crate) mod demo;
+pub(crate) mod flow;
 pub(crate) mod one;
 pub(crate) mod one_args;
 pub(crate) mod one_call;

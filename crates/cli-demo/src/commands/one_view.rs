@@ -173,7 +173,7 @@ pub(crate) fn elapsed(stime: Option<i64>, etime: Option<i64>, now: i64) -> Strin
     format!("{d}d {h:02}h{m:02}")
 }
 
-fn date(t: Option<i64>) -> String {
+pub(crate) fn date(t: Option<i64>) -> String {
     match t.filter(|t| *t > 0) {
         None => "-".to_owned(),
         Some(t) => {

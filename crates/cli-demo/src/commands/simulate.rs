@@ -8,6 +8,7 @@ use nebulair_core::{Credentials, Error, HttpConfig, ProxyConfig};
 use nebulair_opennebula::OneClient;
 use nebulair_opennebula::template::{Context as VmContext, Template};
 use nebulair_sim::one::{Delays, OneSimHandle, OneSimulator, OneState, load_snapshot};
+use nebulair_sim::oneflow::{OneFlowHandle, OneFlowSimulator};
 use nebulair_sim::vcloud::{
     DEFAULT_API_TOKEN, DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, EDGE_ID,
     OD_COMPUTE_INSTANCE_ID, OD_DR_INSTANCE_ID, VcloudSimulator,
@@ -32,6 +33,10 @@ pub(crate) struct SimulateArgs {
     /// (http://127.0.0.1:P) [default: a free port]
     #[arg(long, value_name = "P", conflicts_with = "vcloud_only")]
     onegate_port: Option<u16>,
+    /// Also serve OneFlow (services of several VMs) on this port (http://127.0.0.1:F,
+    /// e.g. 2474); OneGate's service calls then answer from it.
+    #[arg(long, value_name = "F", conflicts_with = "vcloud_only")]
+    oneflow_port: Option<u16>,
     /// Act in OneGate as this VM (it needs a OneGate token: `CONTEXT = [ TOKEN = "YES" ]`),
     /// printing its token, instead of the first VM with a token [default: that VM, or a
     /// new one]
@@ -60,6 +65,8 @@ struct Endpoints {
     #[serde(skip_serializing_if = "Option::is_none")]
     onegate: Option<OneGateEndpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    oneflow: Option<OneFlowEndpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     vcloud: Option<VcloudEndpoint>,
 }
 
@@ -77,6 +84,13 @@ struct OneGateEndpoint {
     service_id: i32,
     /// The VM's role in that service.
     role: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct OneFlowEndpoint {
+    endpoint: String,
+    user: &'static str,
+    password: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +122,14 @@ impl Endpoints {
                  printf 'oneadmin:opennebula\\n' > one_auth && export ONE_AUTH=$PWD/one_auth\n  \
                  nebulair one vm list    # or PyONE: pyone.OneServer(\"{}\", session=\"oneadmin:opennebula\")\n",
                 o.xmlrpc, o.user, o.password, o.xmlrpc, o.xmlrpc
+            ));
+        }
+        if let Some(f) = &self.oneflow {
+            out.push_str(&format!(
+                "OneFlow             {}\n  user {} / password {} (oned's users)\n  \
+                 export ONEFLOW_URL={}\n  \
+                 nebulair flow template list    # or: oneflow-template list\n",
+                f.endpoint, f.user, f.password, f.endpoint
             ));
         }
         if let Some(g) = &self.onegate {
@@ -205,8 +227,19 @@ impl SimulateArgs {
                     })?,
             )
         };
+        let oneflow = match (&one, self.oneflow_port) {
+            (Some(sim), Some(port)) => Some(
+                OneFlowSimulator::builder()
+                    .bind(SocketAddr::from(([127, 0, 0, 1], port)))
+                    .start(sim)
+                    .await
+                    .during("starting the OneFlow simulator")
+                    .map_err(|f| f.hint("is the port free? try another --oneflow-port"))?,
+            ),
+            _ => None,
+        };
         let gate = match &one {
-            Some(sim) => Some(prepare_onegate(sim, self.onegate_vm).await?),
+            Some(sim) => Some(prepare_onegate(sim, self.onegate_vm, oneflow.as_ref()).await?),
             None => None,
         };
         let vcloud = if self.one_only {
@@ -226,6 +259,11 @@ impl SimulateArgs {
                 xmlrpc: s.url().to_owned(),
                 user: "oneadmin",
                 password: "opennebula",
+            }),
+            oneflow: oneflow.as_ref().map(|f| OneFlowEndpoint {
+                endpoint: f.url().to_owned(),
+                user: ADMIN_USER,
+                password: ADMIN_PASSWORD,
             }),
             onegate: gate.as_ref().map(|e| OneGateEndpoint {
                 endpoint: e.endpoint.clone(),
@@ -264,6 +302,9 @@ impl SimulateArgs {
             sim.save_snapshot(path).during("saving the state file")?;
             eprintln!("state saved to {}", path.display());
         }
+        if let Some(f) = oneflow {
+            f.shutdown().await;
+        }
         if let Some(s) = one {
             s.shutdown().await; // oned and OneGate
         }
@@ -279,6 +320,7 @@ impl SimulateArgs {
 async fn prepare_onegate(
     sim: &OneSimHandle,
     wanted: Option<i32>,
+    oneflow: Option<&OneFlowHandle>,
 ) -> Result<OneGateEndpoint, Failure> {
     let (Some(gate), Some(url)) = (sim.onegate(), sim.onegate_url()) else {
         return Err(Failure::new(
@@ -286,6 +328,9 @@ async fn prepare_onegate(
             Error::protocol("the OpenNebula simulator serves no OneGate"),
         ));
     };
+    if let (Some(flow), None) = (oneflow, wanted) {
+        return onegate_in_oneflow(sim, flow, url).await;
+    }
     let vm = match wanted {
         Some(id) => {
             let view = sim
@@ -382,5 +427,78 @@ fn find_token_vm(state: &OneState) -> Option<(i32, String)> {
         state.vm_token(id)?;
         let vm = state.vm_info(id).ok()?;
         (vm.state != VM_STATE_DONE).then_some((id, vm.name))
+    })
+}
+
+/// With OneFlow, the OneGate VM is the VM of a real one-role OneFlow service (made from
+/// template 0 with a OneGate token), so that `onegate service ...` and `flow service ...`
+/// see the same service.
+async fn onegate_in_oneflow(
+    sim: &OneSimHandle,
+    flow: &OneFlowHandle,
+    url: &str,
+) -> Result<OneGateEndpoint, Failure> {
+    use nebulair_opennebula::ids::TemplateId;
+    use nebulair_opennebula::oneflow::{
+        FlowClient, InstantiateOptions, RoleTemplate, ServiceState, ServiceTemplateBody,
+    };
+    let client = FlowClient::builder()
+        .endpoint(flow.url())
+        .credentials(Credentials::password(ADMIN_USER, ADMIN_PASSWORD))
+        .http_config(HttpConfig::default().proxy(ProxyConfig::Disabled))
+        .build()
+        .during("configuring the OneFlow client")?;
+    let role = RoleTemplate::new(ONEGATE_ROLE, TemplateId::new(0), 1).template_attr(
+        "CONTEXT",
+        serde_json::json!({"TOKEN": "YES", "NETWORK": "YES"}),
+    );
+    let body = ServiceTemplateBody::new(ONEGATE_SERVICE_NAME, vec![role]);
+    let t = client
+        .templates()
+        .create(&body)
+        .await
+        .during("creating the OneGate service template")?;
+    let s = client
+        .templates()
+        .instantiate(t.id, &InstantiateOptions::new())
+        .await
+        .during("instantiating the OneGate service")?;
+    let opts = nebulair_opennebula::api::WaitOptions::timeout(std::time::Duration::from_secs(120));
+    let s = client
+        .services()
+        .wait_for(s.id, ServiceState::Running, &opts)
+        .await
+        .map_err(|e| Failure::new("deploying the OneGate service", Error::from(e)))?
+        .ok_or_else(|| {
+            Failure::new(
+                "deploying the OneGate service",
+                Error::protocol("the service disappeared"),
+            )
+        })?;
+    let vm = s
+        .body()
+        .role(ONEGATE_ROLE)
+        .and_then(|r| r.nodes.first())
+        .map(|n| n.deploy_id.get())
+        .ok_or_else(|| {
+            Failure::new(
+                "deploying the OneGate service",
+                Error::protocol("the service has no VM"),
+            )
+        })?;
+    let token = sim.state().vm_token(vm).ok_or_else(|| {
+        Failure::new(
+            "preparing a VM for OneGate",
+            Error::protocol(format!("VM {vm} has no OneGate token")),
+        )
+    })?;
+    let name = sim.state().vm_info(vm).map(|v| v.name).unwrap_or_default();
+    Ok(OneGateEndpoint {
+        endpoint: url.to_owned(),
+        vm_id: vm,
+        vm_name: name,
+        token,
+        service_id: s.id.get(),
+        role: ONEGATE_ROLE,
     })
 }
