@@ -4,9 +4,10 @@
 //! on Linux, `~/Library/Application Support/nebulair` on macOS, `%APPDATA%\nebulair` on
 //! Windows; `NEBULAIR_CONFIG_DIR` overrides it). A profile holds where a cloud is and who
 //! you are there, never a password or token: a password is stored only when asked for
-//! with `--save-password`, in its own file with mode 0600. The vCD session token of a
-//! profile is cached (mode 0600) with its expiry, checked before use, and replaced by a
-//! new login when it has expired.
+//! with `--save-password`, and the session token only with `--cache-session`, each in a
+//! file of its own with mode 0600. A cached session keeps the token's end as the server
+//! said it (the JWT's `exp`, the OAuth `expires_in`) and its idle timeout; it is used
+//! while both hold and the server accepts it, and replaced by a new login otherwise.
 //!
 //! Flags and environment variables always win over the active profile (`--profile`,
 //! `NEBULAIR_PROFILE`, else the one `profile use` chose).
@@ -60,6 +61,9 @@ pub(crate) struct Profile {
     /// Whether a password file (mode 0600) was saved with `--save-password`.
     #[serde(default)]
     pub(crate) saved_password: bool,
+    /// Whether the vCloud session token is cached (mode 0600) between commands.
+    #[serde(default)]
+    pub(crate) cache_session: bool,
 }
 
 /// The profiles file.
@@ -112,6 +116,10 @@ enum ProfileSub {
         /// Read the password to save from standard input.
         #[arg(long, requires = "save_password")]
         password_stdin: bool,
+        /// vCloud: keep the session token between commands, in a file of its own with
+        /// mode 0600, until it expires (as the server says) or the server refuses it.
+        #[arg(long)]
+        cache_session: bool,
         /// Make it the active profile.
         #[arg(long = "use")]
         make_current: bool,
@@ -228,51 +236,76 @@ pub(crate) fn saved_password(name: &str) -> Result<Option<PathBuf>, Failure> {
     Ok(p.exists().then_some(p))
 }
 
-/// A cached vCD session: the org info (token included) and when it expires.
-#[derive(Debug, Serialize, Deserialize)]
+/// A cached vCloud session: the org info (token included) and how long it lasts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CachedSession {
-    /// Unix seconds after which the token is not used any more.
-    pub(crate) expires_at: u64,
-    /// The endpoint, user and org it was made for.
+    /// The endpoint, service, user, org (and instance or vDC) it was made for.
     pub(crate) key: String,
+    /// The token's end as the server said (JWT `exp`, OAuth `expires_in`), in Unix
+    /// seconds; `None` when it did not say (legacy tokens end after an idle time only).
+    pub(crate) expires_at: Option<u64>,
+    /// How long the server keeps an unused session (cloudapi's
+    /// `sessionIdleTimeoutMinutes`, else vCD's default of 30 minutes), in seconds.
+    pub(crate) idle_timeout: u64,
+    /// When the session was last used (Unix seconds).
+    pub(crate) last_used: u64,
     /// The session.
     pub(crate) org_info: nebulair_vcloud::session::OrgInfo,
 }
 
-/// How long a cached vCD session is used without a new login (vCD's default idle
-/// timeout is 30 minutes).
-pub(crate) const SESSION_TTL_SECS: u64 = 25 * 60;
+/// vCD's default session idle timeout, used when the server does not announce one.
+pub(crate) const DEFAULT_IDLE_SECS: u64 = 30 * 60;
 
-fn now() -> u64 {
+/// A cached token this close to its end is not used: a command should not start with a
+/// token that ends halfway.
+pub(crate) const EXPIRY_MARGIN_SECS: u64 = 30;
+
+/// Unix seconds now.
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
 
-/// The cached session of `profile` for `key`, when it has not expired.
-pub(crate) fn cached_session(
-    profile: &str,
-    key: &str,
-) -> Option<nebulair_vcloud::session::OrgInfo> {
+impl CachedSession {
+    /// Why the session cannot be used at `now` (Unix seconds), or `None` when it can.
+    pub(crate) fn expired_because(&self, now: u64) -> Option<String> {
+        if let Some(end) = self.expires_at
+            && now + EXPIRY_MARGIN_SECS >= end
+        {
+            return Some(format!("its token ends at {}", rfc3339(end)));
+        }
+        let idle_end = self.last_used.saturating_add(self.idle_timeout);
+        (now >= idle_end).then(|| {
+            format!(
+                "it was idle for more than {} minutes",
+                self.idle_timeout.div_ceil(60)
+            )
+        })
+    }
+}
+
+/// Unix seconds as `2026-12-02T04:30:00Z`.
+pub(crate) fn rfc3339(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(|| format!("{secs} s after the epoch"), |t| t.to_string())
+}
+
+/// The cached session of `profile` made for `key`, expired or not; `None` when there is
+/// none, it is unreadable, or it was made for something else.
+pub(crate) fn cached_session(profile: &str, key: &str) -> Option<CachedSession> {
     let path = session_path(profile).ok()?;
     let text = std::fs::read_to_string(path).ok()?;
     let s: CachedSession = serde_json::from_str(&text).ok()?;
-    (s.key == key && s.expires_at > now()).then_some(s.org_info)
+    (s.key == key).then_some(s)
 }
 
-/// Caches a session of `profile` (mode 0600).
-pub(crate) fn cache_session(
-    profile: &str,
-    key: &str,
-    org: &nebulair_vcloud::session::OrgInfo,
-) -> Result<(), Failure> {
-    let s = CachedSession {
-        expires_at: now() + SESSION_TTL_SECS,
-        key: key.to_owned(),
-        org_info: org.clone(),
-    };
-    let text = serde_json::to_vec(&s)
+/// Caches a session of `profile` in a file of its own with mode 0600.
+pub(crate) fn cache_session(profile: &str, session: &CachedSession) -> Result<(), Failure> {
+    let text = serde_json::to_vec(session)
         .map_err(|e| Failure::new("caching the session", Error::protocol(e.to_string())))?;
     write_file(&session_path(profile)?, &text, true)
 }
@@ -308,6 +341,7 @@ impl ProfileCmd {
                 insecure,
                 save_password,
                 password_stdin,
+                cache_session,
                 make_current,
             } => {
                 if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
@@ -350,6 +384,7 @@ impl ProfileCmd {
                         ca_cert,
                         insecure,
                         saved_password: save_password,
+                        cache_session,
                     },
                 );
                 if make_current || store.current.is_none() {
@@ -380,6 +415,7 @@ impl ProfileCmd {
                 p.print(&views, || {
                     let mut t = Table::new([
                         "CURRENT", "NAME", "CLOUD", "ENDPOINT", "USER", "ORG", "PASSWORD",
+                        "SESSION",
                     ]);
                     for v in &views {
                         t.row([
@@ -391,6 +427,12 @@ impl ProfileCmd {
                             v.profile.org.clone().unwrap_or_default(),
                             if v.profile.saved_password {
                                 "saved (0600)"
+                            } else {
+                                "-"
+                            }
+                            .to_owned(),
+                            if v.profile.cache_session {
+                                "cached (0600)"
                             } else {
                                 "-"
                             }

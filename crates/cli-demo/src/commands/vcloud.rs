@@ -94,6 +94,8 @@ enum VcloudSub {
         #[arg(value_name = "USER@ORG|SERVICE")]
         target: Option<String>,
     },
+    /// End the profile's cached session (on the server too) and forget it.
+    Logout,
     /// The query service: every record of a type, following every page.
     Query {
         /// The type: vm, vApp, vAppTemplate, edgeGateway, orgVdc, or any other the server knows.
@@ -165,9 +167,11 @@ impl VcloudCmd {
                         Err(_) => conn.user = Some(t),
                     }
                 }
-                let login = conn.login(&ctx).await?;
+                // Always a new login; a profile with --cache-session keeps it.
+                let login = conn.login_with(&ctx, true).await?;
                 p.print(&login, || login.text()).map_err(io_failure)
             }
+            VcloudSub::Logout => self.conn.logout(&ctx).await,
             VcloudSub::Query {
                 query_type,
                 fields,
@@ -256,10 +260,20 @@ pub(crate) struct LoginView {
     org_uuid: String,
     api_version: String,
     auth_header: String,
+    /// When the token ends, as the server said (RFC 3339), if it said.
+    expires_at: Option<String>,
+    /// `new` (this command logged in) or `cached` (the profile's cached session).
+    session: &'static str,
     /// On-Demand instances or VPC vDCs the account has.
     reachable: Vec<Reachable>,
     #[serde(skip)]
     pub(crate) org_info: OrgInfo,
+    /// The token's end (Unix seconds), as the server said.
+    #[serde(skip)]
+    expires_secs: Option<u64>,
+    /// The idle timeout the server announced (seconds).
+    #[serde(skip)]
+    idle_secs: Option<u64>,
 }
 
 /// One instance or vDC the credentials reach.
@@ -272,15 +286,50 @@ pub(crate) struct Reachable {
 
 impl LoginView {
     fn new(service: &'static str, org: OrgInfo, reachable: Vec<Reachable>) -> Self {
+        // A bearer token that is a JWT says when it ends; sessions that know more (the
+        // OAuth expires_in) set it with `lifetime`.
+        let expires_secs = org
+            .is_bearer()
+            .then(|| nebulair_vcloud::session::jwt_expiry(org.token().expose_secret()))
+            .flatten()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
         LoginView {
             service,
             vcdurl: org.vcdurl().to_string(),
             org_uuid: org.org_uuid().to_owned(),
             api_version: org.version().to_string(),
             auth_header: org.auth_header().to_owned(),
+            expires_at: expires_secs.map(crate::commands::profile::rfc3339),
+            session: "new",
             reachable,
             org_info: org,
+            expires_secs,
+            idle_secs: None,
         }
+    }
+
+    /// What a [`VcdSession`] said of its token's end and idle timeout.
+    fn lifetime(mut self, session: &VcdSession) -> Self {
+        if let Some(end) = session
+            .expires_at()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        {
+            self.expires_secs = Some(end.as_secs());
+            self.expires_at = Some(crate::commands::profile::rfc3339(end.as_secs()));
+        }
+        self.idle_secs = session.idle_timeout().map(|d| d.as_secs());
+        self
+    }
+
+    /// The view of a cached session.
+    fn cached(service: &'static str, cached: &crate::commands::profile::CachedSession) -> Self {
+        let mut view = LoginView::new(service, cached.org_info.clone(), Vec::new());
+        view.session = "cached";
+        view.expires_secs = cached.expires_at;
+        view.expires_at = cached.expires_at.map(crate::commands::profile::rfc3339);
+        view.idle_secs = Some(cached.idle_timeout);
+        view
     }
 
     fn text(&self) -> String {
@@ -290,6 +339,13 @@ impl LoginView {
             ("ORG", self.org_uuid.clone()),
             ("API VERSION", self.api_version.clone()),
             ("AUTH HEADER", self.auth_header.clone()),
+            (
+                "EXPIRES AT",
+                self.expires_at
+                    .clone()
+                    .unwrap_or_else(|| "(idle timeout only)".to_owned()),
+            ),
+            ("SESSION", self.session.to_owned()),
         ]);
         if !self.reachable.is_empty() {
             let mut t = Table::new(["#", "ID", "NAME", "REGION"]);
@@ -429,17 +485,68 @@ impl VcloudConn {
         ))
     }
 
-    /// Logs in as `--service` says.
+    /// Logs in as `--service` says, through the profile's cached session when the
+    /// profile keeps one (`profile add --cache-session`).
     pub(crate) async fn login(&self, ctx: &Ctx) -> Result<LoginView, Failure> {
+        self.login_with(ctx, false).await
+    }
+
+    /// Logs in; `fresh` skips the cached session (and replaces it).
+    async fn login_with(&self, ctx: &Ctx, fresh: bool) -> Result<LoginView, Failure> {
         match self.with_profile(ctx)? {
-            Some((name, conn)) => conn.login_cached(ctx, &name).await,
+            Some((name, conn, true)) => conn.login_cached(ctx, &name, fresh).await,
+            Some((_, conn, false)) => conn.login_direct(ctx).await,
             None => self.login_direct(ctx).await,
         }
     }
 
+    /// `vcloud logout`: ends the cached session of the active profile on the server and
+    /// removes it.
+    async fn logout(&self, ctx: &Ctx) -> Result<(), Failure> {
+        use crate::commands::profile::{cached_session, drop_session};
+        let p = ctx.printer;
+        let Some((name, conn, _)) = self.with_profile(ctx)? else {
+            return Err(Failure::new(
+                "logging out",
+                Error::invalid_input("no vCloud profile is active (--profile or `profile use`)"),
+            )
+            .hint("only a profile's cached session outlives a command"));
+        };
+        let cached = cached_session(&name, &conn.cache_key());
+        drop_session(&name);
+        let ended = match cached {
+            Some(c) => {
+                let client = VcdClient::with_config(c.org_info, &conn.http(ctx)?)
+                    .during("configuring the vCD client")?;
+                match client
+                    .send(nebulair_vcloud::client::ApiRequest::delete("api/session"))
+                    .await
+                {
+                    Ok(_) => true,
+                    // already ended on the server
+                    Err(e) if e.is_authentication() || e.is_not_found() => false,
+                    Err(e) => return Err(Failure::new("ending the vCloud session", e)),
+                }
+            }
+            None => false,
+        };
+        p.print(
+            &serde_json::json!({ "profile": name, "ended_on_server": ended }),
+            || {
+                if ended {
+                    format!("logged out of profile {name}; its cached session is gone\n")
+                } else {
+                    format!("profile {name} has no live cached session (nothing to end)\n")
+                }
+            },
+        )
+        .map_err(io_failure)
+    }
+
     /// These flags completed by the active vCloud profile, when there is one and neither
     /// --url nor VCD_URL say where to go.
-    fn with_profile(&self, ctx: &Ctx) -> Result<Option<(String, VcloudConn)>, Failure> {
+    /// The profile's name, these flags completed by it, and whether it caches sessions.
+    fn with_profile(&self, ctx: &Ctx) -> Result<Option<(String, VcloudConn, bool)>, Failure> {
         if self.url.is_some() || env("VCD_URL").is_some() {
             return Ok(None);
         }
@@ -472,40 +579,94 @@ impl VcloudConn {
         if conn.password_file.is_none() && !conn.password_stdin && env("VCD_PASSWORD").is_none() {
             conn.password_file = crate::commands::profile::saved_password(&name)?;
         }
-        Ok(Some((name, conn)))
+        Ok(Some((name, conn, prof.cache_session)))
     }
 
-    /// A vCD password login through the profile's cached session: used while it has
-    /// not expired and the server still accepts it, else a new login that is cached.
-    async fn login_cached(&self, ctx: &Ctx, profile: &str) -> Result<LoginView, Failure> {
-        use crate::commands::profile::{cache_session, cached_session, drop_session};
-        if self.service != Service::Vcd {
-            return self.login_direct(ctx).await;
-        }
-        let url = self.url()?;
-        let (user, _) = self.user_and_org()?;
-        let key = format!("{url}|{user}|{}", self.org().unwrap_or_default());
-        if let Some(info) = cached_session(profile, &key) {
-            let client = VcdClient::with_config(info.clone(), &self.http(ctx)?)
-                .during("configuring the vCD client")?;
-            match client
-                .send(nebulair_vcloud::client::ApiRequest::get("api/session"))
-                .await
-            {
-                Ok(_) => {
-                    tracing::debug!(profile, "using the cached vCD session");
-                    return Ok(LoginView::new("vcd", info, Vec::new()));
+    /// What a cached session must have been made for: service, endpoint, user, org,
+    /// and the On-Demand instance or vCloud Air vDC.
+    fn cache_key(&self) -> String {
+        let user = self
+            .user
+            .clone()
+            .or_else(|| env("VCD_USER"))
+            .unwrap_or_default();
+        format!(
+            "{:?}|{}|{user}|{}|{}|{}",
+            self.service,
+            self.url().unwrap_or_default(),
+            self.org().unwrap_or_default(),
+            self.instance.as_deref().unwrap_or_default(),
+            self.vdc.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// A login through the profile's cached session: used while the token has not
+    /// ended (as the server said), has not been idle too long, and the server still
+    /// accepts it (`GET /api/session`); otherwise a new login, which replaces it.
+    async fn login_cached(
+        &self,
+        ctx: &Ctx,
+        profile: &str,
+        fresh: bool,
+    ) -> Result<LoginView, Failure> {
+        use crate::commands::profile::{
+            CachedSession, DEFAULT_IDLE_SECS, cache_session, cached_session, drop_session, now,
+        };
+        let key = self.cache_key();
+        if let Some(mut cached) = cached_session(profile, &key).filter(|_| !fresh) {
+            match cached.expired_because(now()) {
+                Some(why) => {
+                    tracing::info!(profile, "not using the cached vCloud session: {why}");
                 }
-                Err(e) if e.is_authentication() => {
-                    tracing::info!(profile, "the cached vCD session expired; logging in again");
-                    drop_session(profile);
+                None => {
+                    let client = VcdClient::with_config(cached.org_info.clone(), &self.http(ctx)?)
+                        .during("configuring the vCD client")?;
+                    match client
+                        .send(nebulair_vcloud::client::ApiRequest::get("api/session"))
+                        .await
+                    {
+                        Ok(_) => {
+                            tracing::debug!(profile, "using the cached vCloud session");
+                            cached.last_used = now();
+                            cache_session(profile, &cached)?;
+                            return Ok(LoginView::cached(self.service_name(), &cached));
+                        }
+                        Err(e) if e.is_authentication() => {
+                            tracing::info!(
+                                profile,
+                                "the server refused the cached vCloud session; logging in again"
+                            );
+                        }
+                        Err(e) => {
+                            return Err(Failure::new("checking the cached vCloud session", e));
+                        }
+                    }
                 }
-                Err(e) => return Err(Failure::new("checking the cached vCD session", e)),
             }
+            drop_session(profile);
         }
         let view = self.login_direct(ctx).await?;
-        cache_session(profile, &key, &view.org_info)?;
+        cache_session(
+            profile,
+            &CachedSession {
+                key,
+                expires_at: view.expires_secs,
+                idle_timeout: view.idle_secs.unwrap_or(DEFAULT_IDLE_SECS),
+                last_used: now(),
+                org_info: view.org_info.clone(),
+            },
+        )?;
         Ok(view)
+    }
+
+    /// The service's name in views.
+    fn service_name(&self) -> &'static str {
+        match self.service {
+            Service::Vcd => "vcd",
+            Service::ApiToken => "api-token",
+            Service::Vca => "vca",
+            Service::VcaOd => "vca-od",
+        }
     }
 
     async fn login_direct(&self, ctx: &Ctx) -> Result<LoginView, Failure> {
@@ -549,12 +710,7 @@ impl VcloudConn {
                     .build()
                     .during("configuring the vCD session")?;
                 let info = session.login().await.map_err(failed)?;
-                let name = if self.service == Service::ApiToken {
-                    "api-token"
-                } else {
-                    "vcd"
-                };
-                Ok(LoginView::new(name, info, Vec::new()))
+                Ok(LoginView::new(self.service_name(), info, Vec::new()).lifetime(&session))
             }
             Service::VcaOd => {
                 let password = self.password()?;

@@ -765,12 +765,21 @@ impl State {
     pub(crate) fn issue_token(&mut self, kind: TokenKind, user: &str, org: &str) -> String {
         let value = match kind {
             TokenKind::VcdJwt => {
+                // Shaped like vCD's: base64url JSON claims with the token's end in `exp`
+                // (clients read it to know when to log in again); the signature is random.
+                use base64::Engine as _;
                 let header = "eyJhbGciOiJSUzI1NiJ9";
-                let body = format!(
-                    "{}{}",
-                    crate::random_uuid().simple(),
-                    crate::random_uuid().simple()
-                );
+                let exp = (std::time::SystemTime::now() + self.token_lifetime)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let claims = serde_json::json!({
+                    "sub": user,
+                    "iss": format!("{org}@nebulair-sim"),
+                    "exp": exp,
+                    "jti": crate::random_uuid().simple().to_string(),
+                });
+                let body =
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
                 let sig = crate::random_uuid().simple().to_string();
                 format!("{header}.{body}.{sig}")
             }

@@ -161,6 +161,38 @@ pub(crate) fn basic_auth(user: &str, password: &SecretString) -> String {
     )
 }
 
+/// The `exp` claim (seconds since the epoch) of a JSON Web Token, such as the bearer
+/// tokens of cloudapi logins and API-token exchanges. `None` when `token` is not a JWT,
+/// has no numeric `exp`, or its payload is not base64url JSON. The signature is not
+/// checked: the server does that; this only tells a client when to log in again.
+///
+/// ```
+/// use nebulair_vcloud::session::jwt_expiry;
+/// // header {"alg":"none"}, payload {"exp":1767225600}
+/// let jwt = "eyJhbGciOiJub25lIn0.eyJleHAiOjE3NjcyMjU2MDB9.sig";
+/// let exp = jwt_expiry(jwt).expect("exp");
+/// assert_eq!(exp, std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600));
+/// assert_eq!(jwt_expiry("a27dc3f5567f49c3b4dd9d0c23b7e1b8"), None);
+/// ```
+pub fn jwt_expiry(token: &str) -> Option<std::time::SystemTime> {
+    let mut parts = token.trim().split('.');
+    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?;
+    let secs = exp.as_u64().or_else(|| {
+        exp.as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(|f| f as u64)
+    })?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+}
+
 /// Sends an unauthenticated (login) request and maps statuses >= 400 to errors.
 pub(crate) async fn send_checked(
     transport: &dyn HttpTransport,

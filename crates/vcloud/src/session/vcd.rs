@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -145,6 +145,19 @@ struct State {
     version: Option<ApiVersion>,
     login: Option<VcdLogin>,
     expires_at: Option<Instant>,
+    /// When the token itself ends (the JWT's `exp`, the OAuth `expires_in`).
+    valid_until: Option<SystemTime>,
+    /// The idle timeout the server announced (cloudapi `sessionIdleTimeoutMinutes`).
+    idle_timeout: Option<Duration>,
+}
+
+/// What a login said about how long its token lasts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lifetime {
+    /// From now until the token ends (the OAuth `expires_in`).
+    expires_in: Option<Duration>,
+    /// The idle timeout (cloudapi `sessionIdleTimeoutMinutes`).
+    idle: Option<Duration>,
 }
 
 struct Inner {
@@ -484,22 +497,39 @@ impl VcdSession {
                 } else {
                     VCLOUD_AUTH_HEADER
                 };
-                self.adopt_token(token.clone(), header, &version, None)
-                    .await
+                self.adopt_token(token.clone(), header, &version).await
             }
             _ => Err(Error::invalid_input("unsupported credentials for vCD")),
         };
-        let (info, login, expires_in) = match result {
+        let (info, login, lifetime) = match result {
             Ok(r) => r,
             Err(e) if e.http_status() == Some(406) => {
                 return Err(self.explain_406(e, &version).await);
             }
             Err(e) => return Err(e),
         };
+        let now = SystemTime::now();
+        let jwt_exp = if info.is_bearer() {
+            super::jwt_expiry(info.token().expose_secret())
+        } else {
+            None
+        };
+        let valid_until = [jwt_exp, lifetime.expires_in.map(|d| now + d)]
+            .into_iter()
+            .flatten()
+            .min();
+        // For `is_valid`: the earliest of the idle timeout and the token's own end.
+        let until_end = valid_until.map(|t| t.duration_since(now).unwrap_or_default());
         let mut st = self.write();
         st.org_info = Some(info.clone());
         st.login = Some(login);
-        st.expires_at = expires_in.map(|d| Instant::now() + d);
+        st.expires_at = [lifetime.idle, until_end]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|d| Instant::now() + d);
+        st.valid_until = valid_until;
+        st.idle_timeout = lifetime.idle;
         Ok(info)
     }
 
@@ -547,7 +577,7 @@ impl VcdSession {
         username: &str,
         password: &SecretString,
         version: &ApiVersion,
-    ) -> Result<(OrgInfo, VcdLogin, Option<Duration>)> {
+    ) -> Result<(OrgInfo, VcdLogin, Lifetime)> {
         let req = self.login_request(
             self.url("api/sessions")?,
             &format!("application/*+xml;version={version}"),
@@ -564,7 +594,7 @@ impl VcdSession {
         };
         let login = parse_session(&resp)?;
         let info = self.org_info_for(token, header, version, &login)?;
-        Ok((info, login, None))
+        Ok((info, login, Lifetime::default()))
     }
 
     async fn login_cloudapi(
@@ -572,7 +602,7 @@ impl VcdSession {
         username: &str,
         password: &SecretString,
         version: &ApiVersion,
-    ) -> Result<(OrgInfo, VcdLogin, Option<Duration>)> {
+    ) -> Result<(OrgInfo, VcdLogin, Lifetime)> {
         let path = if self.is_system_org() {
             "cloudapi/1.0.0/sessions/provider"
         } else {
@@ -606,17 +636,26 @@ impl VcdSession {
             links: Vec::new(),
         };
         let info = self.org_info_for(token, BEARER_AUTH_HEADER, version, &login)?;
+        // 0 minutes says nothing usable (no server ends a session at once).
         let idle = body
             .session_idle_timeout_minutes
-            .map(|m| Duration::from_secs(m * 60));
-        Ok((info, login, idle))
+            .filter(|m| *m > 0)
+            .map(|m| Duration::from_secs(m.saturating_mul(60)));
+        Ok((
+            info,
+            login,
+            Lifetime {
+                expires_in: None,
+                idle,
+            },
+        ))
     }
 
     async fn login_api_token(
         &self,
         api_token: &SecretString,
         version: &ApiVersion,
-    ) -> Result<(OrgInfo, VcdLogin, Option<Duration>)> {
+    ) -> Result<(OrgInfo, VcdLogin, Lifetime)> {
         let path = if self.is_system_org() {
             "oauth/provider/token".to_owned()
         } else {
@@ -642,9 +681,16 @@ impl VcdSession {
         let access = SecretString::from(resp.access_token().secret().clone());
         let expires = resp.expires_in();
         let (info, login, _) = self
-            .adopt_token(access, BEARER_AUTH_HEADER, version, None)
+            .adopt_token(access, BEARER_AUTH_HEADER, version)
             .await?;
-        Ok((info, login, expires))
+        Ok((
+            info,
+            login,
+            Lifetime {
+                expires_in: expires,
+                idle: None,
+            },
+        ))
     }
 
     /// Validates a token with `GET /api/session` and reads the org from the Session.
@@ -653,8 +699,7 @@ impl VcdSession {
         token: SecretString,
         header: &str,
         version: &ApiVersion,
-        expires: Option<Duration>,
-    ) -> Result<(OrgInfo, VcdLogin, Option<Duration>)> {
+    ) -> Result<(OrgInfo, VcdLogin, Lifetime)> {
         let value = if header == BEARER_AUTH_HEADER {
             format!("Bearer {}", token.expose_secret())
         } else {
@@ -666,7 +711,7 @@ impl VcdSession {
         let resp = send_checked(&*self.inner.login_transport, req).await?;
         let login = parse_session(&resp)?;
         let info = self.org_info_for(token, header, version, &login)?;
-        Ok((info, login, expires))
+        Ok((info, login, Lifetime::default()))
     }
 
     fn org_info_for(
@@ -692,6 +737,22 @@ impl VcdSession {
     /// What the session logged in as, if logged in.
     pub fn login_details(&self) -> Option<VcdLogin> {
         self.read().login.clone()
+    }
+
+    /// When the token of the last login ends, as the server said: the `exp` claim of a
+    /// JWT (cloudapi logins, API-token access tokens, bearer tokens of newer vCD), or
+    /// the OAuth `expires_in` of an API-token login, whichever comes first. `None` when
+    /// not logged in or when the server did not say (legacy `x-vcloud-authorization`
+    /// tokens end after an idle time only). Use it to cache a session across processes.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.read().valid_until
+    }
+
+    /// The idle timeout the server announced at login (cloudapi's
+    /// `sessionIdleTimeoutMinutes`): the session ends when no request uses it for this
+    /// long. `None` when not logged in or when the server did not say.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.read().idle_timeout
     }
 
     /// A [`VcdClient`] for the logged-in org that logs in again on `401`.
@@ -759,6 +820,8 @@ impl VcdSession {
             let mut st = self.write();
             st.login = None;
             st.expires_at = None;
+            st.valid_until = None;
+            st.idle_timeout = None;
             st.org_info.take()
         };
         let Some(info) = info else { return Ok(()) };
@@ -1103,6 +1166,56 @@ mod tests {
         assert!(!Session::is_valid(&s));
     }
 
+    /// A JWT whose payload is `{"sub":"alice","exp":EXP}` (unsigned: only the client
+    /// reads it).
+    fn jwt_with_exp(exp: u64) -> String {
+        use base64::Engine as _;
+        let payload = format!(r#"{{"sub":"alice","exp":{exp}}}"#);
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+        )
+    }
+
+    #[tokio::test]
+    async fn the_expiry_is_what_the_server_said() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        for (exp, valid) in [(now + 600, true), (now - 5, false)] {
+            let jwt = jwt_with_exp(exp);
+            let mock = Arc::new(MockTransport::with_handler(move |req| {
+                Ok(match (req.method.as_str(), req.url.path()) {
+                    ("GET", "/api/versions") => HttpResponse::new(200, versions_body()),
+                    ("POST", "/cloudapi/1.0.0/sessions") => {
+                        HttpResponse::new(200, sample("vcd_cloudapi_session.json"))
+                            .with_header(ACCESS_TOKEN_HEADER, &jwt)
+                    }
+                    _ => HttpResponse::new(404, ""),
+                })
+            }));
+            let s = VcdSession::builder("https://vcd.example.test")
+                .credentials(Credentials::password("alice@Acme", "pw"))
+                .transport(mock)
+                .build()
+                .expect("build");
+            assert_eq!(s.expires_at(), None, "not logged in yet");
+            s.login().await.expect("login");
+            assert_eq!(
+                s.expires_at(),
+                Some(std::time::UNIX_EPOCH + Duration::from_secs(exp)),
+                "the JWT's exp"
+            );
+            assert_eq!(
+                s.idle_timeout(),
+                Some(Duration::from_secs(30 * 60)),
+                "sessionIdleTimeoutMinutes"
+            );
+            assert_eq!(Session::is_valid(&s), valid, "exp {exp}, now {now}");
+        }
+    }
+
     #[tokio::test]
     async fn api_token_goes_through_oauth2_over_our_transport() {
         let mock = Arc::new(MockTransport::with_handler(|req| {
@@ -1151,6 +1264,17 @@ mod tests {
             Some("Bearer eyJhbGciOiJSUzI1NiJ9.ZXhhbXBsZQ.c2lnbmF0dXJl")
         );
         assert!(Session::is_valid(&s), "expires in 30 days");
+        // The sample's access token is no JWT: the OAuth expires_in (30 days) says.
+        let left = s
+            .expires_at()
+            .expect("expires_in")
+            .duration_since(std::time::SystemTime::now())
+            .expect("in the future");
+        assert!(
+            left <= Duration::from_secs(2_592_000) && left > Duration::from_secs(2_591_000),
+            "{left:?}"
+        );
+        assert_eq!(s.idle_timeout(), None);
 
         let bad = VcdSession::builder("https://vcd.example.test")
             .org("acme")
