@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nebulair_opennebula::OneClient;
+use nebulair_opennebula::api::VmTarget;
 use nebulair_opennebula::api::{WaitError, WaitOptions, WaitProgress};
-use nebulair_opennebula::ids::DocumentId;
+use nebulair_opennebula::ids::{DocumentId, VmId};
+use nebulair_opennebula::model::{LcmState, VmState};
 use nebulair_opennebula::oneflow::{FlowClient, Service, ServiceState};
 
 use crate::Ctx;
@@ -119,6 +122,38 @@ pub(crate) async fn wait_service(
         .await;
     spinner.finish();
     r.map_err(wait_failed)
+}
+
+/// The state a VM action leads to, for `--wait` (`None` for resched/unresched).
+pub(crate) fn vm_target(a: nebulair_opennebula::VmAction) -> Option<VmTarget> {
+    use nebulair_opennebula::VmAction as A;
+    Some(match a {
+        A::Terminate | A::TerminateHard => VmTarget::State(VmState::Done),
+        A::Undeploy | A::UndeployHard => VmTarget::State(VmState::Undeployed),
+        A::Poweroff | A::PoweroffHard => VmTarget::State(VmState::Poweroff),
+        A::Hold => VmTarget::State(VmState::Hold),
+        A::Stop => VmTarget::State(VmState::Stopped),
+        A::Suspend => VmTarget::State(VmState::Suspended),
+        A::Reboot | A::RebootHard | A::Resume | A::Release => VmTarget::Lcm(LcmState::Running),
+        _ => return None,
+    })
+}
+
+/// Waits for a VM to reach `target` with a spinner.
+pub(crate) async fn wait_vm(
+    client: &OneClient,
+    id: VmId,
+    target: VmTarget,
+    args: &WaitArgs,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
+    let spinner = Spinner::new(&format!("VM {id} → {target}"));
+    let r = client
+        .vm(id)
+        .wait_for_with_progress(target, &args.options(ctx), &mut |p| spinner.update(p))
+        .await;
+    spinner.finish();
+    r.map(drop).map_err(wait_failed)
 }
 
 #[cfg(test)]

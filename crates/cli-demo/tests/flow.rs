@@ -377,3 +377,59 @@ fn wait_failure_exit_names_the_state() {
         "no spinner when stderr is not a terminal"
     );
 }
+
+#[test]
+fn vm_instantiate_and_actions_wait_for_their_state() {
+    let env = FlowEnv::start(Delays {
+        boot: Duration::from_millis(300),
+        shutdown: Duration::from_millis(300),
+        ..Delays::default()
+    });
+    let one = |c: &mut assert_cmd::Command| {
+        c.env("ONE_XMLRPC", env.one.as_ref().expect("one").url());
+    };
+    let mut c = env.cmd();
+    one(&mut c);
+    let out = c
+        .args([
+            "-o",
+            "json",
+            "one",
+            "template",
+            "instantiate",
+            "ttylinux",
+            "--name",
+            "w1",
+            "--wait",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = i32::try_from(v["id"].as_i64().expect("id")).expect("i32");
+    let rpc = env.rpc();
+    assert!(
+        env.rt.block_on(rpc.vm(id).info()).expect("vm").is_running(),
+        "RUNNING when the command returns"
+    );
+    let mut c = env.cmd();
+    one(&mut c);
+    c.args(["one", "vm", "action", "poweroff", "w1", "--wait"])
+        .assert()
+        .success();
+    assert_eq!(
+        env.rt.block_on(rpc.vm(id).info()).expect("vm").state(),
+        Some(VmState::Poweroff)
+    );
+    let mut c = env.cmd();
+    one(&mut c);
+    let out = c
+        .args(["one", "vm", "action", "resched", "w1", "--wait"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "resched has no state to wait for");
+}

@@ -602,7 +602,7 @@ async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
             p.print(&serde_json::json!({ "id": id }), || format!("ID: {id}\n"))
                 .map_err(io_failure)
         }
-        VmSub::Action { action, vms } => {
+        VmSub::Action { action, vms, wait } => {
             let act: VmAction = action.parse().during("reading the action").map_err(|f| {
                 let names: Vec<&str> = VmAction::ALL.iter().map(|a| a.as_str()).collect();
                 f.hint(format!("one of {}", names.join(", ")))
@@ -617,6 +617,17 @@ async fn vm(sub: VmSub, client: &OneClient, ctx: Ctx) -> Result<(), Failure> {
                     .await
                     .map_err(call_failed(format!("running {act} on VM {id}")))?;
                 done.push(id);
+            }
+            if wait.wait {
+                let Some(target) = crate::wait::vm_target(act) else {
+                    return Err(Failure::new(
+                        "waiting",
+                        Error::invalid_input(format!("{act} has no state to wait for")),
+                    ));
+                };
+                for id in &done {
+                    crate::wait::wait_vm(client, VmId::new(*id), target, &wait, &ctx).await?;
+                }
             }
             p.print(
                 &serde_json::json!({ "ids": done, "action": act.as_str() }),
@@ -701,6 +712,7 @@ async fn template(sub: TemplateSub, client: &OneClient, ctx: Ctx) -> Result<(), 
             name,
             hold,
             extra,
+            wait,
         } => {
             let extra = match extra {
                 Some(path) => read_template(&path)?,
@@ -712,6 +724,18 @@ async fn template(sub: TemplateSub, client: &OneClient, ctx: Ctx) -> Result<(), 
                 .instantiate(&name, hold, &extra, false)
                 .await
                 .map_err(call_failed(format!("instantiating template {id}")))?;
+            if wait.wait {
+                let target = if hold {
+                    nebulair_opennebula::api::VmTarget::State(
+                        nebulair_opennebula::model::VmState::Hold,
+                    )
+                } else {
+                    nebulair_opennebula::api::VmTarget::Lcm(
+                        nebulair_opennebula::model::LcmState::Running,
+                    )
+                };
+                crate::wait::wait_vm(client, vm, target, &wait, &ctx).await?;
+            }
             p.print(&serde_json::json!({ "id": vm }), || {
                 format!("VM ID: {vm}\n")
             })

@@ -209,6 +209,8 @@ pub(crate) enum VmSub {
         /// The VM ids or names.
         #[arg(required = true, value_name = "VM")]
         vms: Vec<String>,
+        #[command(flatten)]
+        wait: crate::wait::WaitArgs,
     },
     /// Replace (or with --merge, merge into) a VM's user template.
     Update {
@@ -314,6 +316,8 @@ pub(crate) enum TemplateSub {
         /// A template file merged over the VM template (`-` reads stdin).
         #[arg(long, value_name = "FILE")]
         extra: Option<PathBuf>,
+        #[command(flatten)]
+        wait: crate::wait::WaitArgs,
     },
 }
 
