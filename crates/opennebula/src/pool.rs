@@ -217,7 +217,7 @@ pub fn split_pool(xml: &str) -> Result<Vec<XmlDocument>> {
                 if depth == 0 {
                     depth = 1;
                 } else {
-                    let name = s.name().as_ref().to_vec();
+                    let name = s.name().as_ref().to_owned();
                     reader
                         .read_to_end(quick_xml::name::QName(&name))
                         .map_err(|e| bad(&e))?;
@@ -234,7 +234,7 @@ pub fn split_pool(xml: &str) -> Result<Vec<XmlDocument>> {
             }
             Event::End(_) => return Ok(out),
             Event::Eof => return Err(bad(&"no root element")),
-            Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+            Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
             _ => return Err(bad(&"unexpected text in a pool document")),
         }

@@ -48,7 +48,7 @@ fn parse_answer(body: &str) -> Answer {
     loop {
         match r.read_event() {
             Ok(Event::Start(e)) => {
-                let n = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let n = e.name().as_ref().to_owned();
                 if n == "fault" {
                     in_fault = true;
                 }
@@ -56,20 +56,14 @@ fn parse_answer(body: &str) -> Answer {
                 text.clear();
             }
             Ok(Event::Text(t)) => {
-                text.push_str(
-                    &t.xml10_content()
-                        .map(|c| c.into_owned())
-                        .unwrap_or_default(),
-                );
+                text.push_str(&t.xml10_content());
             }
             Ok(Event::GeneralRef(g)) => {
                 if g.is_char_ref() {
                     if let Ok(Some(c)) = g.resolve_char_ref() {
                         text.push(c);
                     }
-                } else if let Ok(name) = g.decode()
-                    && let Some(v) = quick_xml::escape::resolve_predefined_entity(&name)
-                {
+                } else if let Some(v) = quick_xml::escape::resolve_predefined_entity(&g) {
                     text.push_str(v);
                 }
             }
@@ -119,11 +113,11 @@ fn element_paths(doc: &str) -> BTreeSet<String> {
     loop {
         match r.read_event() {
             Ok(Event::Start(e)) => {
-                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                stack.push(e.name().as_ref().to_owned());
                 out.insert(stack.join("/"));
             }
             Ok(Event::Empty(e)) => {
-                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                stack.push(e.name().as_ref().to_owned());
                 out.insert(stack.join("/"));
                 stack.pop();
             }

@@ -177,8 +177,11 @@ pub(crate) fn xml_doc(text: &str) -> Option<Doc> {
         e.attributes()
             .map(|a| {
                 let a = a.ok()?;
-                let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-                let value = a.unescape_value().ok()?.into_owned();
+                let key = a.key.as_ref().to_owned();
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()?
+                    .into_owned();
                 Some((key, value))
             })
             .collect()
@@ -194,11 +197,11 @@ pub(crate) fn xml_doc(text: &str) -> Option<Doc> {
     loop {
         match reader.read_event().ok()? {
             Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.name().as_ref().to_owned();
                 stack.push(Node::new(name, attrs_of(&e)?));
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.name().as_ref().to_owned();
                 let node = Node::new(name, attrs_of(&e)?);
                 close(&mut stack, &mut root, node);
             }
@@ -208,18 +211,18 @@ pub(crate) fn xml_doc(text: &str) -> Option<Doc> {
             }
             Event::Text(t) => {
                 if let Some(n) = stack.last_mut() {
-                    n.text.push_str(&t.xml_content().ok()?);
+                    n.text.push_str(&t.xml11_content());
                 }
             }
             Event::CData(t) => {
                 if let Some(n) = stack.last_mut() {
-                    n.text.push_str(&t.decode().ok()?);
+                    n.text.push_str(&t);
                 }
             }
             Event::GeneralRef(r) => {
                 let c = match r.resolve_char_ref().ok()? {
                     Some(c) => c.to_string(),
-                    None => match r.decode().ok()?.as_ref() {
+                    None => match &*r {
                         "lt" => "<".into(),
                         "gt" => ">".into(),
                         "amp" => "&".into(),

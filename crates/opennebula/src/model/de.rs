@@ -80,7 +80,7 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| Error::protocol("XML reader returned data outside the document"))
     }
 
-    fn sub_str(&self, s: &[u8]) -> Result<&'a str> {
+    fn sub_str(&self, s: &str) -> Result<&'a str> {
         let base = self.input.as_ptr() as usize;
         let off = (s.as_ptr() as usize).wrapping_sub(base);
         self.input
@@ -114,16 +114,16 @@ impl<'a> Decoder<'a> {
         loop {
             match self.event()? {
                 Event::Start(s) => {
-                    let q = self.sub(s.name().into_inner())?;
+                    let q = self.sub(s.name().into_inner().as_bytes())?;
                     self.qname = q;
                     return Ok((local(q), false));
                 }
                 Event::Empty(s) => {
-                    let q = self.sub(s.name().into_inner())?;
+                    let q = self.sub(s.name().into_inner().as_bytes())?;
                     self.qname = q;
                     return Ok((local(q), true));
                 }
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
                 Event::Eof => return Err(Error::protocol("empty XML document: no root element")),
                 _ => return Err(self.malformed("content before the root element")),
@@ -136,7 +136,7 @@ impl<'a> Decoder<'a> {
         loop {
             match self.event()? {
                 Event::Eof => return Ok(()),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
                 Event::Comment(_) | Event::PI(_) => {}
                 _ => return Err(self.malformed("content after the root element")),
             }
@@ -151,12 +151,12 @@ impl<'a> Decoder<'a> {
         loop {
             match self.event()? {
                 Event::Start(s) => {
-                    let q = self.sub(s.name().into_inner())?;
+                    let q = self.sub(s.name().into_inner().as_bytes())?;
                     self.qname = q;
                     return Ok(Some((local(q), false)));
                 }
                 Event::Empty(s) => {
-                    let q = self.sub(s.name().into_inner())?;
+                    let q = self.sub(s.name().into_inner().as_bytes())?;
                     self.qname = q;
                     return Ok(Some((local(q), true)));
                 }
@@ -312,16 +312,13 @@ fn resolve_ref(r: &BytesRef<'_>) -> std::result::Result<char, String> {
     if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
         return Ok(c);
     }
-    let name: &[u8] = r;
+    let name: &str = r;
     match name {
-        b"amp" => Ok('&'),
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"quot" => Ok('"'),
-        b"apos" => Ok('\''),
-        other => Err(format!(
-            "unknown entity &{};",
-            String::from_utf8_lossy(other)
-        )),
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        other => Err(format!("unknown entity &{other};")),
     }
 }

@@ -127,15 +127,12 @@ fn push_ref(out: &mut String, r: &BytesRef<'_>) -> Result<()> {
 
 fn named_entity(r: &BytesRef<'_>) -> Result<char> {
     match &**r {
-        b"amp" => Ok('&'),
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"quot" => Ok('"'),
-        b"apos" => Ok('\''),
-        other => Err(bad(format_args!(
-            "unknown entity &{};",
-            String::from_utf8_lossy(other)
-        ))),
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        other => Err(bad(format_args!("unknown entity &{other};"))),
     }
 }
 
@@ -184,11 +181,11 @@ impl<'a> Decoder<'a> {
     fn next_tag(&mut self) -> Result<Tag> {
         loop {
             match self.reader.read_event().map_err(xml_err)? {
-                Event::Start(s) => return Ok(Tag::Start(s.name().as_ref().to_vec())),
-                Event::Empty(s) => return Ok(Tag::Empty(s.name().as_ref().to_vec())),
-                Event::End(e) => return Ok(Tag::End(e.name().as_ref().to_vec())),
+                Event::Start(s) => return Ok(Tag::Start(s.name().as_ref().as_bytes().to_vec())),
+                Event::Empty(s) => return Ok(Tag::Empty(s.name().as_ref().as_bytes().to_vec())),
+                Event::End(e) => return Ok(Tag::End(e.name().as_ref().as_bytes().to_vec())),
                 Event::Eof => return Ok(Tag::Eof),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
                     return Err(bad("unexpected text between elements"));
@@ -223,15 +220,15 @@ impl<'a> Decoder<'a> {
         loop {
             match self.reader.read_event().map_err(xml_err)? {
                 Event::Text(t) => {
-                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    let s: &str = &t;
                     out.push_str(s);
                 }
                 Event::CData(t) => {
-                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    let s: &str = &t;
                     out.push_str(s);
                 }
                 Event::GeneralRef(r) => push_ref(&mut out, &r)?,
-                Event::End(e) if e.name().as_ref() == end => return Ok(out),
+                Event::End(e) if e.name().as_ref().as_bytes() == end => return Ok(out),
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => return Err(bad("unexpected end of the body")),
                 _ => {
@@ -278,22 +275,22 @@ impl<'a> Decoder<'a> {
         loop {
             match self.reader.read_event().map_err(xml_err)? {
                 Event::Text(t) => {
-                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    let s: &str = &t;
                     untyped.push_str(s);
                 }
                 Event::CData(t) => {
-                    let s = std::str::from_utf8(&t).map_err(bad)?;
+                    let s: &str = &t;
                     untyped.push_str(s);
                 }
                 Event::GeneralRef(r) => push_ref(&mut untyped, &r)?,
-                Event::End(e) if e.name().as_ref() == b"value" => {
+                Event::End(e) if e.name().as_ref().as_bytes() == b"value" => {
                     return Ok(RpcValue::String(untyped));
                 }
                 Event::Start(s) => {
                     if !untyped.trim().is_empty() {
                         return Err(bad("text mixed with a typed value"));
                     }
-                    let name = s.name().as_ref().to_vec();
+                    let name = s.name().as_ref().as_bytes().to_vec();
                     let v = self.typed(&name, depth)?;
                     self.expect_end(b"value")?;
                     return Ok(v);
@@ -302,7 +299,7 @@ impl<'a> Decoder<'a> {
                     if !untyped.trim().is_empty() {
                         return Err(bad("text mixed with a typed value"));
                     }
-                    let v = match s.name().as_ref() {
+                    let v = match s.name().as_ref().as_bytes() {
                         b"string" => RpcValue::String(String::new()),
                         b"nil" => RpcValue::Nil,
                         b"array" => RpcValue::Array(Vec::new()),

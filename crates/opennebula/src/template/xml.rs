@@ -80,7 +80,7 @@ fn resolve_ref(r: &BytesRef<'_>) -> std::result::Result<char, String> {
     if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
         return Ok(c);
     }
-    match r.decode().map_err(|e| e.to_string())?.as_ref() {
+    match &**r {
         "amp" => Ok('&'),
         "lt" => Ok('<'),
         "gt" => Ok('>'),
@@ -88,10 +88,6 @@ fn resolve_ref(r: &BytesRef<'_>) -> std::result::Result<char, String> {
         "apos" => Ok('\''),
         other => Err(format!("unknown entity &{other};")),
     }
-}
-
-fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {
-    std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))
 }
 
 /// Reads the content of one attribute element (after its start tag) up to its end tag.
@@ -105,12 +101,11 @@ fn read_attribute(
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Text(t) => {
-                let s = utf8(&t)?;
-                text.push_str(s);
+                text.push_str(&t);
                 saw_text = true;
             }
             Event::CData(t) => {
-                text.push_str(utf8(&t)?);
+                text.push_str(&t);
                 saw_text = true;
             }
             Event::GeneralRef(r) => {
@@ -118,22 +113,19 @@ fn read_attribute(
                 saw_text = true;
             }
             Event::Start(s) => {
-                let key = utf8(s.name().as_ref())?.to_owned();
-                let value = read_scalar(reader, s.name().as_ref())?;
+                let key = s.name().as_ref().to_owned();
+                let value = read_scalar(reader, s.name().as_ref().as_bytes())?;
                 vector.get_or_insert_with(Vector::new).push_raw(key, value);
             }
             Event::Empty(s) => {
-                let key = utf8(s.name().as_ref())?.to_owned();
+                let key = s.name().as_ref().to_owned();
                 vector
                     .get_or_insert_with(Vector::new)
                     .push_raw(key, String::new());
             }
-            Event::End(e) if e.name().as_ref() == name => break,
+            Event::End(e) if e.name().as_ref().as_bytes() == name => break,
             Event::End(e) => {
-                return Err(format!(
-                    "unexpected end tag </{}>",
-                    String::from_utf8_lossy(e.name().as_ref())
-                ));
+                return Err(format!("unexpected end tag </{}>", e.name().as_ref()));
             }
             Event::Eof => return Err("unexpected end of document".into()),
             Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
@@ -162,11 +154,11 @@ fn read_scalar(reader: &mut Reader<&[u8]>, name: &[u8]) -> std::result::Result<S
     let mut text = String::new();
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
-            Event::Text(t) => text.push_str(utf8(&t)?),
-            Event::CData(t) => text.push_str(utf8(&t)?),
+            Event::Text(t) => text.push_str(&t),
+            Event::CData(t) => text.push_str(&t),
             Event::GeneralRef(r) => text.push(resolve_ref(&r)?),
             Event::Start(s) => {
-                let tag = utf8(s.name().as_ref())?.to_owned();
+                let tag = s.name().as_ref().to_owned();
                 let inner = reader.read_text(s.name()).map_err(|e| e.to_string())?;
                 text.push('<');
                 text.push_str(&tag);
@@ -178,15 +170,12 @@ fn read_scalar(reader: &mut Reader<&[u8]>, name: &[u8]) -> std::result::Result<S
             }
             Event::Empty(s) => {
                 text.push('<');
-                text.push_str(utf8(s.name().as_ref())?);
+                text.push_str(s.name().as_ref());
                 text.push_str("/>");
             }
-            Event::End(e) if e.name().as_ref() == name => return Ok(text),
+            Event::End(e) if e.name().as_ref().as_bytes() == name => return Ok(text),
             Event::End(e) => {
-                return Err(format!(
-                    "unexpected end tag </{}>",
-                    String::from_utf8_lossy(e.name().as_ref())
-                ));
+                return Err(format!("unexpected end tag </{}>", e.name().as_ref()));
             }
             Event::Eof => return Err("unexpected end of document".into()),
             Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
@@ -199,16 +188,16 @@ fn read_body(reader: &mut Reader<&[u8]>, end: &[u8]) -> std::result::Result<Temp
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Start(s) => {
-                let name = utf8(s.name().as_ref())?.to_owned();
-                let value = read_attribute(reader, s.name().as_ref())?;
+                let name = s.name().as_ref().to_owned();
+                let value = read_attribute(reader, s.name().as_ref().as_bytes())?;
                 tpl.push(name, value);
             }
             Event::Empty(s) => {
-                let name = utf8(s.name().as_ref())?.to_owned();
+                let name = s.name().as_ref().to_owned();
                 tpl.push(name, TemplateValue::Vector(Vector::new()));
             }
             Event::Text(t) => {
-                if !utf8(&t)?.trim().is_empty() {
+                if !t.trim().is_empty() {
                     return Err("text directly inside the template element".into());
                 }
             }
@@ -220,12 +209,9 @@ fn read_body(reader: &mut Reader<&[u8]>, end: &[u8]) -> std::result::Result<Temp
             Event::GeneralRef(_) => {
                 return Err("text directly inside the template element".into());
             }
-            Event::End(e) if e.name().as_ref() == end => return Ok(tpl),
+            Event::End(e) if e.name().as_ref().as_bytes() == end => return Ok(tpl),
             Event::End(e) => {
-                return Err(format!(
-                    "unexpected end tag </{}>",
-                    String::from_utf8_lossy(e.name().as_ref())
-                ));
+                return Err(format!("unexpected end tag </{}>", e.name().as_ref()));
             }
             Event::Eof => return Err("unexpected end of document".into()),
             Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
@@ -257,19 +243,19 @@ pub(super) fn parse_document(input: &str) -> Result<Template> {
     loop {
         match reader.read_event().map_err(|e| fail(e.to_string()))? {
             Event::Start(s) => {
-                let name = s.name().as_ref().to_vec();
+                let name = s.name().as_ref().as_bytes().to_vec();
                 let tpl = read_body(&mut reader, &name).map_err(fail)?;
                 loop {
                     match reader.read_event().map_err(|e| fail(e.to_string()))? {
                         Event::Eof => return Ok(tpl),
-                        Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                        Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
                         Event::Comment(_) | Event::PI(_) => {}
                         _ => return Err(fail("content after the root element".into())),
                     }
                 }
             }
             Event::Empty(_) => return Ok(Template::new()),
-            Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+            Event::Text(t) if t.as_bytes().iter().all(u8::is_ascii_whitespace) => {}
             Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
             Event::Eof => return Err(fail("no root element".into())),
             _ => return Err(fail("content before the root element".into())),
@@ -317,7 +303,7 @@ mod tests {
         let mut r = Reader::from_str(doc);
         loop {
             if let Event::Start(s) = r.read_event().map_err(|e| Error::protocol(e.to_string()))?
-                && s.name().as_ref() == b"USER_TEMPLATE"
+                && s.name().as_ref() == "USER_TEMPLATE"
             {
                 break;
             }
@@ -325,7 +311,7 @@ mod tests {
         let t = from_xml_reader(&mut r, b"USER_TEMPLATE")?;
         assert_eq!(t.get_str("A"), Some("1"));
         let next = r.read_event().map_err(|e| Error::protocol(e.to_string()))?;
-        assert!(matches!(next, Event::Start(s) if s.name().as_ref() == b"NAME"));
+        assert!(matches!(next, Event::Start(s) if s.name().as_ref() == "NAME"));
         Ok(())
     }
 

@@ -410,7 +410,7 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
         match ev {
             Event::Start(e) => {
                 depth += 1;
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let name = e.local_name().as_ref().to_owned();
                 match depth {
                     1 => {}
                     2 => {
@@ -427,7 +427,7 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
                 }
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let name = e.local_name().as_ref().to_owned();
                 match depth {
                     0 => return Ok(t),
                     1 => t.push(&name, AttrValue::Single(String::new())),
@@ -438,7 +438,7 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
                 }
             }
             Event::Text(x) => {
-                let s = x.xml10_content().map_err(|e| err(&e.to_string()))?;
+                let s = x.xml10_content();
                 match depth {
                     2 => attr_text.push_str(&s),
                     3 => member_text.push_str(&s),
@@ -446,7 +446,7 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
                 }
             }
             Event::CData(x) => {
-                let s = x.xml10_content().map_err(|e| err(&e.to_string()))?;
+                let s = x.xml10_content();
                 match depth {
                     2 => attr_text.push_str(&s),
                     3 => member_text.push_str(&s),
@@ -460,9 +460,9 @@ fn parse_xml(text: &str) -> Result<Tmpl, String> {
                         s.push(c);
                     }
                 } else {
-                    let n = g.decode().map_err(|e| err(&e.to_string()))?;
+                    let n: &str = &g;
                     s.push_str(
-                        quick_xml::escape::resolve_predefined_entity(&n)
+                        quick_xml::escape::resolve_predefined_entity(n)
                             .ok_or_else(|| err("unknown entity"))?,
                     );
                 }

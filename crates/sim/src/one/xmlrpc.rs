@@ -60,7 +60,7 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
     // Find <methodCall>.
     loop {
         match r.read_event().map_err(xml_error)? {
-            Event::Start(e) if e.local_name().as_ref() == b"methodCall" => break,
+            Event::Start(e) if e.local_name().as_ref().as_bytes() == b"methodCall" => break,
             Event::Decl(_) | Event::Comment(_) | Event::DocType(_) | Event::PI(_) => {}
             Event::Text(t) if is_blank(&t) => {}
             Event::Eof => return Err(bad("Call is not valid XML.  no element found")),
@@ -68,7 +68,7 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
             Event::Start(e) | Event::Empty(e) => {
                 return Err(bad(&format!(
                     "XML-RPC call should be a <methodCall> element.  Instead, we have a <{}> element.",
-                    String::from_utf8_lossy(e.name().as_ref())
+                    e.name().as_ref()
                 )));
             }
             _ => return Err(bad("Call is not valid XML.  syntax error")),
@@ -76,7 +76,7 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
     }
     loop {
         match r.read_event().map_err(xml_error)? {
-            Event::Start(e) => match e.local_name().as_ref() {
+            Event::Start(e) => match e.local_name().as_ref().as_bytes() {
                 b"methodName" => method = Some(read_text(&mut r, b"methodName")?),
                 b"params" => read_params(&mut r, &mut params)?,
                 other => {
@@ -86,8 +86,8 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
                     )));
                 }
             },
-            Event::Empty(e) if e.local_name().as_ref() == b"params" => {}
-            Event::End(e) if e.local_name().as_ref() == b"methodCall" => break,
+            Event::Empty(e) if e.local_name().as_ref().as_bytes() == b"params" => {}
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"methodCall" => break,
             Event::Text(t) if is_blank(&t) => {}
             Event::Comment(_) => {}
             Event::Eof => return Err(bad("Call is not valid XML.  no element found")),
@@ -120,20 +120,20 @@ fn bad(detail: &str) -> String {
 }
 
 fn is_blank(t: &quick_xml::events::BytesText<'_>) -> bool {
-    t.iter().all(|b| b.is_ascii_whitespace())
+    t.as_bytes().iter().all(u8::is_ascii_whitespace)
 }
 
 fn read_params(r: &mut Reader<&[u8]>, out: &mut Vec<Value>) -> Result<(), String> {
     loop {
         match r.read_event().map_err(xml_error)? {
-            Event::Start(e) if e.local_name().as_ref() == b"param" => {
+            Event::Start(e) if e.local_name().as_ref().as_bytes() == b"param" => {
                 let mut v = None;
                 loop {
                     match r.read_event().map_err(xml_error)? {
-                        Event::Start(e) if e.local_name().as_ref() == b"value" => {
+                        Event::Start(e) if e.local_name().as_ref().as_bytes() == b"value" => {
                             v = Some(read_value(r)?);
                         }
-                        Event::End(e) if e.local_name().as_ref() == b"param" => break,
+                        Event::End(e) if e.local_name().as_ref().as_bytes() == b"param" => break,
                         Event::Text(t) if is_blank(&t) => {}
                         Event::Comment(_) => {}
                         _ => return Err(bad("unexpected content in <param>")),
@@ -141,7 +141,7 @@ fn read_params(r: &mut Reader<&[u8]>, out: &mut Vec<Value>) -> Result<(), String
                 }
                 out.push(v.ok_or_else(|| bad("<param> without <value>"))?);
             }
-            Event::End(e) if e.local_name().as_ref() == b"params" => return Ok(()),
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"params" => return Ok(()),
             Event::Text(t) if is_blank(&t) => {}
             Event::Comment(_) => {}
             _ => return Err(bad("unexpected content in <params>")),
@@ -155,13 +155,13 @@ fn read_text(r: &mut Reader<&[u8]>, end: &[u8]) -> Result<String, String> {
     loop {
         match r.read_event().map_err(xml_error)? {
             Event::Text(t) => {
-                s.push_str(&t.xml10_content().map_err(|e| bad(&e.to_string()))?);
+                s.push_str(&t.xml10_content());
             }
             Event::CData(t) => {
-                s.push_str(&t.xml10_content().map_err(|e| bad(&e.to_string()))?);
+                s.push_str(&t.xml10_content());
             }
             Event::GeneralRef(g) => push_ref(&mut s, &g)?,
-            Event::End(e) if e.local_name().as_ref() == end => return Ok(s),
+            Event::End(e) if e.local_name().as_ref().as_bytes() == end => return Ok(s),
             Event::Comment(_) => {}
             _ => return Err(bad("unexpected element inside a text value")),
         }
@@ -176,8 +176,8 @@ fn push_ref(s: &mut String, g: &quick_xml::events::BytesRef<'_>) -> Result<(), S
         }
         return Ok(());
     }
-    let name = g.decode().map_err(|e| bad(&e.to_string()))?;
-    match quick_xml::escape::resolve_predefined_entity(&name) {
+    let name: &str = g;
+    match quick_xml::escape::resolve_predefined_entity(name) {
         Some(v) => s.push_str(v),
         None => return Err(bad(&format!("unknown entity &{name};"))),
     }
@@ -194,7 +194,7 @@ fn read_value(r: &mut Reader<&[u8]>) -> Result<Value, String> {
                 if result.is_some() {
                     return Err(bad("two types in one <value>"));
                 }
-                let name = e.local_name().as_ref().to_vec();
+                let name = e.local_name().as_ref().as_bytes().to_vec();
                 result = Some(match name.as_slice() {
                     b"i4" | b"int" => {
                         let t = read_text(r, &name)?;
@@ -233,7 +233,7 @@ fn read_value(r: &mut Reader<&[u8]>) -> Result<Value, String> {
                 if result.is_some() {
                     return Err(bad("two types in one <value>"));
                 }
-                result = Some(match e.local_name().as_ref() {
+                result = Some(match e.local_name().as_ref().as_bytes() {
                     b"string" => Value::Str(String::new()),
                     b"nil" => Value::Nil,
                     b"base64" => Value::Other(String::new()),
@@ -241,13 +241,13 @@ fn read_value(r: &mut Reader<&[u8]>) -> Result<Value, String> {
                 });
             }
             Event::Text(t) => {
-                untyped.push_str(&t.xml10_content().map_err(|e| bad(&e.to_string()))?);
+                untyped.push_str(&t.xml10_content());
             }
             Event::CData(t) => {
-                untyped.push_str(&t.xml10_content().map_err(|e| bad(&e.to_string()))?);
+                untyped.push_str(&t.xml10_content());
             }
             Event::GeneralRef(g) => push_ref(&mut untyped, &g)?,
-            Event::End(e) if e.local_name().as_ref() == b"value" => {
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"value" => {
                 return Ok(result.unwrap_or(Value::Str(untyped)));
             }
             Event::Comment(_) => {}
@@ -260,11 +260,15 @@ fn read_array(r: &mut Reader<&[u8]>) -> Result<Value, String> {
     let mut items = Vec::new();
     loop {
         match r.read_event().map_err(xml_error)? {
-            Event::Start(e) if e.local_name().as_ref() == b"data" => {}
-            Event::Empty(e) if e.local_name().as_ref() == b"data" => {}
-            Event::End(e) if e.local_name().as_ref() == b"data" => {}
-            Event::Start(e) if e.local_name().as_ref() == b"value" => items.push(read_value(r)?),
-            Event::End(e) if e.local_name().as_ref() == b"array" => return Ok(Value::Array(items)),
+            Event::Start(e) if e.local_name().as_ref().as_bytes() == b"data" => {}
+            Event::Empty(e) if e.local_name().as_ref().as_bytes() == b"data" => {}
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"data" => {}
+            Event::Start(e) if e.local_name().as_ref().as_bytes() == b"value" => {
+                items.push(read_value(r)?)
+            }
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"array" => {
+                return Ok(Value::Array(items));
+            }
             Event::Text(t) if is_blank(&t) => {}
             Event::Comment(_) => {}
             _ => return Err(bad("unexpected content in <array>")),
@@ -276,18 +280,18 @@ fn read_struct(r: &mut Reader<&[u8]>) -> Result<Value, String> {
     let mut members = Vec::new();
     loop {
         match r.read_event().map_err(xml_error)? {
-            Event::Start(e) if e.local_name().as_ref() == b"member" => {
+            Event::Start(e) if e.local_name().as_ref().as_bytes() == b"member" => {
                 let mut name = None;
                 let mut value = None;
                 loop {
                     match r.read_event().map_err(xml_error)? {
-                        Event::Start(e) if e.local_name().as_ref() == b"name" => {
+                        Event::Start(e) if e.local_name().as_ref().as_bytes() == b"name" => {
                             name = Some(read_text(r, b"name")?);
                         }
-                        Event::Start(e) if e.local_name().as_ref() == b"value" => {
+                        Event::Start(e) if e.local_name().as_ref().as_bytes() == b"value" => {
                             value = Some(read_value(r)?);
                         }
-                        Event::End(e) if e.local_name().as_ref() == b"member" => break,
+                        Event::End(e) if e.local_name().as_ref().as_bytes() == b"member" => break,
                         Event::Text(t) if is_blank(&t) => {}
                         _ => return Err(bad("unexpected content in <member>")),
                     }
@@ -297,7 +301,7 @@ fn read_struct(r: &mut Reader<&[u8]>) -> Result<Value, String> {
                     _ => return Err(bad("incomplete struct member")),
                 }
             }
-            Event::End(e) if e.local_name().as_ref() == b"struct" => {
+            Event::End(e) if e.local_name().as_ref().as_bytes() == b"struct" => {
                 return Ok(Value::Struct(members));
             }
             Event::Text(t) if is_blank(&t) => {}

@@ -133,7 +133,7 @@ pub(crate) fn xml_to_hash(xml: &str) -> Result<J, String> {
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.name().as_ref().to_owned();
                 stack.push(Frame {
                     name,
                     children: Vec::new(),
@@ -143,7 +143,7 @@ pub(crate) fn xml_to_hash(xml: &str) -> Result<J, String> {
                 });
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.name().as_ref().to_owned();
                 let target = match stack.last_mut() {
                     Some(top) => {
                         top.saw_child = true;
@@ -155,8 +155,7 @@ pub(crate) fn xml_to_hash(xml: &str) -> Result<J, String> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    let raw = String::from_utf8_lossy(t.as_ref()).into_owned();
-                    let text = quick_xml::escape::unescape(&raw)
+                    let text = quick_xml::escape::unescape(&t)
                         .map_err(|e| e.to_string())?
                         .into_owned();
                     if !text.trim().is_empty() {
@@ -167,8 +166,7 @@ pub(crate) fn xml_to_hash(xml: &str) -> Result<J, String> {
             }
             Event::GeneralRef(r) => {
                 if let Some(top) = stack.last_mut() {
-                    let name = String::from_utf8_lossy(r.as_ref()).into_owned();
-                    let entity = format!("&{name};");
+                    let entity = format!("&{};", &*r);
                     let text = quick_xml::escape::unescape(&entity)
                         .map_err(|e| e.to_string())?
                         .into_owned();
@@ -179,7 +177,7 @@ pub(crate) fn xml_to_hash(xml: &str) -> Result<J, String> {
             Event::CData(t) => {
                 if let Some(top) = stack.last_mut() {
                     top.saw_text = true;
-                    top.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                    top.text.push_str(&t);
                 }
             }
             Event::End(_) => {

@@ -88,17 +88,17 @@ fn local(name: &[u8]) -> String {
 
 fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
     let mut el = Element {
-        name: local(e.name().as_ref()),
+        name: local(e.name().as_ref().as_bytes()),
         ..Element::default()
     };
     for a in e.attributes() {
         let a = a.map_err(|err| format!("bad attribute: {err}"))?;
-        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        let key = a.key.as_ref().to_owned();
         if key == "xmlns" || key.starts_with("xmlns:") {
             continue;
         }
         let value = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|err| format!("bad attribute value: {err}"))?
             .into_owned();
         el.attrs.push((local(key.as_bytes()), value));
@@ -138,18 +138,16 @@ pub(crate) fn parse(doc: &str) -> Result<Element, String> {
             }
             Ok(Event::Text(t)) => {
                 if let Some(cur) = stack.last_mut() {
-                    let text = t.decode().map_err(|err| format!("bad text: {err}"))?;
-                    let text = quick_xml::escape::unescape(&text)
+                    let text = quick_xml::escape::unescape(&t)
                         .map_err(|err| format!("bad text: {err}"))?;
                     cur.text.push_str(&text);
-                } else if !t.iter().all(u8::is_ascii_whitespace) {
+                } else if !t.as_bytes().iter().all(u8::is_ascii_whitespace) {
                     return Err("text outside the root element".into());
                 }
             }
             Ok(Event::GeneralRef(r)) => {
                 if let Some(cur) = stack.last_mut() {
-                    let name = r.decode().map_err(|err| format!("bad reference: {err}"))?;
-                    let entity = format!("&{name};");
+                    let entity = format!("&{};", &*r);
                     let resolved = quick_xml::escape::unescape(&entity)
                         .map_err(|err| format!("bad reference: {err}"))?;
                     cur.text.push_str(&resolved);
@@ -157,7 +155,7 @@ pub(crate) fn parse(doc: &str) -> Result<Element, String> {
             }
             Ok(Event::CData(c)) => {
                 if let Some(cur) = stack.last_mut() {
-                    cur.text.push_str(&String::from_utf8_lossy(&c));
+                    cur.text.push_str(&c);
                 }
             }
             Ok(Event::Eof) => break,

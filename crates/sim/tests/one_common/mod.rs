@@ -95,7 +95,7 @@ pub fn leaves(xml: &str) -> (bool, Vec<(String, String)>) {
     loop {
         match r.read_event().expect("well-formed response") {
             Event::Start(e) => {
-                let n = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let n = e.local_name().as_ref().to_owned();
                 if n == "fault" {
                     fault = true;
                 }
@@ -104,18 +104,18 @@ pub fn leaves(xml: &str) -> (bool, Vec<(String, String)>) {
                     text.clear();
                 }
             }
-            Event::Empty(e) if e.local_name().as_ref() == b"string" => {
+            Event::Empty(e) if e.local_name().as_ref().as_bytes() == b"string" => {
                 out.push(("string".into(), String::new()));
             }
             Event::Text(t) if cur.is_some() => {
-                text.push_str(&t.xml10_content().expect("utf8"));
+                text.push_str(&t.xml10_content());
             }
             Event::GeneralRef(g) if cur.is_some() => {
-                let n = g.decode().expect("utf8");
-                text.push_str(quick_xml::escape::resolve_predefined_entity(&n).expect("entity"));
+                let n: &str = &g;
+                text.push_str(quick_xml::escape::resolve_predefined_entity(n).expect("entity"));
             }
             Event::End(e) => {
-                let n = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let n = e.local_name().as_ref().to_owned();
                 if cur.as_deref() == Some(n.as_str()) {
                     out.push((n, std::mem::take(&mut text)));
                     cur = None;

@@ -81,10 +81,7 @@ impl XmlElement {
                 }
                 Event::Text(t) => {
                     if let Some(top) = stack.last_mut() {
-                        let s = t.decode().map_err(|e| {
-                            Error::with_source(ErrorKind::Protocol, "invalid XML text", e)
-                        })?;
-                        let s = quick_xml::escape::unescape(&s).map_err(|e| {
+                        let s = quick_xml::escape::unescape(&t).map_err(|e| {
                             Error::with_source(ErrorKind::Protocol, "invalid XML escape", e)
                         })?;
                         top.text.push_str(&s);
@@ -92,10 +89,7 @@ impl XmlElement {
                 }
                 Event::GeneralRef(r) => {
                     if let Some(top) = stack.last_mut() {
-                        let name = r.decode().map_err(|e| {
-                            Error::with_source(ErrorKind::Protocol, "invalid XML reference", e)
-                        })?;
-                        let entity = format!("&{name};");
+                        let entity = format!("&{};", &*r);
                         let s = quick_xml::escape::unescape(&entity).map_err(|e| {
                             Error::with_source(ErrorKind::Protocol, "invalid XML entity", e)
                         })?;
@@ -104,7 +98,7 @@ impl XmlElement {
                 }
                 Event::CData(c) => {
                     if let Some(top) = stack.last_mut() {
-                        top.text.push_str(&String::from_utf8_lossy(&c.into_inner()));
+                        top.text.push_str(&c);
                     }
                 }
                 Event::Eof => break,
@@ -377,14 +371,14 @@ const KNOWN_PREFIXES: &[(&str, &str)] = &[
 
 fn resolved(r: ResolveResult<'_>) -> Option<String> {
     match r {
-        ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Bound(ns) => Some(ns.as_ref().to_owned()),
         _ => None,
     }
 }
 
 fn element_from_start(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<XmlElement> {
-    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-    let namespace = resolved(reader.resolve_element(start.name()).0);
+    let name = start.local_name().as_ref().to_owned();
+    let namespace = resolved(reader.resolver().resolve_element(start.name()).0);
     let mut attributes = Vec::new();
     let mut attribute_ns = Vec::new();
     for attr in start.attributes().with_checks(false) {
@@ -396,22 +390,24 @@ fn element_from_start(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Resul
             )
         })?;
         let key = attr.key;
-        if key.as_ref() == b"xmlns" || key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
+        if key.as_ref() == "xmlns" || key.prefix().is_some_and(|p| p.as_ref() == "xmlns") {
             continue;
         }
-        let local = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
-        let ns = if key.prefix().is_some_and(|p| p.as_ref() == b"xml") {
+        let local = key.local_name().as_ref().to_owned();
+        let ns = if key.prefix().is_some_and(|p| p.as_ref() == "xml") {
             Some("http://www.w3.org/XML/1998/namespace".to_owned())
         } else {
-            resolved(reader.resolve_attribute(key).0)
+            resolved(reader.resolver().resolve_attribute(key).0)
         };
-        let value = attr.unescape_value().map_err(|e| {
-            Error::with_source(
-                ErrorKind::Protocol,
-                format!("invalid value for attribute {local} in <{name}>"),
-                e,
-            )
-        })?;
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Protocol,
+                    format!("invalid value for attribute {local} in <{name}>"),
+                    e,
+                )
+            })?;
         attributes.push((local, value.into_owned()));
         attribute_ns.push(ns);
     }
