@@ -278,6 +278,15 @@ async fn replay(dir: &str, not_implemented: &mut Vec<String>) -> Vec<String> {
                     ));
                     continue;
                 }
+                // template parse errors carry oned's lexer texts and positions: exactly
+                if let Answer::Array { message: real, .. } = &w
+                    && real.contains("Parse error")
+                    && real != message
+                {
+                    diffs.push(format!(
+                        "{tag}: message real {real:?}, simulator {message:?}"
+                    ));
+                }
                 if wt != gt {
                     diffs.push(format!("{tag}: value type real {wt}, simulator {gt}"));
                 }

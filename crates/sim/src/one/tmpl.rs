@@ -258,17 +258,47 @@ impl<'a> Lexer<'a> {
             }
         }
     }
-    fn line_col(&self) -> (usize, usize) {
-        let before = &self.s[..self.pos.min(self.s.len())];
-        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let col = before.iter().rev().take_while(|b| **b != b'\n').count();
-        (line, col)
+    /// Where oned's lexer says an error is (recorded 166 and 174): the column counts from
+    /// the start of the text, not of the line, and the line grows only for the newlines
+    /// inside quoted values.
+    fn line_col(&self, at: usize) -> (usize, usize) {
+        let before = &self.s[..at.min(self.s.len())];
+        let mut line = 1;
+        let mut quoted = false;
+        let mut i = 0;
+        while i < before.len() {
+            match before[i] {
+                b'\\' if quoted => i += 1,
+                b'"' => quoted = !quoted,
+                b'\n' if quoted => line += 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        (line, before.len())
+    }
+    /// Whether a quote at `at` has no closing quote (backslash pairs skipped).
+    fn unterminated_quote(&self, at: usize) -> bool {
+        let mut i = at + 1;
+        while i < self.s.len() {
+            match self.s[i] {
+                b'\\' => i += 2,
+                b'"' => return false,
+                _ => i += 1,
+            }
+        }
+        true
     }
     fn error(&self, expecting: &str) -> String {
-        let (line, col) = self.line_col();
-        let unexpected = match self.peek() {
+        // an unterminated quote takes the rest of the text: the parser then sees the end
+        let at = match self.peek() {
+            Some(b'"') if self.unterminated_quote(self.pos) => self.s.len(),
+            _ => self.pos,
+        };
+        let (line, col) = self.line_col(at);
+        let unexpected = match self.s.get(at) {
             None => "$end".to_owned(),
-            Some(c) => format!("'{}'", c as char),
+            Some(c) => format!("'{}'", *c as char),
         };
         format!(
             "Parse error: syntax error, unexpected {unexpected}, expecting {expecting} at line {line}, columns {col}:{}",
