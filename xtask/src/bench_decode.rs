@@ -11,7 +11,7 @@
 //! ```text
 //! cargo xtask bench-decode [--rounds N] [--pyone-rounds M] [--vms N] [--real N]
 //!                          [--only synthetic|real-info|real-extended] [--offline]
-//!                          [--variants scan,typed,...] [--stream-check]
+//!                          [--variants scan,typed,...]
 //! ```
 //!
 //! Data sets, written into `$CARGO_TARGET_DIR/nebulair-bench/` (default `target/`):
@@ -31,7 +31,6 @@ struct Options {
     real: usize,
     only: Option<String>,
     offline: bool,
-    stream_check: bool,
     variants: Option<Vec<String>>,
 }
 
@@ -43,7 +42,6 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         real: 2_003,
         only: None,
         offline: false,
-        stream_check: false,
         variants: None,
     };
     let mut it = args.iter();
@@ -63,7 +61,6 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--variants" => {
                 o.variants = it.next().map(|v| v.split(',').map(str::to_owned).collect())
             }
-            "--stream-check" => o.stream_check = true,
             other => return Err(format!("bench-decode: unknown option {other:?}")),
         }
     }
@@ -279,10 +276,6 @@ const VARIANTS: &[(&str, &str)] = &[
     ),
     ("full", "ours: HTTP body -> VmPool (envelope included)"),
     (
-        "stream",
-        "ours: HTTP body in 64 KiB chunks -> one VM at a time",
-    ),
-    (
         "pyone",
         "PyONE 7: xmlrpc.client + bindings.parseString on the body",
     ),
@@ -401,26 +394,6 @@ fn bench_set(probe: &Path, root: &Path, set: &DataSet, o: &Options) -> Result<()
     Ok(())
 }
 
-fn stream_check(probe: &Path) -> Result<(), String> {
-    println!("\n### streaming: VMs generated on the fly, decoded one at a time\n");
-    println!("| VMs | body bytes | wall ms | CPU ms | VmHWM | peak above start |");
-    println!("|---|---|---|---|---|---|");
-    for n in [1_000usize, 10_000, 100_000] {
-        let load = load1();
-        let out = run_ok(Command::new(probe).arg(format!("stream-gen:{n}")).arg("-"))?;
-        let s = parse_probe(&out)?;
-        println!(
-            "| {n} | {} | {:.1} | {:.1} | {:.1} MB | {:.1} MB (load {load:.2}) |",
-            s.input_bytes,
-            s.wall_ns / 1e6,
-            s.cpu_ns / 1e6,
-            s.hwm_kb as f64 / 1024.0,
-            s.hwm_kb.saturating_sub(s.base_kb) as f64 / 1024.0
-        );
-    }
-    Ok(())
-}
-
 /// Runs the benchmark and prints Markdown tables (progress goes to stderr).
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let o = parse_args(args)?;
@@ -438,9 +411,6 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     );
     for set in &sets {
         bench_set(&probe, root, set, &o)?;
-    }
-    if o.stream_check {
-        stream_check(&probe)?;
     }
     println!("\nFinished with {}.", uptime());
     Ok(())
