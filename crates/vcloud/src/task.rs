@@ -367,6 +367,21 @@ impl TaskWaiter {
     }
 }
 
+impl VcdClient {
+    /// Asks vCD to cancel a running task (`POST {task}/action/cancel`). vCD answers at
+    /// once; the task ends in `canceled` later (poll it, or wait for it and expect
+    /// [`ErrorKind::Cancelled`]).
+    ///
+    /// # Errors
+    /// Request errors (an unknown task is vCD's error).
+    pub async fn cancel_task(&self, task: &Task) -> Result<()> {
+        let target = format!("{}/action/cancel", task.href.trim_end_matches('/'));
+        self.send(crate::client::ApiRequest::post(target))
+            .await
+            .map(drop)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

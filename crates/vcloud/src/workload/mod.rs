@@ -46,8 +46,10 @@
 pub mod catalog;
 pub mod error;
 pub mod id;
+pub mod lifecycle;
 pub mod ops;
 pub mod org;
+pub mod params;
 pub mod vapp;
 pub mod vdc;
 pub mod vm;
@@ -62,9 +64,14 @@ use crate::client::VcdClient;
 pub use catalog::{CatalogHandle, CatalogItemHandle, VAppTemplateHandle};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
-pub use ops::{Pending, WorkloadOptions, Workloads, is_busy_entity};
+pub use lifecycle::{DeployOptions, SnapshotOptions, UndeployPowerAction};
+pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
-pub use vapp::VAppHandle;
+pub use params::{
+    ComposeParams, InstantiateParams, IpAllocation, NetworkMapping, RecomposeParams, SourcedVm,
+    VmSettings,
+};
+pub use vapp::{DeleteOptions, VAppHandle};
 pub use vdc::VdcHandle;
 pub use vm::VmHandle;
 

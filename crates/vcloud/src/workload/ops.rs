@@ -223,6 +223,11 @@ impl Pending {
         }
     }
 
+    /// An operation that fails at once (bad input found before anything was sent).
+    pub(crate) fn failed(ws: &Workloads, err: Error) -> Self {
+        Pending::new(ws, async move { Err(err) })
+    }
+
     /// Sets the overall deadline of [`wait`](Self::wait).
     pub fn deadline(mut self, d: Option<Duration>) -> Self {
         self.waiter = self.waiter.deadline(d);
@@ -260,4 +265,70 @@ impl IntoFuture for Pending {
     fn into_future(self) -> Self::IntoFuture {
         self.send
     }
+}
+
+/// The creation of a vApp that has not been sent yet (instantiate or compose).
+///
+/// `.await` sends it and gives the new vApp's handle with the creation [`Task`];
+/// [`wait`](Self::wait) also waits for the task and gives the handle of the finished vApp.
+#[must_use = "a PendingVApp does nothing until it is awaited or waited for"]
+pub struct PendingVApp {
+    send: BoxFuture<'static, Result<(super::VAppHandle, Task)>>,
+    waiter: TaskWaiter,
+}
+
+impl std::fmt::Debug for PendingVApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingVApp")
+            .field("waiter", &self.waiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingVApp {
+    pub(crate) fn new(
+        ws: &Workloads,
+        send: impl Future<Output = Result<(super::VAppHandle, Task)>> + Send + 'static,
+    ) -> Self {
+        PendingVApp {
+            send: Box::pin(send),
+            waiter: ws.waiter(),
+        }
+    }
+
+    /// Sets the overall deadline of [`wait`](Self::wait).
+    pub fn deadline(mut self, d: Option<Duration>) -> Self {
+        self.waiter = self.waiter.deadline(d);
+        self
+    }
+
+    /// Sends the creation and waits for its task.
+    ///
+    /// # Errors
+    /// As [`Pending::wait`].
+    pub async fn wait(self) -> Result<super::VAppHandle> {
+        let (vapp, task) = self.send.await?;
+        self.waiter.wait(&task).await?;
+        Ok(vapp)
+    }
+}
+
+impl IntoFuture for PendingVApp {
+    type Output = Result<(super::VAppHandle, Task)>;
+    type IntoFuture = BoxFuture<'static, Result<(super::VAppHandle, Task)>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.send
+    }
+}
+/// Retries a whole read-modify-write step while vCD answers `BUSY_ENTITY`.
+pub(crate) async fn retry_busy<T, F, Fut>(ws: &Workloads, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    ws.options
+        .busy_retry
+        .run_if(true, is_busy_entity, &mut op)
+        .await
 }

@@ -142,3 +142,130 @@ impl VAppHandle {
         }
     }
 }
+
+super::lifecycle::entity_ops!(VAppHandle, "vApp");
+
+/// How [`VAppHandle::delete_with`] treats a running vApp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeleteOptions {
+    /// Undeploy (power off) a deployed vApp first instead of letting vCD refuse.
+    pub undeploy_first: bool,
+}
+
+impl VAppHandle {
+    /// Deletes the vApp. vCD refuses a deployed (running) vApp with `BAD_REQUEST`; see
+    /// [`delete_with`](Self::delete_with) to undeploy first.
+    pub fn delete(&self) -> Pending {
+        self.delete_with(DeleteOptions::default())
+    }
+
+    /// Deletes the vApp, undeploying it first (power off, waited for) when asked and
+    /// needed.
+    pub fn delete_with(&self, options: DeleteOptions) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = me.href().await?;
+            if options.undeploy_first {
+                let doc = me.get().await?;
+                if doc.deployed == Some(true) {
+                    me.undeploy(super::lifecycle::UndeployPowerAction::PowerOff)
+                        .wait()
+                        .await
+                        .map_err(|e| e.context("undeploying before delete"))?;
+                }
+            }
+            me.core.ws.submit_task(ApiRequest::delete(href)).await
+        })
+    }
+
+    /// Renames the vApp and/or sets its description (`PUT` of the vApp).
+    pub fn update(&self, name: Option<String>, description: Option<String>) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = me.href().await?;
+            let current = me.get().await?;
+            let doc = VApp {
+                name: name.or(current.name),
+                description: description.or(current.description),
+                ..VApp::default()
+            };
+            me.core
+                .ws
+                .submit_task(ApiRequest::put(href).body(media::VAPP, doc.to_xml()))
+                .await
+        })
+    }
+
+    /// Renames the vApp.
+    pub fn rename(&self, name: impl Into<String>) -> Pending {
+        self.update(Some(name.into()), None)
+    }
+
+    /// The vApp's owner (`GET .../owner`).
+    ///
+    /// # Errors
+    /// Request and decoding errors.
+    pub async fn owner(&self) -> Result<Owner> {
+        let href = self.href().await?;
+        self.core
+            .ws
+            .get_document(&super::lifecycle::under(&href, "owner"))
+            .await
+    }
+
+    /// Gives the vApp to another user (`PUT .../owner`, answered without a task).
+    ///
+    /// # Errors
+    /// Request errors (an unknown user is vCD's error).
+    pub async fn set_owner(&self, user_href: &str) -> Result<()> {
+        let href = self.href().await?;
+        let doc = Owner {
+            user: Some(Box::new(Reference {
+                href: Some(user_href.to_owned()),
+                type_: Some("application/vnd.vmware.admin.user+xml".into()),
+                ..Reference::default()
+            })),
+            ..Owner::default()
+        };
+        super::ops::retry_busy(&self.core.ws, || {
+            self.core.ws.client.send(
+                ApiRequest::put(super::lifecycle::under(&href, "owner"))
+                    .body(media::OWNER, doc.to_xml()),
+            )
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Adds and removes VMs (`action/recomposeVApp`). VM settings that name a storage
+    /// profile or network are resolved against the vApp's vDC.
+    pub fn recompose(&self, params: super::params::RecomposeParams) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = me.href().await?;
+            let doc = me.get().await?;
+            let vdc_href = doc.href_of(&Rel::Up).map(str::to_owned).ok_or_else(|| {
+                super::WorkloadError::Missing {
+                    kind: EntityKind::VApp,
+                    what: "an up link to its vDC".into(),
+                }
+            })?;
+            let vdc: crate::model::vcd::Vdc = me.core.ws.get_document(&vdc_href).await?;
+            let body = params.to_document(&vdc)?;
+            me.core
+                .ws
+                .submit_task(
+                    ApiRequest::post(super::lifecycle::under(&href, "action/recomposeVApp"))
+                        .body(media::RECOMPOSE_VAPP_PARAMS, super::params::encode(&body)),
+                )
+                .await
+        })
+    }
+}
+
+use super::ops::Pending;
+use crate::client::ApiRequest;
+use crate::model::vcd::{
+    Document as _, HasLinks as _, Metadata, MetadataTypedValue, MetadataValue, Owner, Reference,
+    Rel, media,
+};

@@ -113,3 +113,82 @@ impl VdcHandle {
         }
     }
 }
+
+impl VdcHandle {
+    /// Instantiates a vApp template into this vDC (`action/instantiateVAppTemplate`).
+    ///
+    /// The template is read first (to map VM names to their hrefs) and the vDC (for
+    /// network and storage profile names), so bad input fails before anything is created.
+    pub fn instantiate(
+        &self,
+        template: &super::VAppTemplateHandle,
+        params: super::params::InstantiateParams,
+    ) -> super::ops::PendingVApp {
+        let me = self.clone();
+        let template = template.clone();
+        super::ops::PendingVApp::new(&self.core.ws, async move {
+            let vdc_href = me.href().await?;
+            let vdc = me.get().await?;
+            let thref = template.href().await?;
+            let tdoc = template.get().await?;
+            let tvms: Vec<(String, String)> = tdoc
+                .vm_templates()
+                .iter()
+                .filter_map(|v| Some((v.name.clone()?, v.href.clone()?)))
+                .collect();
+            let thref = tdoc.href.clone().unwrap_or(thref);
+            let doc = params.to_document(&thref, &tvms, &vdc)?;
+            me.create(
+                &vdc_href,
+                "action/instantiateVAppTemplate",
+                media::INSTANTIATE_VAPP_TEMPLATE_PARAMS,
+                super::params::encode(&doc),
+            )
+            .await
+        })
+    }
+
+    /// Composes a new vApp in this vDC from VMs of templates (`action/composeVApp`).
+    pub fn compose(&self, params: super::params::ComposeParams) -> super::ops::PendingVApp {
+        let me = self.clone();
+        super::ops::PendingVApp::new(&self.core.ws, async move {
+            let vdc_href = me.href().await?;
+            let vdc = me.get().await?;
+            let doc = params.to_document(&vdc)?;
+            me.create(
+                &vdc_href,
+                "action/composeVApp",
+                media::COMPOSE_VAPP_PARAMS,
+                super::params::encode(&doc),
+            )
+            .await
+        })
+    }
+
+    async fn create(
+        &self,
+        vdc_href: &str,
+        tail: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(VAppHandle, crate::task::Task)> {
+        let req = crate::client::ApiRequest::post(super::lifecycle::under(vdc_href, tail))
+            .body(content_type, body);
+        let op = format!("POST {tail}");
+        let resp = self.core.ws.submit(req).await?;
+        let root = resp.xml()?;
+        let vapp = crate::model::vcd::VApp::from_root(&root)?;
+        let task = super::ops::task_of(&root).ok_or_else(|| {
+            nebulair_core::Error::protocol(format!("{op}: the new vApp carries no Task"))
+        })?;
+        let href = vapp.href.clone().ok_or_else(|| {
+            nebulair_core::Error::protocol(format!("{op}: the new vApp has no href"))
+        })?;
+        Ok((
+            VAppHandle::known(self.core.ws.clone(), href, vapp.name.unwrap_or_default()),
+            task,
+        ))
+    }
+}
+
+use crate::model::vcd::Document as _;

@@ -99,3 +99,46 @@ impl VmHandle {
         self.core.ws.get_document(&href).await
     }
 }
+
+super::lifecycle::entity_ops!(VmHandle, "VM");
+
+impl VmHandle {
+    /// Deletes the VM from its vApp (vCD refuses a deployed VM).
+    pub fn delete(&self) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = me.href().await?;
+            me.core.ws.submit_task(ApiRequest::delete(href)).await
+        })
+    }
+
+    /// Renames the VM and/or sets its description (`action/reconfigureVm`).
+    pub fn update(&self, name: Option<String>, description: Option<String>) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = me.href().await?;
+            let current = me.get().await?;
+            let doc = Vm {
+                name: name.or(current.name),
+                description: description.or(current.description),
+                ..Vm::default()
+            };
+            me.core
+                .ws
+                .submit_task(
+                    ApiRequest::post(super::lifecycle::under(&href, "action/reconfigureVm"))
+                        .body(media::VM, doc.to_xml()),
+                )
+                .await
+        })
+    }
+
+    /// Renames the VM.
+    pub fn rename(&self, name: impl Into<String>) -> Pending {
+        self.update(Some(name.into()), None)
+    }
+}
+
+use super::ops::Pending;
+use crate::client::ApiRequest;
+use crate::model::vcd::{Document as _, Metadata, MetadataTypedValue, MetadataValue, media};
