@@ -713,6 +713,13 @@ fn onegate_group_against_the_simulator() {
     let me: OneGateVm = serde_json::from_slice(&out.stdout).expect("OneGateVm from JSON");
     assert_eq!(me.name, "web-0");
     assert_eq!(me.user_attr("APP_PORT"), Some("8080"));
+    // The table names the states (as onegate does), with oned's numbers.
+    let out = gate(&["vm", "show"]).output().expect("run");
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("ACTIVE (3)") && text.contains("RUNNING (3)"),
+        "{text}"
+    );
     let out = gate(&["context"]).output().expect("run");
     let text = stdout_of(&out);
     assert!(text.contains("TOKEN") && text.contains("set"), "{text}");

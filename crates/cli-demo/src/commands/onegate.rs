@@ -385,8 +385,22 @@ fn vm_text(vm: &OneGateVm) -> String {
     let mut out = key_values(&[
         ("ID", vm.id.to_string()),
         ("NAME", vm.name.clone()),
-        ("STATE", vm.state.to_string()),
-        ("LCM STATE", vm.lcm_state.to_string()),
+        (
+            "STATE",
+            format!(
+                "{} ({})",
+                nebulair_opennebula::model::VmState::from_code(i64::from(vm.state)),
+                vm.state
+            ),
+        ),
+        (
+            "LCM STATE",
+            format!(
+                "{} ({})",
+                nebulair_opennebula::model::LcmState::from_code(i64::from(vm.lcm_state)),
+                vm.lcm_state
+            ),
+        ),
         ("RUNNING", vm.is_running().to_string()),
     ]);
     if !vm.template.nics.is_empty() {
