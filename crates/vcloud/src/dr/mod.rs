@@ -66,7 +66,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default page size when listing replications.
 pub const DEFAULT_PAGE_SIZE: u32 = 128;
-/// Consecutive failures (transport errors, timeouts, 5xx) tolerated while polling one
+/// Consecutive failures (transport errors, timeouts, 5xx, 401) tolerated while polling one
 /// task; after that its outcome is [`TargetStatus::Unconfirmed`].
 const MAX_POLL_FAILURES: u32 = 5;
 /// Safety stop for servers that page forever.
@@ -729,9 +729,11 @@ fn answer_lost(e: &Error) -> bool {
 }
 
 /// Whether a failed task poll is worth another try: the task's state is a read, so
-/// transport errors, timeouts and server errors (5xx) are polled through.
+/// transport errors, timeouts, server errors (5xx) and a `401` that outlived the client's
+/// one re-login (the new token expired before the repeated request: the next poll logs in
+/// again) are polled through.
 fn poll_again(e: &Error) -> bool {
-    e.is_retryable() || e.kind() == ErrorKind::Server
+    e.is_retryable() || matches!(e.kind(), ErrorKind::Server | ErrorKind::Authentication)
 }
 
 fn interrupted(slot: &Mutex<Slot>) -> Error {
