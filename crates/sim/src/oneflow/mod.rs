@@ -67,6 +67,7 @@
 //!
 //! let one = OneSimulator::builder().start().await?;
 //! let flow = OneFlowSimulator::builder().start(&one).await?;
+//! nebulair_core::config::ensure_crypto_provider();
 //! let http = reqwest::Client::new();
 //! let created = http
 //!     .post(format!("{}/service_template", flow.url()))
@@ -76,7 +77,8 @@
 //!     .await
 //!     .expect("request");
 //! assert_eq!(created.status(), 201);
-//! let doc: serde_json::Value = created.json().await.expect("json");
+//! let body = created.bytes().await.expect("body");
+//! let doc: serde_json::Value = serde_json::from_slice(&body).expect("json");
 //! assert_eq!(doc["DOCUMENT"]["TYPE"], "101");
 //! flow.shutdown().await;
 //! one.shutdown().await;
