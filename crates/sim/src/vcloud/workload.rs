@@ -897,6 +897,34 @@ fn power_links(base: &str, kind: &str, id: Uuid, power: Power, deployed: bool) -
     out
 }
 
+/// The `VmCapabilities` section (hot-add flags) with its edit link.
+fn capabilities_xml(base: &str, vm: &Vm, root: bool) -> String {
+    let ns = if root {
+        format!(" xmlns=\"{NS_VCLOUD}\"")
+    } else {
+        String::new()
+    };
+    let href = format!("{base}/api/vApp/vm-{}/vmCapabilities/", vm.id);
+    format!(
+        "<VmCapabilities{ns}{}>{}<MemoryHotAddEnabled>{}</MemoryHotAddEnabled><CpuHotAddEnabled>{}</CpuHotAddEnabled></VmCapabilities>",
+        a(&[
+            ("href", &href),
+            (
+                "type",
+                "application/vnd.vmware.vcloud.vmCapabilitiesSection+xml"
+            ),
+        ]),
+        link(
+            "edit",
+            &href,
+            Some("application/vnd.vmware.vcloud.vmCapabilitiesSection+xml"),
+            None
+        ),
+        vm.memory_hot_add,
+        vm.cpu_hot_add
+    )
+}
+
 /// A VM document (`root` adds the namespace declarations).
 pub(crate) fn vm_xml(st: &State, base: &str, vm: &Vm, root: bool) -> String {
     let ns = if root { root_ns() } else { String::new() };
@@ -977,7 +1005,9 @@ pub(crate) fn vm_xml(st: &State, base: &str, vm: &Vm, root: bool) -> String {
     out.push_str(&os_section(base, vm, false));
     out.push_str(&network_connection_section(base, vm, false));
     out.push_str(&customization_section(base, vm, false));
-    let tools = if vm.power == Power::On { "11269" } else { "0" };
+    // The guest tools are installed in every simulated VM; vCD reports their version in
+    // every power state.
+    let tools = "11269";
     out.push_str(&format!(
         "<RuntimeInfoSection{}><ovf:Info>Specifies Runtime info</ovf:Info><VMWareTools version=\"{tools}\"/></RuntimeInfoSection>",
         a(&[
@@ -990,15 +1020,7 @@ pub(crate) fn vm_xml(st: &State, base: &str, vm: &Vm, root: bool) -> String {
         "<DateCreated>2026-01-15T10:12:44.517Z</DateCreated><VAppScopedLocalId>{}</VAppScopedLocalId>",
         esc(&vm.name)
     ));
-    out.push_str(&format!(
-        "<VmCapabilities{}><MemoryHotAddEnabled>{}</MemoryHotAddEnabled><CpuHotAddEnabled>{}</CpuHotAddEnabled></VmCapabilities>",
-        a(&[
-            ("href", &format!("{self_href}/vmCapabilities/")),
-            ("type", "application/vnd.vmware.vcloud.vmCapabilitiesSection+xml"),
-        ]),
-        vm.memory_hot_add,
-        vm.cpu_hot_add
-    ));
+    out.push_str(&capabilities_xml(base, vm, false));
     out.push_str(&format!(
         "<StorageProfile{}/>",
         a(&[
@@ -2041,6 +2063,8 @@ struct Hardware {
     disks: Option<Vec<Disk>>,
     nics: Option<Vec<Nic>>,
     customization: Option<Customization>,
+    /// The `storageProfileHref`s the disk items name.
+    disk_profiles: Vec<String>,
 }
 
 fn items_of(section: &Element) -> Vec<&Element> {
@@ -2106,6 +2130,17 @@ fn parse_disks(items: &[&Element]) -> Result<Vec<Disk>, String> {
         }
     }
     Ok(out)
+}
+
+/// The storage profile hrefs the disk items name.
+fn disk_profiles(items: &[&Element]) -> Vec<String> {
+    items
+        .iter()
+        .filter(|i| item_type(i) == Some(17))
+        .filter_map(|i| i.child("HostResource"))
+        .filter_map(|h| attr(h, "storageProfileHref"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_nics(items: &[&Element], vm: &Vm) -> Result<Vec<Nic>, String> {
@@ -2226,6 +2261,7 @@ fn hardware_from_section(sec: &Element, vm: &Vm, h: &mut Hardware) -> Result<(),
                 .all(|i| matches!(item_type(i), Some(5 | 6 | 20 | 17))))
     {
         h.disks = Some(parse_disks(&items)?);
+        h.disk_profiles = disk_profiles(&items);
     }
     if items.iter().any(|i| item_type(i) == Some(10)) {
         h.nics = Some(parse_nics(&items, vm)?);
@@ -2318,6 +2354,16 @@ fn apply_hardware(ctx: &Ctx<'_>, st: &mut State, m: Uuid, h: Hardware, op: &str)
             && let Err(r) = check_storage(ctx, st, vm.vdc, new - old)
         {
             return r;
+        }
+        if let Some(p) = &h
+            .disk_profiles
+            .iter()
+            .find(|p| !p.ends_with(&storage_profile_id(vm.vdc).to_string()))
+        {
+            return bad(
+                ctx,
+                &format!("The storage profile \"{p}\" is not a storage profile of the VM's vDC."),
+            );
         }
         if running && disks.len() < vm.disks.len() {
             return bad(
@@ -2496,6 +2542,11 @@ pub(crate) fn section_get(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response {
             "application/vnd.vmware.vcloud.operatingSystemSection+xml",
             &os_section(&base, vm_of(&st, m).expect("present"), true),
         ),
+        (Some(Target::Vm(m)), ["vmCapabilities"]) => ok_xml(
+            ctx,
+            "application/vnd.vmware.vcloud.vmCapabilitiesSection+xml",
+            &capabilities_xml(&base, vm_of(&st, m).expect("present"), true),
+        ),
         (Some(Target::Vm(m)), ["snapshotSection"]) => ok_xml(
             ctx,
             "application/vnd.vmware.vcloud.snapshotSection+xml",
@@ -2669,7 +2720,10 @@ pub(crate) fn section_write(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response 
             let mut h = Hardware::default();
             if path.len() == 2 && path[1] == "disks" {
                 match parse_disks(&items_of(&doc)) {
-                    Ok(d) => h.disks = Some(d),
+                    Ok(d) => {
+                        h.disks = Some(d);
+                        h.disk_profiles = disk_profiles(&items_of(&doc));
+                    }
                     Err(e) => return bad(ctx, &e),
                 }
             } else if path.len() == 2 && path[1] == "networkCards" {
@@ -2700,6 +2754,50 @@ pub(crate) fn section_write(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response 
                 return bad(ctx, &e);
             }
             apply_hardware(ctx, &mut st, m, h, "vappUpdateVm")
+        }
+        (Target::Vm(m), Method::PUT, ["vmCapabilities"]) => {
+            let Some(vm) = vm_of(&st, m).cloned() else {
+                return forbidden(ctx, id);
+            };
+            let flag = |n: &str, old: bool| -> Result<bool, String> {
+                match doc.child_text(n).map(str::trim) {
+                    None => Ok(old),
+                    Some("true" | "1") => Ok(true),
+                    Some("false" | "0") => Ok(false),
+                    Some(v) => Err(format!("{n} \"{v}\" is not a boolean.")),
+                }
+            };
+            let (cpu, mem) = match (
+                flag("CpuHotAddEnabled", vm.cpu_hot_add),
+                flag("MemoryHotAddEnabled", vm.memory_hot_add),
+            ) {
+                (Ok(c), Ok(mm)) => (c, mm),
+                (Err(e), _) | (_, Err(e)) => return bad(ctx, &e),
+            };
+            if vm.power == Power::On && (cpu != vm.cpu_hot_add || mem != vm.memory_hot_add) {
+                return bad(
+                    ctx,
+                    &format!(
+                        "The hot add settings of VM \"{}\" can only be changed while it is powered off.",
+                        vm.name
+                    ),
+                );
+            }
+            let t = Target::Vm(m);
+            start_task(
+                ctx,
+                &mut st,
+                t,
+                "vappUpdateVm",
+                format!("Updating Virtual Machine {}({})", vm.name, vm.id),
+                move |st| {
+                    if let Some(v) = vm_mut(st, m) {
+                        v.cpu_hot_add = cpu;
+                        v.memory_hot_add = mem;
+                    }
+                },
+                None,
+            )
         }
         (Target::Vm(m), Method::PUT, ["guestCustomizationSection"]) => {
             let Some(vm) = vm_of(&st, m).cloned() else {

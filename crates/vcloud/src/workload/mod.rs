@@ -50,6 +50,7 @@ pub mod lifecycle;
 pub mod ops;
 pub mod org;
 pub mod params;
+pub mod reconfig;
 pub mod vapp;
 pub mod vdc;
 pub mod vm;
@@ -70,6 +71,9 @@ pub use org::OrgHandle;
 pub use params::{
     ComposeParams, InstantiateParams, IpAllocation, NetworkMapping, RecomposeParams, SourcedVm,
     VmSettings,
+};
+pub use reconfig::{
+    AdminPassword, BusType, DiskSpec, GuestCustomization, NicSpec, NicUpdate, ToolsStatus,
 };
 pub use vapp::{DeleteOptions, VAppHandle};
 pub use vdc::VdcHandle;
