@@ -2435,7 +2435,68 @@ fn apply_hardware(ctx: &Ctx<'_>, st: &mut State, m: Uuid, h: Hardware, op: &str)
     )
 }
 
-/// `POST /api/vApp/vm-{id}/action/reconfigureVm` (a whole Vm document).
+/// The NICs a `NetworkConnectionSection` asks for (the primary one first).
+fn parse_connections(doc: &Element, vm: &Vm) -> Result<Vec<Nic>, String> {
+    let mut nics = Vec::new();
+    let primary = doc
+        .child_text("PrimaryNetworkConnectionIndex")
+        .and_then(|p| p.parse::<u32>().ok());
+    for c in doc
+        .children
+        .iter()
+        .filter(|c| c.name == "NetworkConnection")
+    {
+        let index = c
+            .child_text("NetworkConnectionIndex")
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(nics.len() as u32);
+        let mode = c
+            .child_text("IpAddressAllocationMode")
+            .unwrap_or("DHCP")
+            .to_owned();
+        if !["DHCP", "POOL", "MANUAL", "NONE"].contains(&mode.as_str()) {
+            return Err(format!("Invalid IpAddressAllocationMode \"{mode}\"."));
+        }
+        let ip = c.child_text("IpAddress").unwrap_or("").to_owned();
+        if mode == "MANUAL" && ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err("MANUAL addressing needs an IpAddress.".into());
+        }
+        let old = vm.nics.iter().find(|n| n.index == index);
+        nics.push(Nic {
+            index,
+            network: attr(c, "network").unwrap_or("none").to_owned(),
+            ip: match mode.as_str() {
+                "POOL" if ip.is_empty() => old
+                    .map(|o| o.ip.clone())
+                    .filter(|i| !i.is_empty())
+                    .unwrap_or_else(|| format!("192.168.109.{}", 150 + index)),
+                "DHCP" | "NONE" => String::new(),
+                _ => ip,
+            },
+            mode,
+            mac: c
+                .child_text("MACAddress")
+                .map(str::to_owned)
+                .or_else(|| old.map(|o| o.mac.clone()))
+                .unwrap_or_else(|| format!("00:50:56:aa:bb:{:02x}", index)),
+            connected: c.child_text("IsConnected") != Some("false"),
+            adapter: c
+                .child_text("NetworkAdapterType")
+                .unwrap_or("VMXNET3")
+                .to_owned(),
+        });
+    }
+    if let Some(p) = primary
+        && let Some(pos) = nics.iter().position(|n| n.index == p)
+    {
+        let n = nics.remove(pos);
+        nics.insert(0, n);
+    }
+    Ok(nics)
+}
+
+/// `POST /api/vApp/vm-{id}/action/reconfigureVm` (a whole Vm document; its
+/// `NetworkConnectionSection`, when present, says what the NICs are).
 fn reconfigure_vm(ctx: &Ctx<'_>, st: &mut State, m: Uuid, doc: &Element) -> Response {
     let Some(vm) = vm_of(st, m).cloned() else {
         return forbidden(ctx, &m.to_string());
@@ -2449,6 +2510,12 @@ fn reconfigure_vm(ctx: &Ctx<'_>, st: &mut State, m: Uuid, doc: &Element) -> Resp
         && let Err(e) = hardware_from_section(sec, &vm, &mut h)
     {
         return bad(ctx, &e);
+    }
+    if let Some(sec) = doc.child("NetworkConnectionSection") {
+        match parse_connections(sec, &vm) {
+            Ok(n) => h.nics = Some(n),
+            Err(e) => return bad(ctx, &e),
+        }
     }
     if let Some(sec) = doc.child("GuestCustomizationSection") {
         h.customization = Some(parse_customization(sec, &vm.customization));
@@ -2817,61 +2884,10 @@ pub(crate) fn section_write(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response 
             let Some(vm) = vm_of(&st, m).cloned() else {
                 return forbidden(ctx, id);
             };
-            let mut nics = Vec::new();
-            let primary = doc
-                .child_text("PrimaryNetworkConnectionIndex")
-                .and_then(|p| p.parse::<u32>().ok());
-            for c in doc
-                .children
-                .iter()
-                .filter(|c| c.name == "NetworkConnection")
-            {
-                let index = c
-                    .child_text("NetworkConnectionIndex")
-                    .and_then(|i| i.parse().ok())
-                    .unwrap_or(nics.len() as u32);
-                let mode = c
-                    .child_text("IpAddressAllocationMode")
-                    .unwrap_or("DHCP")
-                    .to_owned();
-                if !["DHCP", "POOL", "MANUAL", "NONE"].contains(&mode.as_str()) {
-                    return bad(ctx, &format!("Invalid IpAddressAllocationMode \"{mode}\"."));
-                }
-                let ip = c.child_text("IpAddress").unwrap_or("").to_owned();
-                if mode == "MANUAL" && ip.parse::<std::net::Ipv4Addr>().is_err() {
-                    return bad(ctx, "MANUAL addressing needs an IpAddress.");
-                }
-                let old = vm.nics.iter().find(|n| n.index == index);
-                nics.push(Nic {
-                    index,
-                    network: attr(c, "network").unwrap_or("none").to_owned(),
-                    ip: match mode.as_str() {
-                        "POOL" if ip.is_empty() => old
-                            .map(|o| o.ip.clone())
-                            .filter(|i| !i.is_empty())
-                            .unwrap_or_else(|| format!("192.168.109.{}", 150 + index)),
-                        "DHCP" | "NONE" => String::new(),
-                        _ => ip,
-                    },
-                    mode,
-                    mac: c
-                        .child_text("MACAddress")
-                        .map(str::to_owned)
-                        .or_else(|| old.map(|o| o.mac.clone()))
-                        .unwrap_or_else(|| format!("00:50:56:aa:bb:{:02x}", index)),
-                    connected: c.child_text("IsConnected") != Some("false"),
-                    adapter: c
-                        .child_text("NetworkAdapterType")
-                        .unwrap_or("VMXNET3")
-                        .to_owned(),
-                });
-            }
-            if let Some(p) = primary
-                && let Some(pos) = nics.iter().position(|n| n.index == p)
-            {
-                let n = nics.remove(pos);
-                nics.insert(0, n);
-            }
+            let nics = match parse_connections(&doc, &vm) {
+                Ok(n) => n,
+                Err(e) => return bad(ctx, &e),
+            };
             let h = Hardware {
                 nics: Some(nics),
                 ..Hardware::default()
