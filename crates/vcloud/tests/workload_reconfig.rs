@@ -352,3 +352,61 @@ async fn customization_media_and_busy_entity() {
     assert_eq!((doc.cpu_count(), doc.memory_mb()), (Some(2), Some(1024)));
     e.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn typed_metadata_with_domains_and_visibility() {
+    use nebulair_vcloud::model::vcd::MetadataTypedValue as V;
+    use nebulair_vcloud::workload::{MetadataDomain, MetadataVisibility};
+    let e = env().await;
+    let vm = e.ws.vapp("Web-Tier").vm("WEB-01");
+    vm.set_metadata_with(
+        "built",
+        V::DateTime("2026-12-02T10:00:00Z".into()),
+        MetadataDomain::General,
+        MetadataVisibility::ReadOnly,
+    )
+    .wait()
+    .await
+    .expect("date");
+    vm.set_metadata("replicas", V::Number(3))
+        .wait()
+        .await
+        .expect("number");
+    vm.set_metadata("prod", V::Boolean(true))
+        .wait()
+        .await
+        .expect("bool");
+    let md = vm.metadata().await.expect("metadata");
+    assert_eq!(
+        md.get("built").expect("typed"),
+        Some(V::DateTime("2026-12-02T10:00:00Z".into()))
+    );
+    assert_eq!(md.get("replicas").expect("typed"), Some(V::Number(3)));
+    assert_eq!(md.get("prod").expect("typed"), Some(V::Boolean(true)));
+    let built = md
+        .metadata_entries
+        .iter()
+        .find(|m| m.key.as_deref() == Some("built"))
+        .expect("entry");
+    assert_eq!(built.domain_name(), Some("GENERAL"));
+    assert_eq!(
+        built.domain.as_ref().and_then(|d| d.attr("visibility")),
+        Some("READONLY")
+    );
+    // SYSTEM with READWRITE visibility: vCD's BAD_REQUEST.
+    let err = vm
+        .set_metadata_with(
+            "sys",
+            V::String("x".into()),
+            MetadataDomain::System,
+            MetadataVisibility::ReadWrite,
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.service().and_then(|s| s.code_name()),
+        Some("BAD_REQUEST")
+    );
+    assert_eq!(vm.metadata_value("sys").await.ok().flatten(), None);
+    e.sim.shutdown().await;
+}

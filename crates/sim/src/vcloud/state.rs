@@ -85,6 +85,8 @@ pub(crate) struct Meta {
     /// `MetadataStringValue`, `MetadataNumberValue`, `MetadataBooleanValue`, `MetadataDateTimeValue`.
     pub(crate) kind: String,
     pub(crate) value: String,
+    /// `READWRITE`, `READONLY` or `PRIVATE` (the `Domain@visibility`).
+    pub(crate) visibility: String,
 }
 
 /// A VM hard disk.

@@ -1326,9 +1326,10 @@ fn meta_entry_xml(m: &Meta, href: &str, root: bool) -> String {
     };
     let kind = "application/vnd.vmware.vcloud.metadata.value+xml";
     format!(
-        "<{el}{ns}{}>{}<Domain visibility=\"READWRITE\">{}</Domain>{key}<TypedValue xsi:type=\"{}\"><Value>{}</Value></TypedValue></{el}>",
+        "<{el}{ns}{}>{}<Domain visibility=\"{}\">{}</Domain>{key}<TypedValue xsi:type=\"{}\"><Value>{}</Value></TypedValue></{el}>",
         a(&[("href", href), ("type", kind)]),
         link("edit", href, Some(kind), None),
+        esc(&m.visibility),
         esc(&m.domain),
         esc(&m.kind),
         esc(&m.value)
@@ -2708,6 +2709,31 @@ fn parse_meta_value(ctx: &Ctx<'_>, key: &str, el: &Element) -> Result<Meta, Resp
     if domain != "GENERAL" && domain != "SYSTEM" {
         return Err(bad(ctx, &format!("Invalid metadata domain \"{domain}\".")));
     }
+    let visibility = el
+        .child("Domain")
+        .and_then(|d| attr(d, "visibility"))
+        .unwrap_or("READWRITE")
+        .to_owned();
+    if !["READWRITE", "READONLY", "PRIVATE"].contains(&visibility.as_str()) {
+        return Err(bad(
+            ctx,
+            &format!("Invalid metadata visibility \"{visibility}\"."),
+        ));
+    }
+    // vCD: GENERAL entries are read-write or read-only; SYSTEM entries are never
+    // read-write for users.
+    if domain == "SYSTEM" && visibility == "READWRITE" {
+        return Err(bad(
+            ctx,
+            "Metadata in the SYSTEM domain cannot have READWRITE visibility.",
+        ));
+    }
+    if domain == "GENERAL" && visibility == "PRIVATE" {
+        return Err(bad(
+            ctx,
+            "Metadata in the GENERAL domain cannot have PRIVATE visibility.",
+        ));
+    }
     let tv = el.child("TypedValue");
     let kind = tv
         .and_then(|t| attr(t, "type"))
@@ -2741,6 +2767,7 @@ fn parse_meta_value(ctx: &Ctx<'_>, key: &str, el: &Element) -> Result<Meta, Resp
     }
     Ok(Meta {
         key: key.to_owned(),
+        visibility,
         domain,
         kind,
         value,

@@ -118,13 +118,67 @@ pub(crate) fn snapshot_xml(o: &SnapshotOptions) -> String {
     .to_xml()
 }
 
+/// Who may see and change a metadata entry (`Domain@visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MetadataVisibility {
+    /// `READWRITE` (not allowed in the `SYSTEM` domain).
+    #[default]
+    ReadWrite,
+    /// `READONLY`.
+    ReadOnly,
+    /// `PRIVATE` (`SYSTEM` domain only).
+    Private,
+}
+
+impl MetadataVisibility {
+    /// The value vCD expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataVisibility::ReadWrite => "READWRITE",
+            MetadataVisibility::ReadOnly => "READONLY",
+            MetadataVisibility::Private => "PRIVATE",
+        }
+    }
+}
+
+/// The domain of a metadata entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MetadataDomain {
+    /// `GENERAL`: user metadata.
+    #[default]
+    General,
+    /// `SYSTEM`: set by system administrators (`READONLY` or `PRIVATE` to users).
+    System,
+}
+
+impl MetadataDomain {
+    /// The value vCD expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataDomain::General => "GENERAL",
+            MetadataDomain::System => "SYSTEM",
+        }
+    }
+}
+
 /// A `MetadataValue` document with a typed value in a domain (`GENERAL` unless given).
 pub(crate) fn metadata_value_xml(value: &MetadataTypedValue, domain: Option<&str>) -> String {
+    metadata_value_xml_with(value, domain, MetadataVisibility::ReadWrite)
+}
+
+/// As [`metadata_value_xml`] with a visibility.
+pub(crate) fn metadata_value_xml_with(
+    value: &MetadataTypedValue,
+    domain: Option<&str>,
+    visibility: MetadataVisibility,
+) -> String {
     let mut doc = XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "MetadataValue");
     if let Some(d) = domain {
         doc.push_child(
             XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "Domain")
-                .with_attr("visibility", "READWRITE")
+                .with_attr("visibility", visibility.as_str())
                 .with_text(d),
         );
     }
@@ -271,6 +325,32 @@ macro_rules! entity_ops {
                     Err(e) => return Pending::failed(&self.core.ws, e),
                 };
                 let body = crate::workload::lifecycle::metadata_value_xml(&value, domain);
+                let me = self.clone();
+                Pending::new(&self.core.ws, async move {
+                    let href = me.href().await?;
+                    me.core
+                        .ws
+                        .submit_task(
+                            ApiRequest::put(crate::workload::lifecycle::under(&href, &format!("metadata/{key}")))
+                                .body(media::METADATA_VALUE, body),
+                        )
+                        .await
+                })
+            }
+
+            #[doc = concat!("Sets one typed metadata value of the ", $label, " in a domain with a visibility (vCD refuses `SYSTEM` + `READWRITE` and `GENERAL` + `PRIVATE`).")]
+            pub fn set_metadata_with(
+                &self,
+                key: &str,
+                value: MetadataTypedValue,
+                domain: crate::workload::lifecycle::MetadataDomain,
+                visibility: crate::workload::lifecycle::MetadataVisibility,
+            ) -> Pending {
+                let key = match crate::workload::lifecycle::key_path(key) {
+                    Ok(k) => k,
+                    Err(e) => return Pending::failed(&self.core.ws, e),
+                };
+                let body = crate::workload::lifecycle::metadata_value_xml_with(&value, Some(domain.as_str()), visibility);
                 let me = self.clone();
                 Pending::new(&self.core.ws, async move {
                     let href = me.href().await?;

@@ -65,7 +65,9 @@ use crate::client::VcdClient;
 pub use catalog::{CatalogHandle, CatalogItemHandle, VAppTemplateHandle};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
-pub use lifecycle::{DeployOptions, SnapshotOptions, UndeployPowerAction};
+pub use lifecycle::{
+    DeployOptions, MetadataDomain, MetadataVisibility, SnapshotOptions, UndeployPowerAction,
+};
 pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
 pub use params::{
