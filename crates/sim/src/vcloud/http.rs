@@ -13,6 +13,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 
+use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
 use super::{dr, hybridity, query, vcd, vchs, workload};
@@ -187,10 +188,10 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
             workload::instantiate(&ctx, id)
         }
         (M::POST, ["api", "vdc", id, "action", "composeVApp"]) => workload::compose(&ctx, id),
-        (M::GET, ["api", "catalog", id]) => workload::catalog(&ctx, id),
-        (M::GET, ["api", "catalogItem", id]) => workload::catalog_item(&ctx, id),
-        (M::GET, ["api", "vAppTemplate", id]) => workload::vapp_template(&ctx, id),
-        (M::GET, ["api", "media", id]) => workload::media(&ctx, id),
+        (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
+        (M::GET, ["api", "catalogItem", id]) => catalog::catalog_item(&ctx, id),
+        (M::GET, ["api", "vAppTemplate", id]) => catalog::vapp_template(&ctx, id),
+        (M::GET, ["api", "media", id]) => catalog::media(&ctx, id),
         (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
         (
             M::POST,

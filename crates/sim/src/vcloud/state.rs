@@ -607,7 +607,7 @@ impl State {
         for _ in 0..2 {
             template_ids.push(seeded_uuid(&mut rng));
         }
-        super::workload::seed_catalogs(self, &template_ids, &created);
+        super::catalog::seed_catalogs(self, &template_ids, &created);
         let mut ans = HashMap::new();
         for (section, text) in [
             (AnsSection::Firewall, ANS_FIREWALL),
