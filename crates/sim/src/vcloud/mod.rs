@@ -95,6 +95,7 @@
 //! (power state, edge configuration, DR states) apply only when they succeed.
 
 mod common;
+mod disk;
 mod dr;
 mod http;
 mod hybridity;
