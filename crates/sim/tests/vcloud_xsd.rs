@@ -174,6 +174,31 @@ async fn every_workload_document_validates_against_the_vcd_xsds() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     docs.push(("error".into(), err));
 
+    // An independent disk: the creation answer (Disk with its Task), the Disk after an
+    // attach, and its attachedVms (Vms).
+    let (status, created) = send(
+        c.post(format!("{vdc}/disk"))
+            .header("Content-Type", "application/vnd.vmware.vcloud.diskCreateParams+xml")
+            .body("<DiskCreateParams xmlns=\"http://www.vmware.com/vcloud/v1.5\"><Disk name=\"xsd-disk\" size=\"1048576\" busType=\"6\" busSubType=\"VirtualSCSI\"><Description>d</Description></Disk></DiskCreateParams>"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    docs.push(("disk create answer".into(), created.clone()));
+    wait(created.clone()).await;
+    let disk = first_attr(&created, "Disk", "href").expect("disk href");
+    let (status, t) = send(c.post(format!("{vm}/disk/action/attach")).body(format!(
+        "<DiskAttachOrDetachParams xmlns=\"http://www.vmware.com/vcloud/v1.5\"><Disk href=\"{disk}\"/></DiskAttachOrDetachParams>"
+    )))
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{t}");
+    wait(t).await;
+    for h in [disk.clone(), format!("{disk}/attachedVms")] {
+        let (status, body) = send(c.get(&h)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        docs.push((h, body));
+    }
+    assert!(docs.iter().any(|(_, d)| d.contains("<VmReference ")));
+
     // Crawl.
     let skip = [
         "/api/query",

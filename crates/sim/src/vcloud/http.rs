@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{dr, hybridity, query, vcd, vchs, workload};
+use super::{disk, dr, hybridity, query, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -180,6 +180,9 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::POST, ["api", "vApp", id, "media", "action", action]) => {
             workload::media_action(&ctx, id, action)
         }
+        (M::POST, ["api", "vApp", id, "disk", "action", action]) => {
+            disk::vm_action(&ctx, id, action)
+        }
         (M::GET, ["api", "vApp", id, rest @ ..]) => workload::section_get(&ctx, id, rest),
         (M::PUT | M::POST | M::DELETE, ["api", "vApp", id, rest @ ..]) => {
             workload::section_write(&ctx, id, rest)
@@ -188,6 +191,11 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
             workload::instantiate(&ctx, id)
         }
         (M::POST, ["api", "vdc", id, "action", "composeVApp"]) => workload::compose(&ctx, id),
+        (M::POST, ["api", "vdc", id, "disk"]) => disk::create(&ctx, id),
+        (M::GET, ["api", "disk", id]) => disk::get(&ctx, id),
+        (M::PUT, ["api", "disk", id]) => disk::update(&ctx, id),
+        (M::DELETE, ["api", "disk", id]) => disk::delete(&ctx, id),
+        (M::GET, ["api", "disk", id, "attachedVms"]) => disk::attached_vms(&ctx, id),
         (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
         (M::GET, ["api", "catalogItem", id]) => catalog::catalog_item(&ctx, id),
         (M::GET, ["api", "vAppTemplate", id]) => catalog::vapp_template(&ctx, id),

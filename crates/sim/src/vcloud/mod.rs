@@ -96,6 +96,7 @@
 
 mod catalog;
 mod common;
+mod disk;
 mod dr;
 mod http;
 mod hybridity;

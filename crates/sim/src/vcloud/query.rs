@@ -43,6 +43,12 @@ const TYPES: &[(&str, &str, &str, &str)] = &[
         "OrgVdcReference",
         "application/vnd.vmware.vcloud.vdc+xml",
     ),
+    (
+        "disk",
+        "DiskRecord",
+        "DiskReference",
+        "application/vnd.vmware.vcloud.disk+xml",
+    ),
 ];
 
 /// One query record: href, urn id and attributes (name first).
@@ -237,6 +243,28 @@ fn records(st: &State, typ: &str, base: &str, now: std::time::Instant) -> Vec<Re
                         ),
                     ],
                 }
+            })
+            .collect(),
+        "disk" => st
+            .independent_disks
+            .iter()
+            .map(|d| Rec {
+                href: format!("{base}/api/disk/{}", d.id),
+                id: format!("urn:vcloud:disk:{}", d.id),
+                attrs: vec![
+                    ("name", d.name.clone()),
+                    ("vdc", vdc_href(d.vdc)),
+                    ("vdcName", vdc_name(d.vdc)),
+                    ("description", d.description.clone()),
+                    ("sizeB", d.size_bytes.to_string()),
+                    ("sizeMb", d.size_bytes.div_ceil(1024 * 1024).to_string()),
+                    ("busType", d.bus_type.clone()),
+                    ("busSubType", d.bus_sub_type.clone()),
+                    ("storageProfileName", d.storage_profile.clone()),
+                    ("ownerName", "admin".into()),
+                    ("isAttached", b(!d.attached.is_empty())),
+                    ("status", if d.ready { "RESOLVED" } else { "UNRESOLVED" }.into()),
+                ],
             })
             .collect(),
         _ => Vec::new(),

@@ -204,6 +204,24 @@ pub(crate) struct Vm {
     pub(crate) customized_count: u32,
 }
 
+/// An independent disk of a vDC (see `disk.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct IndependentDisk {
+    pub(crate) id: Uuid,
+    pub(crate) vdc: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) size_bytes: u64,
+    /// `5` IDE, `6` SCSI, `20` SATA/NVMe.
+    pub(crate) bus_type: String,
+    pub(crate) bus_sub_type: String,
+    pub(crate) storage_profile: String,
+    /// The VMs it is attached to.
+    pub(crate) attached: Vec<Uuid>,
+    /// The creation task has finished.
+    pub(crate) ready: bool,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
     pub(crate) id: Uuid,
@@ -386,6 +404,8 @@ pub(crate) struct State {
     pub(crate) templates: Vec<Template>,
     pub(crate) catalogs: Vec<Catalog>,
     pub(crate) media: Vec<Media>,
+    /// Independent disks (`disk.rs`).
+    pub(crate) independent_disks: Vec<IndependentDisk>,
     pub(crate) edges: Vec<Edge>,
     pub(crate) replications: Vec<Replication>,
     pub(crate) tasks: HashMap<Uuid, Task>,
@@ -439,6 +459,7 @@ impl State {
             templates: Vec::new(),
             catalogs: Vec::new(),
             media: Vec::new(),
+            independent_disks: Vec::new(),
             edges: Vec::new(),
             replications: Vec::new(),
             tasks: HashMap::new(),

@@ -413,6 +413,12 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         Some("application/vnd.vmware.vcloud.query.records+xml"),
         None,
     ));
+    links.push_str(&link(
+        "add",
+        &format!("{base}/api/vdc/{}/disk", v.id),
+        Some("application/vnd.vmware.vcloud.diskCreateParams+xml"),
+        None,
+    ));
     for (rel, action, media) in [
         (
             "add",
@@ -471,6 +477,18 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
             ])
         ));
     }
+    for d in st.independent_disks.iter().filter(|d| d.vdc == v.id) {
+        entities.push_str(&format!(
+            "<ResourceEntity{}/>",
+            attrs(&[
+                ("href", &format!("{base}/api/disk/{}", d.id)),
+                ("id", &format!("urn:vcloud:disk:{}", d.id)),
+                ("name", &d.name),
+                ("type", super::disk::MT_DISK),
+            ])
+        ));
+    }
+    let storage_used = super::disk::storage_used_mb(&st, v.id);
     let body = format!(
         "<Vdc xmlns=\"{NS_VCLOUD}\" status=\"1\"{}>{links}<Description>{}</Description>\
          <AllocationModel>AllocationPool</AllocationModel>\

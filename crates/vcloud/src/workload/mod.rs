@@ -44,6 +44,7 @@
 //! ```
 
 pub mod catalog;
+pub mod disk;
 pub mod error;
 pub mod id;
 pub mod lifecycle;
@@ -63,6 +64,7 @@ use tokio::sync::OnceCell;
 use crate::client::VcdClient;
 
 pub use catalog::{CatalogHandle, CatalogItemHandle, VAppTemplateHandle};
+pub use disk::{DiskBus, DiskError, DiskHandle, DiskSummary, IndependentDisk, NewDisk};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
 pub use lifecycle::{
