@@ -399,3 +399,114 @@ pub(crate) fn media(ctx: &Ctx<'_>, id: &str) -> Response {
         None => forbidden(ctx, id),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Handlers: create and delete catalogs
+
+fn bad_request(ctx: &Ctx<'_>, code: &str, msg: &str) -> Response {
+    vcd_error(StatusCode::BAD_REQUEST, code, msg, &ctx.version)
+}
+
+/// `POST /api/admin/org/{id}/catalogs` with an `AdminCatalog` document: creates an empty
+/// catalog. vCD refuses a name already used in the org (400 `DUPLICATE_NAME`) and an
+/// empty name (400 `BAD_REQUEST`).
+pub(crate) fn create(ctx: &Ctx<'_>, org: &str) -> Response {
+    if let Err(r) = auth(ctx) {
+        return r;
+    }
+    let body = match ctx.body_str() {
+        Ok(b) => b.to_owned(),
+        Err(r) => return *r,
+    };
+    let doc = match super::xml::parse(&body) {
+        Ok(d) if d.name == "AdminCatalog" => d,
+        _ => {
+            return bad_request(
+                ctx,
+                "BAD_REQUEST",
+                "The request body must be an AdminCatalog document.",
+            );
+        }
+    };
+    let name = doc
+        .attrs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    if name.is_empty() {
+        return bad_request(ctx, "BAD_REQUEST", "The catalog name must not be empty.");
+    }
+    let description = doc
+        .child("Description")
+        .map(|d| d.text.clone())
+        .unwrap_or_default();
+    let base = ctx.base();
+    let mut st = ctx.lock();
+    let Some(org_id) = parse_id(org, "").filter(|u| st.orgs.iter().any(|o| o.id == *u)) else {
+        drop(st);
+        return forbidden(ctx, org);
+    };
+    if st
+        .catalogs
+        .iter()
+        .any(|c| c.org == org_id && c.name.eq_ignore_ascii_case(&name))
+    {
+        drop(st);
+        return bad_request(
+            ctx,
+            "DUPLICATE_NAME",
+            &format!("The VCD entity {name} already exists."),
+        );
+    }
+    let c = Catalog {
+        id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),
+        org: org_id,
+        name,
+        description,
+    };
+    let xml = catalog_xml(&st, &base, &c).replacen("<Catalog ", "<AdminCatalog ", 1);
+    let xml = xml.replacen("</Catalog>", "</AdminCatalog>", 1);
+    st.catalogs.push(c);
+    drop(st);
+    vcd_xml(
+        StatusCode::CREATED,
+        "application/vnd.vmware.admin.catalog+xml",
+        &ctx.version,
+        &xml,
+    )
+}
+
+/// `DELETE /api/admin/catalog/{id}`: refused (400 `BAD_REQUEST`) while the catalog holds
+/// items, as vCD does without `recursive=true`; with `recursive=true` its templates and
+/// media go too.
+pub(crate) fn delete(ctx: &Ctx<'_>, id: &str) -> Response {
+    if let Err(r) = auth(ctx) {
+        return r;
+    }
+    let recursive = ctx.param("recursive") == Some("true");
+    let mut st = ctx.lock();
+    let Some(c) = parse_id(id, "").and_then(|u| st.catalogs.iter().find(|c| c.id == u).cloned())
+    else {
+        drop(st);
+        return forbidden(ctx, id);
+    };
+    let non_empty = st.templates.iter().any(|t| t.catalog_id == c.id)
+        || st.media.iter().any(|m| m.catalog == c.id);
+    if non_empty && !recursive {
+        drop(st);
+        return bad_request(
+            ctx,
+            "BAD_REQUEST",
+            &format!(
+                "The catalog \"{}\" cannot be deleted, because it is not empty.",
+                c.name
+            ),
+        );
+    }
+    st.templates.retain(|t| t.catalog_id != c.id);
+    st.media.retain(|m| m.catalog != c.id);
+    st.catalogs.retain(|x| x.id != c.id);
+    drop(st);
+    super::common::respond(StatusCode::NO_CONTENT, "text/plain", "")
+}

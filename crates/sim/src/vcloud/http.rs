@@ -200,6 +200,8 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::GET, ["api", "catalogItem", id]) => catalog::catalog_item(&ctx, id),
         (M::GET, ["api", "vAppTemplate", id]) => catalog::vapp_template(&ctx, id),
         (M::GET, ["api", "media", id]) => catalog::media(&ctx, id),
+        (M::POST, ["api", "admin", "org", id, "catalogs"]) => catalog::create(&ctx, id),
+        (M::DELETE, ["api", "admin", "catalog", id]) => catalog::delete(&ctx, id),
         (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
         (
             M::POST,
