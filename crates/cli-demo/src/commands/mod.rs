@@ -16,4 +16,5 @@ pub(crate) mod profile;
 pub(crate) mod simulate;
 pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;
+pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;

@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::Ctx;
 use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
+use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
@@ -141,6 +142,9 @@ enum VcloudSub {
     /// Disaster recovery: replications, test failover, failover, cleanup.
     #[command(subcommand)]
     Dr(DrSub),
+    /// Independent disks of a vDC: list, show, create, attach, detach, resize, delete.
+    #[command(subcommand)]
+    Disk(DiskSub),
 }
 
 /// The edge an ANS command works on.
@@ -247,6 +251,12 @@ impl VcloudCmd {
             VcloudSub::Dr(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;
                 dr(sub, &org, ctx).await
+            }
+            VcloudSub::Disk(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                disk(sub, &client, ctx).await
             }
         }
     }

@@ -263,7 +263,10 @@ fn records(st: &State, typ: &str, base: &str, now: std::time::Instant) -> Vec<Re
                     ("storageProfileName", d.storage_profile.clone()),
                     ("ownerName", "admin".into()),
                     ("isAttached", b(!d.attached.is_empty())),
-                    ("status", if d.ready { "RESOLVED" } else { "UNRESOLVED" }.into()),
+                    (
+                        "status",
+                        if d.ready { "RESOLVED" } else { "UNRESOLVED" }.into(),
+                    ),
                 ],
             })
             .collect(),

@@ -462,7 +462,7 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
             ])
         ));
     }
-    let (cpu_used, mem_used, storage_used) = super::workload::vdc_usage(&st, v.id);
+    let (cpu_used, mem_used, _) = super::workload::vdc_usage(&st, v.id);
     let cpu_limit = super::workload::CPU_LIMIT_MHZ;
     let mem_limit = super::workload::MEMORY_LIMIT_MB;
     let storage_limit = super::workload::STORAGE_LIMIT_MB;
