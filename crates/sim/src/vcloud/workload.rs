@@ -913,6 +913,14 @@ pub(crate) fn vm_xml(st: &State, base: &str, vm: &Vm, root: bool) -> String {
         Some("application/vnd.vmware.vcloud.mediaInsertOrEjectParams+xml"),
         None,
     ));
+    for action in ["attach", "detach"] {
+        out.push_str(&link(
+            &format!("disk:{action}"),
+            &format!("{self_href}/disk/action/{action}"),
+            Some("application/vnd.vmware.vcloud.diskAttachOrDetachParams+xml"),
+            None,
+        ));
+    }
     out.push_str(&format!(
         "<Description>{}</Description>",
         esc(&vm.description)
