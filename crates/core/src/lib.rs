@@ -40,7 +40,7 @@ pub mod secret;
 pub mod session;
 pub mod transport;
 
-pub use compute::{Compute, VmPowerState, VmSummary};
+pub use compute::{Compute, VmPowerState, VmSpec, VmSummary, WaitSpec};
 pub use config::{HttpConfig, ProxyConfig};
 pub use error::{BoxError, Error, ErrorKind, Result, ServiceError};
 pub use retry::{RetryPolicy, RetryTransport};

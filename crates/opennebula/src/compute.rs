@@ -8,6 +8,8 @@
 //! | `stop_vm` | `one.vm.action("poweroff")` |
 //! | `reboot_vm` | `one.vm.action("reboot")` |
 //! | `delete_vm` | `one.vm.action("terminate")` |
+//! | `create_vm` | `one.templatepool.info` (a name is looked up), `one.template.instantiate` with `CPU`, `VCPU`, `MEMORY` in the extra template (on hold when not powered on), then `one.vm.info` |
+//! | `wait_until_running` | `one.vm.info` until `ACTIVE/RUNNING` |
 //!
 //! States map with [`power_state`]: `ACTIVE/RUNNING` (and hot-plug or live-migration
 //! work on a running VM) is `Running`, `POWEROFF`/`STOPPED`/`UNDEPLOYED` are `Stopped`,
@@ -40,7 +42,7 @@
 use std::net::IpAddr;
 
 use async_trait::async_trait;
-use nebulair_core::compute::{Compute, VmPowerState, VmSummary};
+use nebulair_core::compute::{Compute, VmPowerState, VmSpec, VmSummary};
 
 use crate::api::VmAction;
 use crate::ids::VmId;
@@ -168,6 +170,29 @@ fn parse_id(id: &str) -> Result<VmId> {
         .map_err(|_| Error::invalid_input(format!("{id:?} is not an OpenNebula VM id")))
 }
 
+/// The extra template `one.template.instantiate` gets for `spec`: `CPU` as given, `VCPU`
+/// rounded up to a whole number, `MEMORY` in MiB; empty when the template's values stay.
+pub fn instantiate_overrides(spec: &VmSpec) -> Template {
+    let mut t = Template::new();
+    if let Some(cpu) = spec.cpu {
+        t.set("CPU", format_cpu(cpu));
+        t.set("VCPU", (cpu.ceil() as u64).max(1).to_string());
+    }
+    if let Some(mb) = spec.memory_mb {
+        t.set("MEMORY", mb.to_string());
+    }
+    t
+}
+
+/// `2` for 2.0, `0.5` for 0.5: what `onevm` prints and oned parses.
+fn format_cpu(cpu: f64) -> String {
+    if cpu.fract() == 0.0 && cpu < 1e15 {
+        format!("{}", cpu as u64)
+    } else {
+        format!("{cpu}")
+    }
+}
+
 #[async_trait]
 impl Compute for OneClient {
     fn provider(&self) -> &str {
@@ -209,6 +234,28 @@ impl Compute for OneClient {
     async fn delete_vm(&self, id: &str) -> Result<()> {
         self.vm(parse_id(id)?).action(VmAction::Terminate).await?;
         Ok(())
+    }
+
+    /// Looks the VM template up (a number is an id, other text a name: an unknown name is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), a name several templates
+    /// carry [`ErrorKind::Conflict`](crate::ErrorKind::Conflict)), instantiates it with
+    /// [`instantiate_overrides`] (on hold when `spec.power_on` is false), and reads the
+    /// new VM.
+    async fn create_vm(&self, spec: &VmSpec) -> Result<VmSummary> {
+        spec.validate()?;
+        let template = self.templates().resolve(&spec.template).await?;
+        let id = self
+            .template(template)
+            .instantiate(
+                spec.name.trim(),
+                !spec.power_on,
+                &instantiate_overrides(spec),
+                false,
+            )
+            .await?;
+        tracing::debug!(vm = %id, template = %template, "created a VM through Compute");
+        let vm: Vm = self.vm(id).info().await?;
+        Ok(vm.summary())
     }
 }
 
@@ -264,6 +311,19 @@ mod tests {
         assert_eq!(s.cpu, Some(2.0));
         assert_eq!(s.memory_mb, None);
         assert_eq!(s.ips.len(), 2);
+    }
+
+    #[test]
+    fn overrides_carry_cpu_vcpu_and_memory() {
+        let t = instantiate_overrides(&VmSpec::new("a", "t").cpu(0.5).memory_mb(768));
+        assert_eq!(t.get_str("CPU"), Some("0.5"));
+        assert_eq!(t.get_str("VCPU"), Some("1"));
+        assert_eq!(t.get_str("MEMORY"), Some("768"));
+        let t = instantiate_overrides(&VmSpec::new("a", "t").cpu(3.0));
+        assert_eq!(t.get_str("CPU"), Some("3"));
+        assert_eq!(t.get_str("VCPU"), Some("3"));
+        assert_eq!(t.get_str("MEMORY"), None);
+        assert!(instantiate_overrides(&VmSpec::new("a", "t")).is_empty());
     }
 
     #[test]

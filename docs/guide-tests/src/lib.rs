@@ -28,6 +28,7 @@ guide_pages! {
     ans => "ans.md",
     dr => "dr.md",
     metrics => "metrics.md",
+    multi_cloud => "multi-cloud.md",
     simulator => "simulator.md",
     errors_and_retries => "errors-and-retries.md",
     reliability => "reliability.md",
