@@ -78,12 +78,14 @@
 
 pub mod ans;
 pub mod client;
+pub mod cloudapi;
 pub mod compute;
 pub mod dr;
 pub mod edge;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod nsxt;
 pub mod query;
 pub mod session;
 pub mod task;

@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{disk, dr, hybridity, query, vcd, vchs, workload};
+use super::{disk, dr, hybridity, nsxt, query, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -158,6 +158,30 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::POST, ["cloudapi", "1.0.0", "sessions", "provider"]) => vcd::cloudapi_login(&ctx, true),
         (M::GET, ["cloudapi", "1.0.0", "sessions", "current"]) => vcd::cloudapi_current(&ctx),
         (M::DELETE, ["cloudapi", "1.0.0", "sessions", "current"]) => vcd::logout(&ctx),
+        // NSX-T edge gateways (cloudapi)
+        (M::GET, ["cloudapi", "1.0.0", "edgeGateways"]) => nsxt::list(&ctx),
+        (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id]) => nsxt::get(&ctx, id),
+        (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id, "firewall", "rules"]) => {
+            nsxt::firewall_get(&ctx, id)
+        }
+        (M::PUT, ["cloudapi", "1.0.0", "edgeGateways", id, "firewall", "rules"]) => {
+            nsxt::firewall_put(&ctx, id)
+        }
+        (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id, svc, coll]) => {
+            nsxt::service_list(&ctx, id, &format!("{svc}/{coll}"))
+        }
+        (M::POST, ["cloudapi", "1.0.0", "edgeGateways", id, svc, coll]) => {
+            nsxt::service_create(&ctx, id, &format!("{svc}/{coll}"))
+        }
+        (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id, svc, coll, item]) => {
+            nsxt::service_get(&ctx, id, &format!("{svc}/{coll}"), item)
+        }
+        (M::PUT, ["cloudapi", "1.0.0", "edgeGateways", id, svc, coll, item]) => {
+            nsxt::service_update(&ctx, id, &format!("{svc}/{coll}"), item)
+        }
+        (M::DELETE, ["cloudapi", "1.0.0", "edgeGateways", id, svc, coll, item]) => {
+            nsxt::service_delete(&ctx, id, &format!("{svc}/{coll}"), item)
+        }
         (M::POST, ["oauth", "tenant", org, "token"]) => vcd::oauth_token(&ctx, Some(org)),
         (M::POST, ["oauth", "provider", "token"]) => vcd::oauth_token(&ctx, None),
         // vCD objects

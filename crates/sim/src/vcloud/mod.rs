@@ -100,6 +100,7 @@ mod disk;
 mod dr;
 mod http;
 mod hybridity;
+mod nsxt;
 mod query;
 mod state;
 mod vcd;
@@ -134,6 +135,9 @@ pub const ORG_ID: &str = "6e656275-6c61-4000-8000-000000000001";
 pub const VDC_PROD_ID: &str = "6e656275-6c61-4000-8000-000000000101";
 /// Id of the vDC `VDC-Dev`.
 pub const VDC_DEV_ID: &str = "6e656275-6c61-4000-8000-000000000102";
+/// Id of the NSX-T edge gateway `edge-nsxt-dev` of `VDC-Dev` (cloudapi
+/// `/cloudapi/1.0.0/edgeGateways/urn:vcloud:gateway:<id>`).
+pub const NSXT_EDGE_ID: &str = "6e656275-6c61-4000-8000-000000000202";
 /// Id of the edge gateway `edge-prod` (vCD XML services and hybridity ANS).
 pub const EDGE_ID: &str = "6e656275-6c61-4000-8000-000000000201";
 /// Id of the vCA VPC compute service.

@@ -456,11 +456,18 @@ fn compare(a: &str, b: &str) -> Ordering {
 }
 
 fn eval(f: &Filter, r: &Rec) -> bool {
+    eval_with(f, &|attr| r.get(attr).map(str::to_owned))
+}
+
+/// Evaluates a filter over any record: `get` gives an attribute's text (missing is "").
+/// The cloudapi handlers use it over JSON documents with dotted paths (`orgVdc.id`).
+pub(crate) fn eval_with(f: &Filter, get: &dyn Fn(&str) -> Option<String>) -> bool {
     match f {
-        Filter::And(v) => v.iter().all(|x| eval(x, r)),
-        Filter::Or(v) => v.iter().any(|x| eval(x, r)),
+        Filter::And(v) => v.iter().all(|x| eval_with(x, get)),
+        Filter::Or(v) => v.iter().any(|x| eval_with(x, get)),
         Filter::Cmp { attr, op, value } => {
-            let have = r.get(attr).unwrap_or("");
+            let have = get(attr).unwrap_or_default();
+            let have = have.as_str();
             match op {
                 Op::Eq => glob(value, have),
                 Op::Ne => !glob(value, have),

@@ -407,6 +407,8 @@ pub(crate) struct State {
     /// Independent disks (`disk.rs`).
     pub(crate) independent_disks: Vec<IndependentDisk>,
     pub(crate) edges: Vec<Edge>,
+    /// NSX-T edge gateways of the cloudapi (`nsxt.rs`).
+    pub(crate) nsxt: super::nsxt::NsxtState,
     pub(crate) replications: Vec<Replication>,
     pub(crate) tasks: HashMap<Uuid, Task>,
     pub(crate) unsettled: Vec<Uuid>,
@@ -461,6 +463,7 @@ impl State {
             media: Vec::new(),
             independent_disks: Vec::new(),
             edges: Vec::new(),
+            nsxt: super::nsxt::NsxtState::default(),
             replications: Vec::new(),
             tasks: HashMap::new(),
             unsettled: Vec::new(),
@@ -647,6 +650,7 @@ impl State {
             next_rule_id: 200_000,
             busy_for: 0,
         });
+        self.nsxt = super::nsxt::NsxtState::seeded();
     }
 
     /// A new task; decides now whether it fails.

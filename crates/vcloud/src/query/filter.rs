@@ -126,6 +126,14 @@ impl Filter {
         (out, legacy)
     }
 
+    /// The filter text as the cloudapi takes it (and the query service from API 35.0):
+    /// values escaped with backslashes, never percent-encoded.
+    pub fn to_fiql(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, false, false);
+        out
+    }
+
     fn write(&self, out: &mut String, legacy: bool, nested: bool) {
         match self {
             Filter::Cmp { attr, op, value } => {
