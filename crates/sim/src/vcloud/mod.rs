@@ -39,7 +39,7 @@
 //! | API token (OAuth refresh-token grant) | [`DEFAULT_API_TOKEN`] |
 //! | vCA VPC account | one `compute:vpc` service ([`VPC_SERVICE_ID`]) with two vDCs `VDC-Prod` ([`VDC_PROD_ID`]) and `VDC-Dev` ([`VDC_DEV_ID`]) |
 //! | vCA On-Demand account | instances `Virtual Private Cloud OnDemand` ([`OD_COMPUTE_INSTANCE_ID`]) and `Disaster Recovery` ([`OD_DR_INSTANCE_ID`]) plus an `Object Storage` instance with "No Attributes"; each instance id is also an org name for `login_to_instance` |
-//! | inventory | vApps `web-tier`, `Web-Tier` (same name, other case), `db-tier`, `jenkins`, `empty-vapp`; VMs `web-01`, `web-02`, `WEB-01`, `db-01`, `jenkins01`, `jenkins-agent`; vApp templates `centos7-base` and `CentOS7-Base`; edge gateway `edge-prod` ([`EDGE_ID`]) |
+//! | inventory | vApps `web-tier`, `Web-Tier` (same name, other case), `db-tier`, `jenkins`, `empty-vapp`; VMs `web-01`, `web-02`, `WEB-01`, `db-01`, `jenkins01`, `jenkins-agent`; vApp templates `centos7-base` and `CentOS7-Base`; edge gateway `edge-prod` ([`EDGE_ID`], NSX-V) and NSX-T edge gateway `edge-nsxt-dev` of `VDC-Dev` ([`NSXT_EDGE_ID`]) |
 //! | DR | [`SimulatorBuilder::dr_replications`] replications (default 30) named `dr-vm-001`... in the DR instance's org |
 //!
 //! # URL layout
@@ -60,6 +60,7 @@
 //! | vCD objects | `GET /api/org/`, `/api/org/{id}`, `/api/vdc/{id}`, `/api/vApp/vapp-{id}`, `/api/vApp/vm-{id}`, `POST /api/vApp/{id}/power/action/{powerOn,powerOff,reset,suspend,shutdown,reboot}` (202 Task), `DELETE /api/vApp/vapp-{id}` (202 Task), `GET /api/task/{id}`, `POST /api/task/{id}/action/cancel` (204; the task ends `canceled`) |
 //! | query | `GET /api/query` (query list), `GET /api/query?type=..` with `format` (records, idrecords, references), `fields`, `filter` (FIQL `==` `!=` `=gt=` `=ge=` `=lt=` `=le=`, `;` and `,`, parentheses, `*` wildcards; string equality ignores case), `filterEncoded`, `sortAsc`/`sortDesc`, `page`, `pageSize` (default 25, capped at 128); types `vm`, `vApp`, `vAppTemplate`, `edgeGateway`, `orgVdc`; `GET /api/admin/vdc/{id}/edgeGateways` |
 //! | edge (vCD XML) | `GET /api/admin/edgeGateway/{id}`, `POST /api/admin/edgeGateway/{id}/action/configureServices` (202 Task; applied when the task succeeds) |
+//! | NSX-T edges (cloudapi) | `GET /cloudapi/1.0.0/edgeGateways` (`page`, `pageSize` capped at 128, FIQL `filter` on dotted paths such as `orgVdc.id`, `sortAsc`/`sortDesc`), `GET .../edgeGateways/{urn}`, `GET`/`PUT .../firewall/rules`, `GET`/`POST .../nat/rules` and `.../ipsec/tunnels`, `GET`/`PUT`/`DELETE .../nat/rules/{id}` and `.../ipsec/tunnels/{id}`; changes answer 202 with `Location: .../api/task/{id}`, keep the edge busy (`BUSY_ENTITY`) while the task runs and check `version` |
 //! | hybridity | `GET`/`PUT /hybridity/api/gateways/{edge}/{firewall,nat,ipsec}/config`, `POST /hybridity/api/metrics/vdc/{uuid}` and `/hybridity/api/metrics/vApp/vm-{uuid}` (`?next=` paging) |
 //! | DR | `GET /api/org/{org}/replications?page=&pageSize=`, `GET /api/vr/replications/{id}`, `POST /api/vr/replications/{id}/action/{testFailover,failover,testCleanup}` (202 Task) |
 //!
