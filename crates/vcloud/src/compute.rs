@@ -9,9 +9,9 @@
 //! |---|---|
 //! | `list_vms` | the query service, `type=vm`, paged (one request a page; template VMs left out) |
 //! | `get_vm` and the id of every verb | the query service, `type=vm&filter=id==urn:vcloud:vm:<uuid>` (one request) |
-//! | `start_vm`, `stop_vm`, `reboot_vm` | `POST <vm>/power/action/powerOn|powerOff|reboot`, Task waited for |
-//! | `delete_vm` | `DELETE <vm>`, Task waited for |
-//! | `create_vm` | the vApp template looked up by name or id; `instantiateVAppTemplate` into the configured vDC (a vApp named as the VM, holding it); `PUT virtualHardwareSection/cpu` and `/memory` when asked; `POST <vApp>/power/action/powerOn` |
+//! | `start_vm`, `stop_vm`, `reboot_vm` | `POST {vm}/power/action/powerOn` (`powerOff`, `reboot`), Task waited for |
+//! | `delete_vm` | `DELETE {vm}`, Task waited for |
+//! | `create_vm` | the vApp template looked up by name or id; `instantiateVAppTemplate` into the configured vDC (a vApp named as the VM, holding it); `PUT virtualHardwareSection/cpu` and `/memory` when asked; `POST {vApp}/power/action/powerOn` |
 
 use crate::client::{ApiRequest, VcdClient};
 use crate::query::{Filter, Query, QueryType, VmRecord};
