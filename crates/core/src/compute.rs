@@ -303,7 +303,7 @@ pub trait Compute: Send + Sync {
     /// One VM by id.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when it does not exist.
+    /// [`ErrorKind::NotFound`] when it does not exist.
     async fn get_vm(&self, id: &str) -> Result<VmSummary>;
 
     /// Powers the VM on (or resumes it).
