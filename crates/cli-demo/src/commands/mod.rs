@@ -18,3 +18,4 @@ pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;
+pub(crate) mod vcloud_nsxt;

@@ -23,6 +23,7 @@ use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, r
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
+use crate::commands::vcloud_nsxt::{EdgeSub, edge};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -130,13 +131,16 @@ enum VcloudSub {
         #[arg(long = "metric", value_name = "NAME")]
         metrics: Vec<String>,
     },
-    /// The edge firewall rules (ANS).
+    /// The edge gateways of the cloudapi (NSX-T and NSX-V).
+    #[command(subcommand)]
+    Edge(EdgeSub),
+    /// The edge firewall rules (NSX-T edges over the cloudapi, others over ANS).
     #[command(subcommand)]
     Firewall(FirewallSub),
-    /// The edge NAT rules (ANS).
+    /// The edge NAT rules (NSX-T edges over the cloudapi, others over ANS).
     #[command(subcommand)]
     Nat(NatSub),
-    /// The edge IPsec VPN sites (ANS).
+    /// The edge IPsec VPN tunnels (NSX-T edges over the cloudapi, others over ANS).
     #[command(subcommand)]
     Ipsec(IpsecSub),
     /// Disaster recovery: replications, test failover, failover, cleanup.
@@ -235,6 +239,10 @@ impl VcloudCmd {
                     .map_err(io_failure)?;
                 p.note(&metrics_footer(&data));
                 Ok(())
+            }
+            VcloudSub::Edge(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                edge(sub, &org, &self.conn.http(&ctx)?, ctx).await
             }
             VcloudSub::Firewall(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;

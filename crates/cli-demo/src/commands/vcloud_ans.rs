@@ -44,15 +44,15 @@ pub(crate) enum FirewallSub {
         /// accept or deny.
         #[arg(long, default_value = "accept")]
         action: String,
-        /// tcp, udp, icmp or any.
-        #[arg(long, default_value = "tcp")]
-        protocol: String,
-        /// Destination port or range.
-        #[arg(long, default_value = "any")]
-        dest_port: String,
-        /// Source port or range.
-        #[arg(long, default_value = "any")]
-        source_port: String,
+        /// tcp, udp, icmp or any (ANS default: tcp; NSX-T edges take none).
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Destination port or range (default any).
+        #[arg(long)]
+        dest_port: Option<String>,
+        /// Source port or range (default any).
+        #[arg(long)]
+        source_port: Option<String>,
         /// A description.
         #[arg(long)]
         description: Option<String>,
@@ -92,6 +92,9 @@ pub(crate) enum NatSub {
         /// The translated port.
         #[arg(long)]
         translated_port: Option<String>,
+        /// The rule name (NSX-T edges; default `<action>-<original>`). ANS rules have none.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Delete the rule at INDEX and save.
     Delete {
@@ -150,6 +153,36 @@ pub(crate) enum IpsecSub {
         #[command(flatten)]
         confirm: Confirm,
     },
+}
+
+impl FirewallSub {
+    fn edge(&self) -> &str {
+        match self {
+            FirewallSub::List(e)
+            | FirewallSub::Add { edge: e, .. }
+            | FirewallSub::Delete { edge: e, .. } => &e.edge,
+        }
+    }
+}
+
+impl NatSub {
+    fn edge(&self) -> &str {
+        match self {
+            NatSub::List(e) | NatSub::Add { edge: e, .. } | NatSub::Delete { edge: e, .. } => {
+                &e.edge
+            }
+        }
+    }
+}
+
+impl IpsecSub {
+    fn edge(&self) -> &str {
+        match self {
+            IpsecSub::List(e)
+            | IpsecSub::Add { edge: e, .. }
+            | IpsecSub::Delete { edge: e, .. } => &e.edge,
+        }
+    }
 }
 
 // ----- ANS -----
@@ -411,6 +444,9 @@ pub(crate) async fn firewall(
     http: &HttpConfig,
     ctx: Ctx,
 ) -> Result<(), Failure> {
+    if let Some(edge) = crate::commands::vcloud_nsxt::nsxt_edge(sub.edge(), org, http).await {
+        return crate::commands::vcloud_nsxt::firewall(sub, edge, ctx).await;
+    }
     let p = ctx.printer;
     match sub {
         FirewallSub::List(e) => {
@@ -434,9 +470,9 @@ pub(crate) async fn firewall(
             let mut rule = NewFirewallRule::parse(name, &source, &destination)
                 .during("reading the rule")?
                 .action(action)
-                .protocol(parse_protocol(&protocol)?)
-                .dest_port(dest_port)
-                .source_port(source_port);
+                .protocol(parse_protocol(protocol.as_deref().unwrap_or("tcp"))?)
+                .dest_port(dest_port.unwrap_or_else(|| "any".to_owned()))
+                .source_port(source_port.unwrap_or_else(|| "any".to_owned()));
             if let Some(d) = description {
                 rule = rule.description(d);
             }
@@ -471,6 +507,9 @@ pub(crate) async fn nat(
     http: &HttpConfig,
     ctx: Ctx,
 ) -> Result<(), Failure> {
+    if let Some(edge) = crate::commands::vcloud_nsxt::nsxt_edge(sub.edge(), org, http).await {
+        return crate::commands::vcloud_nsxt::nat(sub, edge, ctx).await;
+    }
     let p = ctx.printer;
     match sub {
         NatSub::List(e) => {
@@ -486,7 +525,14 @@ pub(crate) async fn nat(
             protocol,
             original_port,
             translated_port,
+            name,
         } => {
+            if name.is_some() {
+                return Err(Failure::new(
+                    "reading --name",
+                    Error::invalid_input("ANS NAT rules have no name; --name is for NSX-T edges"),
+                ));
+            }
             let mut rule =
                 NewNatRule::parse(&action, &original, &translated).during("reading the rule")?;
             if let Some(pr) = protocol {
@@ -526,6 +572,9 @@ pub(crate) async fn ipsec(
     http: &HttpConfig,
     ctx: Ctx,
 ) -> Result<(), Failure> {
+    if let Some(edge) = crate::commands::vcloud_nsxt::nsxt_edge(sub.edge(), org, http).await {
+        return crate::commands::vcloud_nsxt::ipsec(sub, edge, ctx).await;
+    }
     let p = ctx.printer;
     match sub {
         IpsecSub::List(e) => {
