@@ -89,6 +89,7 @@ const ROOTS: &[(&str, &str)] = &[
     (NS_VCLOUD, "ProductSectionList"),
     (NS_VCLOUD, "VmCapabilities"),
     (NS_VCLOUD, "ControlAccessParams"),
+    (NS_VCLOUD, "OrgVdcNetwork"),
     (NS_OVF, "Envelope"),
 ];
 

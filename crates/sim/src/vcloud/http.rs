@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{disk, dr, hybridity, nsxt, query, vcd, vchs, workload};
+use super::{disk, dr, hybridity, network, nsxt, query, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -227,6 +227,12 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::POST, ["api", "admin", "org", id, "catalogs"]) => catalog::create(&ctx, id),
         (M::DELETE, ["api", "admin", "catalog", id]) => catalog::delete(&ctx, id),
         (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
+        (M::POST, ["api", "admin", "vdc", id, "networks"]) => network::create(&ctx, id),
+        (M::GET, ["api", "network", id] | ["api", "admin", "network", id]) => {
+            network::get(&ctx, id)
+        }
+        (M::PUT, ["api", "admin", "network", id]) => network::update(&ctx, id),
+        (M::DELETE, ["api", "admin", "network", id]) => network::delete(&ctx, id),
         (
             M::POST,
             [

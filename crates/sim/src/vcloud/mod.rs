@@ -101,6 +101,7 @@ mod disk;
 mod dr;
 mod http;
 mod hybridity;
+mod network;
 mod nsxt;
 mod query;
 mod state;

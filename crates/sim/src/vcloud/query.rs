@@ -49,6 +49,12 @@ const TYPES: &[(&str, &str, &str, &str)] = &[
         "DiskReference",
         "application/vnd.vmware.vcloud.disk+xml",
     ),
+    (
+        "orgVdcNetwork",
+        "OrgVdcNetworkRecord",
+        "OrgVdcNetworkReference",
+        "application/vnd.vmware.vcloud.orgVdcNetwork+xml",
+    ),
 ];
 
 /// One query record: href, urn id and attributes (name first).
@@ -267,6 +273,48 @@ fn records(st: &State, typ: &str, base: &str, now: std::time::Instant) -> Vec<Re
                         "status",
                         if d.ready { "RESOLVED" } else { "UNRESOLVED" }.into(),
                     ),
+                ],
+            })
+            .collect(),
+        "orgVdcNetwork" => st
+            .org_networks
+            .iter()
+            .map(|n| Rec {
+                href: format!("{base}/api/admin/network/{}", n.id),
+                id: format!("urn:vcloud:network:{}", n.id),
+                attrs: vec![
+                    ("name", n.name.clone()),
+                    ("vdc", vdc_href(n.vdc)),
+                    ("vdcName", vdc_name(n.vdc)),
+                    ("description", n.description.clone()),
+                    ("linkType", n.link_type().into()),
+                    ("defaultGateway", n.gateway.clone()),
+                    ("netmask", n.netmask.clone()),
+                    ("dns1", n.dns1.clone()),
+                    ("dns2", n.dns2.clone()),
+                    ("dnsSuffix", n.dns_suffix.clone()),
+                    ("isShared", b(n.shared)),
+                    ("isIpScopeInherited", b(n.fence_mode == "bridged")),
+                    (
+                        "connectedTo",
+                        n.edge
+                            .and_then(|e| {
+                                st.edges
+                                    .iter()
+                                    .find(|x| x.id == e)
+                                    .map(|x| x.name.clone())
+                                    .or_else(|| {
+                                        st.nsxt
+                                            .edges
+                                            .iter()
+                                            .find(|x| x.id == e)
+                                            .map(|x| x.name.clone())
+                                    })
+                            })
+                            .or_else(|| n.parent.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("isBusy", b(false)),
                 ],
             })
             .collect(),

@@ -407,6 +407,8 @@ pub(crate) struct State {
     /// Independent disks (`disk.rs`).
     pub(crate) independent_disks: Vec<IndependentDisk>,
     pub(crate) edges: Vec<Edge>,
+    /// Org vDC networks (`network.rs`).
+    pub(crate) org_networks: Vec<super::network::OrgNetwork>,
     /// NSX-T edge gateways of the cloudapi (`nsxt.rs`).
     pub(crate) nsxt: super::nsxt::NsxtState,
     pub(crate) replications: Vec<Replication>,
@@ -464,6 +466,7 @@ impl State {
             independent_disks: Vec::new(),
             edges: Vec::new(),
             nsxt: super::nsxt::NsxtState::default(),
+            org_networks: Vec::new(),
             replications: Vec::new(),
             tasks: HashMap::new(),
             unsettled: Vec::new(),
@@ -651,6 +654,14 @@ impl State {
             busy_for: 0,
         });
         self.nsxt = super::nsxt::NsxtState::seeded();
+        self.org_networks = vec![
+            super::network::OrgNetwork::default_for(ids::VDC_PROD, Some(ids::EDGE), 100),
+            super::network::OrgNetwork::default_for(
+                ids::VDC_DEV,
+                Some(super::nsxt::NSXT_EDGE),
+                200,
+            ),
+        ];
     }
 
     /// A new task; decides now whether it fails.

@@ -419,6 +419,13 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         Some("application/vnd.vmware.vcloud.diskCreateParams+xml"),
         None,
     ));
+    links.push_str(&link(
+        "add",
+        &format!("{base}/api/admin/vdc/{}/networks", v.id),
+        Some("application/vnd.vmware.vcloud.orgVdcNetwork+xml"),
+        None,
+    ));
+
     for (rel, action, media) in [
         (
             "add",
@@ -489,6 +496,22 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         ));
     }
     let storage_used = super::disk::storage_used_mb(&st, v.id);
+    let networks: String = st
+        .org_networks
+        .iter()
+        .filter(|n| n.vdc == v.id)
+        .map(|n| {
+            format!(
+                "<Network{}/>",
+                attrs(&[
+                    ("href", &format!("{base}/api/network/{}", n.id)),
+                    ("id", &format!("urn:vcloud:network:{}", n.id)),
+                    ("name", &n.name),
+                    ("type", "application/vnd.vmware.vcloud.network+xml"),
+                ])
+            )
+        })
+        .collect();
     let body = format!(
         "<Vdc xmlns=\"{NS_VCLOUD}\" status=\"1\"{}>{links}<Description>{}</Description>\
          <AllocationModel>AllocationPool</AllocationModel>\
@@ -496,7 +519,7 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
          <ComputeCapacity><Cpu><Units>MHz</Units><Allocated>{cpu_limit}</Allocated><Limit>{cpu_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Cpu>\
          <Memory><Units>MB</Units><Allocated>{mem_limit}</Allocated><Limit>{mem_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Memory></ComputeCapacity>\
          <ResourceEntities>{entities}</ResourceEntities>\
-         <AvailableNetworks><Network{}/></AvailableNetworks>\
+         <AvailableNetworks>{networks}</AvailableNetworks>\
          <Capabilities><SupportedHardwareVersions><SupportedHardwareVersion>vmx-13</SupportedHardwareVersion></SupportedHardwareVersions></Capabilities>\
          <NicQuota>0</NicQuota><NetworkQuota>1000</NetworkQuota><UsedNetworkCount>1</UsedNetworkCount><VmQuota>100</VmQuota><IsEnabled>true</IsEnabled>\
          <VdcStorageProfiles><VdcStorageProfile{}/></VdcStorageProfiles><VCpuInMhz2>{mhz}</VCpuInMhz2></Vdc>",
@@ -509,17 +532,6 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         esc(&v.description),
         cpu_used,
         mem_used,
-        attrs(&[
-            (
-                "href",
-                &format!(
-                    "{base}/api/network/{}",
-                    Uuid::from_u128(v.id.as_u128() ^ 0xff)
-                )
-            ),
-            ("name", "default-routed"),
-            ("type", "application/vnd.vmware.vcloud.network+xml"),
-        ]),
         attrs(&[
             (
                 "href",

@@ -48,6 +48,7 @@ pub mod disk;
 pub mod error;
 pub mod id;
 pub mod lifecycle;
+pub mod network;
 pub mod ops;
 pub mod org;
 pub mod params;
@@ -70,6 +71,7 @@ pub use id::{EntityKind, Locator, VcdId};
 pub use lifecycle::{
     DeployOptions, MetadataDomain, MetadataVisibility, SnapshotOptions, UndeployPowerAction,
 };
+pub use network::{FenceMode, NetworkHandle, NetworkSummary, NewOrgNetwork, PendingNetwork};
 pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
 pub use params::{

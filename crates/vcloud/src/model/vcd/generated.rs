@@ -4727,6 +4727,128 @@ impl super::links::HasLinks for OrgList {
     }
 }
 
+/// `OrgVdcNetworkType (complex type)` in `1.5/schemas/vcloud/network.xsd`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgVdcNetwork {
+    /// The `<VCloudExtension>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vcloud_extensions: Vec<VCloudExtension>,
+    /// The `<Link>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// The attribute `href`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    /// The attribute `type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// The attribute `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The attribute `operationKey`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_key: Option<String>,
+    /// The `<Description>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The `<Tasks>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Box<TasksInProgress>>,
+    /// The attribute `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The `<Configuration>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<Box<NetworkConfiguration>>,
+    /// The `<ProviderInfo>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_info: Option<String>,
+    /// The `<EdgeGateway>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_gateway: Option<Box<Reference>>,
+    /// The `<ServiceConfig>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_config: Option<XmlElement>,
+    /// The `<IsShared>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_shared: Option<bool>,
+    /// The `<VimPortGroupRef>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vim_port_group_ref: Option<Box<VimObjectRef>>,
+    /// The attribute `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Attributes the schema does not declare here (kept for writing back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_attributes: Vec<XmlAttribute>,
+    /// Child elements the schema does not declare here (kept for writing back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_elements: Vec<XmlElement>,
+}
+
+impl codec::Element for OrgVdcNetwork {
+    fn from_element(el: &XmlElement) -> crate::Result<Self> {
+        let mut out = Self::default();
+        for (ns, name, value) in el.attributes_ns() {
+            match name {
+                "href" if out.href.is_none() => out.href = Some(value.to_owned()),
+                "type" if out.type_.is_none() => out.type_ = Some(value.to_owned()),
+                "id" if out.id.is_none() => out.id = Some(value.to_owned()),
+                "operationKey" if out.operation_key.is_none() => out.operation_key = Some(value.to_owned()),
+                "name" if out.name.is_none() => out.name = Some(value.to_owned()),
+                "status" if out.status.is_none() => out.status = Some(codec::int(el, name, value)?),
+                _ => out.other_attributes.push(XmlAttribute::new(ns, name, value)),
+            }
+        }
+        for child in el.children() {
+            match child.name() {
+                "VCloudExtension" => out.vcloud_extensions.push(<VCloudExtension as codec::Element>::from_element(child)?),
+                "Link" => out.links.push(<Link as codec::Element>::from_element(child)?),
+                "Description" if out.description.is_none() => out.description = Some(child.text().to_owned()),
+                "Tasks" if out.tasks.is_none() => out.tasks = Some(Box::new(<TasksInProgress as codec::Element>::from_element(child)?)),
+                "Configuration" if out.configuration.is_none() => out.configuration = Some(Box::new(<NetworkConfiguration as codec::Element>::from_element(child)?)),
+                "ProviderInfo" if out.provider_info.is_none() => out.provider_info = Some(child.text().to_owned()),
+                "EdgeGateway" if out.edge_gateway.is_none() => out.edge_gateway = Some(Box::new(<Reference as codec::Element>::from_element(child)?)),
+                "ServiceConfig" if out.service_config.is_none() => out.service_config = Some(child.clone()),
+                "IsShared" if out.is_shared.is_none() => out.is_shared = Some(codec::boolean(child, child.name(), child.text())?),
+                "VimPortGroupRef" if out.vim_port_group_ref.is_none() => out.vim_port_group_ref = Some(Box::new(<VimObjectRef as codec::Element>::from_element(child)?)),
+                _ => out.other_elements.push(child.clone()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn to_element(&self, namespace: &str, name: &str) -> XmlElement {
+        let mut el = XmlElement::new_ns(namespace, name);
+        if let Some(v) = &self.href { el.push_attr(None, "href", v.clone()); }
+        if let Some(v) = &self.type_ { el.push_attr(None, "type", v.clone()); }
+        if let Some(v) = &self.id { el.push_attr(None, "id", v.clone()); }
+        if let Some(v) = &self.operation_key { el.push_attr(None, "operationKey", v.clone()); }
+        if let Some(v) = &self.name { el.push_attr(None, "name", v.clone()); }
+        if let Some(v) = &self.status { el.push_attr(None, "status", codec::render(v)); }
+        for a in &self.other_attributes { el.push_attr(a.namespace.clone(), a.name.clone(), a.value.clone()); }
+        for v in &self.vcloud_extensions { el.push_child(codec::Element::to_element(v, NS_VCLOUD, "VCloudExtension")); }
+        for v in &self.links { el.push_child(codec::Element::to_element(v, NS_VCLOUD, "Link")); }
+        if let Some(v) = &self.description { el.push_child(codec::text_element(NS_VCLOUD, "Description", v)); }
+        if let Some(v) = &self.tasks { el.push_child(codec::Element::to_element(&**v, NS_VCLOUD, "Tasks")); }
+        if let Some(v) = &self.configuration { el.push_child(codec::Element::to_element(&**v, NS_VCLOUD, "Configuration")); }
+        if let Some(v) = &self.provider_info { el.push_child(codec::text_element(NS_VCLOUD, "ProviderInfo", v)); }
+        if let Some(v) = &self.edge_gateway { el.push_child(codec::Element::to_element(&**v, NS_VCLOUD, "EdgeGateway")); }
+        if let Some(v) = &self.service_config { el.push_child(v.clone()); }
+        if let Some(v) = &self.is_shared { el.push_child(codec::text_element(NS_VCLOUD, "IsShared", &codec::render(v))); }
+        if let Some(v) = &self.vim_port_group_ref { el.push_child(codec::Element::to_element(&**v, NS_VCLOUD, "VimPortGroupRef")); }
+        for c in &self.other_elements { el.push_child(c.clone()); }
+        el
+    }
+}
+
+impl super::links::HasLinks for OrgVdcNetwork {
+    fn links(&self) -> &[Link] {
+        &self.links
+    }
+}
+
 /// `References_Type (complex type)` in `schemas/external/ovf1.1/dsp8023_1.1.0.xsd`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -8344,6 +8466,55 @@ impl codec::Element for VdcStorageProfiles {
     }
 }
 
+/// `VimObjectRefType (complex type)` in `1.5/schemas/vcloud/network.xsd`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VimObjectRef {
+    /// The `<VimServerRef>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vim_server_ref: Option<Box<Reference>>,
+    /// The `<MoRef>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mo_ref: Option<String>,
+    /// The `<VimObjectType>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vim_object_type: Option<String>,
+    /// Attributes the schema does not declare here (kept for writing back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_attributes: Vec<XmlAttribute>,
+    /// Child elements the schema does not declare here (kept for writing back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_elements: Vec<XmlElement>,
+}
+
+impl codec::Element for VimObjectRef {
+    fn from_element(el: &XmlElement) -> crate::Result<Self> {
+        let mut out = Self::default();
+        for (_ns, name, value) in el.attributes_ns() {
+            out.other_attributes.push(XmlAttribute::new(_ns, name, value));
+        }
+        for child in el.children() {
+            match child.name() {
+                "VimServerRef" if out.vim_server_ref.is_none() => out.vim_server_ref = Some(Box::new(<Reference as codec::Element>::from_element(child)?)),
+                "MoRef" if out.mo_ref.is_none() => out.mo_ref = Some(child.text().to_owned()),
+                "VimObjectType" if out.vim_object_type.is_none() => out.vim_object_type = Some(child.text().to_owned()),
+                _ => out.other_elements.push(child.clone()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn to_element(&self, namespace: &str, name: &str) -> XmlElement {
+        let mut el = XmlElement::new_ns(namespace, name);
+        for a in &self.other_attributes { el.push_attr(a.namespace.clone(), a.name.clone(), a.value.clone()); }
+        if let Some(v) = &self.vim_server_ref { el.push_child(codec::Element::to_element(&**v, NS_VCLOUD, "VimServerRef")); }
+        if let Some(v) = &self.mo_ref { el.push_child(codec::text_element(NS_VCLOUD, "MoRef", v)); }
+        if let Some(v) = &self.vim_object_type { el.push_child(codec::text_element(NS_VCLOUD, "VimObjectType", v)); }
+        for c in &self.other_elements { el.push_child(c.clone()); }
+        el
+    }
+}
+
 /// `VirtualDiskDesc_Type (complex type)` in `schemas/external/ovf1.1/dsp8023_1.1.0.xsd`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -9569,6 +9740,20 @@ impl std::str::FromStr for OrgList {
     type Err = crate::Error;
 
     /// Parses a `<OrgList>` document; malformed XML, another root element or a value of the wrong type is an [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
+    fn from_str(xml: &str) -> ::std::result::Result<Self, crate::Error> {
+        codec::from_document(xml)
+    }
+}
+
+impl codec::Document for OrgVdcNetwork {
+    const NAMESPACE: &'static str = NS_VCLOUD;
+    const ELEMENT: &'static str = "OrgVdcNetwork";
+}
+
+impl std::str::FromStr for OrgVdcNetwork {
+    type Err = crate::Error;
+
+    /// Parses a `<OrgVdcNetwork>` document; malformed XML, another root element or a value of the wrong type is an [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error.
     fn from_str(xml: &str) -> ::std::result::Result<Self, crate::Error> {
         codec::from_document(xml)
     }
