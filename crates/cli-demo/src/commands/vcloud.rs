@@ -23,6 +23,7 @@ use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, r
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
+use crate::commands::vcloud_network::{NetworkSub, network};
 use crate::commands::vcloud_nsxt::{EdgeSub, edge};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
@@ -149,6 +150,9 @@ enum VcloudSub {
     /// Independent disks of a vDC: list, show, create, attach, detach, resize, delete.
     #[command(subcommand)]
     Disk(DiskSub),
+    /// Org vDC networks: list, show, create (isolated, routed, direct), update, delete.
+    #[command(subcommand)]
+    Network(NetworkSub),
 }
 
 /// The edge an ANS command works on.
@@ -265,6 +269,12 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 disk(sub, &client, ctx).await
+            }
+            VcloudSub::Network(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                network(sub, &client, ctx).await
             }
         }
     }
