@@ -262,7 +262,12 @@ impl CloudApi {
         path: &str,
         body: Option<&B>,
     ) -> Result<Option<Task>> {
-        let mut req = ApiRequest::new(method.clone(), Self::path(path)).accept(Accept::VcdJson);
+        // A query string in `path` (`orgs/{id}?force=true`) becomes query parameters.
+        let (bare, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut req = ApiRequest::new(method.clone(), Self::path(bare)).accept(Accept::VcdJson);
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            req = req.query(k.into_owned(), v.into_owned());
+        }
         if let Some(b) = body {
             req = req.json(b)?;
         }

@@ -76,6 +76,7 @@
 //! - [`error`]: how vCD, cloudapi, NSX and OAuth errors map to [`ErrorKind`]s.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admin;
 pub mod ans;
 pub mod client;
 pub mod cloudapi;

@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{disk, dr, hybridity, network, nsxt, query, vcd, vchs, workload};
+use super::{admin, disk, dr, hybridity, network, nsxt, query, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -158,6 +158,20 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::POST, ["cloudapi", "1.0.0", "sessions", "provider"]) => vcd::cloudapi_login(&ctx, true),
         (M::GET, ["cloudapi", "1.0.0", "sessions", "current"]) => vcd::cloudapi_current(&ctx),
         (M::DELETE, ["cloudapi", "1.0.0", "sessions", "current"]) => vcd::logout(&ctx),
+        // org administration (cloudapi, OAuth client registration)
+        (M::GET, ["cloudapi", "1.0.0", "orgs"]) => admin::orgs(&ctx),
+        (M::POST, ["cloudapi", "1.0.0", "orgs"]) => admin::create_org(&ctx),
+        (M::GET | M::PUT | M::DELETE, ["cloudapi", "1.0.0", "orgs", id]) => admin::org(&ctx, id),
+        (M::GET, ["cloudapi", "1.0.0", "users"]) => admin::users(&ctx),
+        (M::POST, ["cloudapi", "1.0.0", "users"]) => admin::create_user(&ctx),
+        (M::GET | M::PUT | M::DELETE, ["cloudapi", "1.0.0", "users", id]) => admin::user(&ctx, id),
+        (M::GET, ["cloudapi", "1.0.0", "roles"]) => admin::roles(&ctx),
+        (M::GET, ["cloudapi", "1.0.0", "roles", id]) => admin::role(&ctx, id, false),
+        (M::GET, ["cloudapi", "1.0.0", "roles", id, "rights"]) => admin::role(&ctx, id, true),
+        (M::GET, ["cloudapi", "1.0.0", "tokens"]) => admin::tokens(&ctx),
+        (M::GET | M::DELETE, ["cloudapi", "1.0.0", "tokens", id]) => admin::token(&ctx, id),
+        (M::POST, ["oauth", "tenant", org, "register"]) => admin::register(&ctx, Some(org)),
+        (M::POST, ["oauth", "provider", "register"]) => admin::register(&ctx, None),
         // NSX-T edge gateways (cloudapi)
         (M::GET, ["cloudapi", "1.0.0", "edgeGateways"]) => nsxt::list(&ctx),
         (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id]) => nsxt::get(&ctx, id),

@@ -95,6 +95,7 @@
 //! (no `Progress`, an `Error` child) once the task duration has passed. Their effects
 //! (power state, edge configuration, DR states) apply only when they succeed.
 
+mod admin;
 mod catalog;
 mod common;
 mod disk;

@@ -149,7 +149,7 @@ fn path_text(v: &Value, path: &str) -> Option<String> {
 }
 
 /// A page of `items` per the request's `page`, `pageSize`, `filter`, `sortAsc`/`sortDesc`.
-fn paged(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
+pub(crate) fn paged(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
     let num = |name: &str, default: u64| -> Result<u64, Box<Response>> {
         match ctx.param(name) {
             None | Some("") => Ok(default),

@@ -407,6 +407,8 @@ pub(crate) struct State {
     /// Independent disks (`disk.rs`).
     pub(crate) independent_disks: Vec<IndependentDisk>,
     pub(crate) edges: Vec<Edge>,
+    /// Users, org settings and API tokens of the cloudapi administration (`admin.rs`).
+    pub(crate) admin: super::admin::AdminState,
     /// Org vDC networks (`network.rs`).
     pub(crate) org_networks: Vec<super::network::OrgNetwork>,
     /// NSX-T edge gateways of the cloudapi (`nsxt.rs`).
@@ -467,6 +469,7 @@ impl State {
             edges: Vec::new(),
             nsxt: super::nsxt::NsxtState::default(),
             org_networks: Vec::new(),
+            admin: super::admin::AdminState::default(),
             replications: Vec::new(),
             tasks: HashMap::new(),
             unsettled: Vec::new(),
@@ -536,6 +539,7 @@ impl State {
                 recovery_state: "notStarted",
             });
         }
+        st.admin = super::admin::AdminState::seeded(&st.orgs, &cfg.user);
         if cfg.seed_data {
             st.seed_inventory(cfg);
         }

@@ -52,10 +52,11 @@ pub(crate) fn versions(ctx: &Ctx<'_>) -> Response {
 fn check_login(ctx: &Ctx<'_>) -> Option<(String, String)> {
     let (login, password) = ctx.basic()?;
     let (user, org) = login.rsplit_once('@')?;
-    if user != ctx.shared.cfg.user || password != ctx.shared.cfg.password {
+    let st = ctx.lock();
+    let configured = user == ctx.shared.cfg.user && password == ctx.shared.cfg.password;
+    if !configured && !super::admin::login_ok(&st, org, user, &password) {
         return None;
     }
-    let st = ctx.lock();
     let org = st.org_by_name(org)?;
     Some((user.to_owned(), org.name.clone()))
 }
@@ -255,16 +256,60 @@ pub(crate) fn oauth_token(ctx: &Ctx<'_>, org: Option<&str>) -> Response {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let get = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+    if get("grant_type") == Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
+        let org_name = org.unwrap_or(SYSTEM_ORG);
+        let mut st = ctx.lock();
+        let (user, org_name, secret) = match super::admin::exchange(
+            &mut st,
+            get("assertion").unwrap_or_default(),
+            get("client_id").unwrap_or_default(),
+            org_name,
+        ) {
+            Ok(x) => x,
+            Err(m) => return oauth_error("invalid_grant", m),
+        };
+        let jwt = st.issue_token(TokenKind::VcdJwt, &user, &org_name);
+        return json(
+            StatusCode::OK,
+            &json!({
+                "access_token": jwt,
+                "token_type": "Bearer",
+                "expires_in": ctx.shared.cfg.token_lifetime.as_secs(),
+                "refresh_token": secret,
+            }),
+        );
+    }
     if get("grant_type") != Some("refresh_token") {
         return oauth_error(
             "unsupported_grant_type",
-            "Only grant_type=refresh_token is supported.",
+            "Only grant_type=refresh_token and urn:ietf:params:oauth:grant-type:jwt-bearer are supported.",
         );
     }
-    if get("refresh_token") != Some(ctx.shared.cfg.api_token.as_str()) {
-        return oauth_error(
-            "invalid_grant",
-            "The refresh token is invalid or was revoked.",
+    let presented = get("refresh_token").unwrap_or_default();
+    if presented != ctx.shared.cfg.api_token {
+        // An API token created through the register / jwt-bearer flow.
+        let owner = super::admin::api_token_owner(&ctx.lock(), presented);
+        let Some((user, tok_org)) = owner else {
+            return oauth_error(
+                "invalid_grant",
+                "The refresh token is invalid or was revoked.",
+            );
+        };
+        if !org.unwrap_or(SYSTEM_ORG).eq_ignore_ascii_case(&tok_org) {
+            return oauth_error(
+                "invalid_grant",
+                "The refresh token belongs to another organization.",
+            );
+        }
+        let jwt = ctx.lock().issue_token(TokenKind::VcdJwt, &user, &tok_org);
+        return json(
+            StatusCode::OK,
+            &json!({
+                "access_token": jwt,
+                "token_type": "Bearer",
+                "expires_in": ctx.shared.cfg.token_lifetime.as_secs(),
+                "refresh_token": presented,
+            }),
         );
     }
     let org_name = match org {
