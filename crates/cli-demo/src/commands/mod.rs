@@ -18,3 +18,5 @@ pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;
+pub(crate) mod vcloud_vapp;
+pub(crate) mod vcloud_vm;

@@ -23,6 +23,8 @@ use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, r
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
+use crate::commands::vcloud_vapp::{TaskArgs, VAppSub, vapp};
+use crate::commands::vcloud_vm::{VmSub, vm};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -145,6 +147,21 @@ enum VcloudSub {
     /// Independent disks of a vDC: list, show, create, attach, detach, resize, delete.
     #[command(subcommand)]
     Disk(DiskSub),
+    /// vApps: list, show, create from a template, deploy, power actions, rename, delete.
+    Vapp {
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(subcommand)]
+        sub: VAppSub,
+    },
+    /// VMs of vApps: power actions, CPU, memory, disks, NICs, customization, media,
+    /// snapshots, metadata.
+    Vm {
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(subcommand)]
+        sub: Box<VmSub>,
+    },
 }
 
 /// The edge an ANS command works on.
@@ -155,6 +172,10 @@ impl VcloudCmd {
         // other command has the default deadline unless --timeout says otherwise.
         let deadline = match &self.command {
             VcloudSub::Dr(sub) if !sub.is_list() => None,
+            // Changes of vApps and VMs wait for their task (its own deadline and idle
+            // timeout); reads keep the default.
+            VcloudSub::Vapp { sub, .. } if !sub.is_read() => None,
+            VcloudSub::Vm { sub, .. } if !sub.is_read() => None,
             _ => Some(crate::DEFAULT_DEADLINE),
         };
         block_on(&ctx, deadline, self.run_async(ctx))
@@ -257,6 +278,18 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 disk(sub, &client, ctx).await
+            }
+            VcloudSub::Vapp { task, sub } => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                vapp(sub, &client, &task, ctx).await
+            }
+            VcloudSub::Vm { task, sub } => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                vm(*sub, &client, &task, ctx).await
             }
         }
     }

@@ -1,0 +1,1053 @@
+//! `nebulair vcloud vapp ...`: vApps of vCloud Director (list, show, create from a vApp
+//! template, deploy/undeploy, power actions, rename, metadata, delete), and what the VM
+//! commands share with them: the task flags (`--no-wait`, `--poll-interval`), waiting
+//! with a spinner, metadata values and the task view.
+//!
+//! Names or ids are accepted wherever a vApp goes: a name is looked up by the library
+//! (in the vDC given with `--in`, else among every vApp the user sees) and a name that
+//! matches nothing, or several vApps, is a clear error naming the candidates.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use futures::TryStreamExt as _;
+use nebulair_core::{Error, ErrorKind};
+use nebulair_vcloud::model::vcd::{Metadata, MetadataTypedValue, VApp};
+use nebulair_vcloud::query::{Query, QueryType, VAppRecord};
+use nebulair_vcloud::workload::{
+    DeleteOptions, DeployOptions, InstantiateParams, MetadataDomain, MetadataVisibility,
+    NetworkMapping, Pending, UndeployPowerAction, VAppHandle, VmHandle, VmSettings,
+    WorkloadOptions, Workloads,
+};
+use nebulair_vcloud::{Task, VcdClient};
+use serde::Serialize;
+
+use crate::Ctx;
+use crate::commands::common::{Confirm, io_failure};
+use crate::output::{Table, key_values};
+use crate::report::{Context as _, Failure};
+use crate::wait::Spinner;
+
+// ----- what vApp and VM commands share -----
+
+/// How a command treats the vCD task it starts.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TaskArgs {
+    /// Do not wait for the task: print it (href, id, status) and return.
+    #[arg(long, global = true)]
+    pub(crate) no_wait: bool,
+    /// Seconds between two polls of a task.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 2.0)]
+    pub(crate) poll_interval: f64,
+}
+
+impl TaskArgs {
+    /// The workload handles for these flags (the task wait is also bounded by `--timeout`).
+    pub(crate) fn workloads(&self, client: &VcdClient, ctx: &Ctx) -> Result<Workloads, Failure> {
+        let poll = Duration::try_from_secs_f64(self.poll_interval)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Failure::new(
+                    "reading --poll-interval",
+                    Error::invalid_input(format!(
+                        "--poll-interval must be a positive number of seconds, not {}",
+                        self.poll_interval
+                    )),
+                )
+            })?;
+        let mut options = WorkloadOptions::default().poll_interval(poll);
+        if let Some(t) = ctx.timeout {
+            options = options.deadline(Some(t));
+        }
+        Ok(client.workloads_with(options))
+    }
+}
+
+/// A task as printed by `--no-wait` (and in JSON after waiting).
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskView {
+    /// The task's href (poll it, or `GET` it later).
+    pub(crate) task: String,
+    /// `urn:vcloud:task:...`.
+    pub(crate) id: Option<String>,
+    /// `queued`, `running`, `success`...
+    pub(crate) status: String,
+    /// vCD's operation name (`vappDeploy`...).
+    pub(crate) operation: Option<String>,
+}
+
+impl TaskView {
+    fn of(t: &Task) -> Self {
+        TaskView {
+            task: t.href.clone(),
+            id: t.id.clone(),
+            status: t.status.to_string(),
+            operation: t.operation_name.clone(),
+        }
+    }
+
+    fn text(&self) -> String {
+        key_values(&[
+            ("task", self.task.clone()),
+            ("id", self.id.clone().unwrap_or_default()),
+            ("status", self.status.clone()),
+            ("operation", self.operation.clone().unwrap_or_default()),
+        ])
+    }
+}
+
+/// Sends `pending`; with `--no-wait` prints its task and gives `None`, else waits for the
+/// task with a spinner (on a terminal) and gives the finished task.
+///
+/// # Errors
+/// The request's or the task's error (vCD's codes and message kept), or a timeout.
+pub(crate) async fn run_task(
+    pending: Pending,
+    what: &str,
+    args: &TaskArgs,
+    ctx: &Ctx,
+) -> Result<Option<Task>, Failure> {
+    if args.no_wait {
+        let task = pending.await.during(what)?;
+        let v = TaskView::of(&task);
+        ctx.printer
+            .print(&v, || v.text())
+            .map_err(io_failure)?;
+        return Ok(None);
+    }
+    let spinner = Spinner::new(what);
+    let r = pending.wait().await;
+    spinner.finish();
+    let task = r.map_err(|e| task_failure(what, e))?;
+    tracing::debug!(task = %task.href, "{what}: done");
+    Ok(Some(task))
+}
+
+/// A failure with a hint for vCD's usual refusals.
+pub(crate) fn task_failure(what: &str, e: Error) -> Failure {
+    let code = e
+        .service()
+        .and_then(|s| s.code_name())
+        .map(str::to_ascii_uppercase);
+    let hint = match code.as_deref() {
+        Some("BUSY_ENTITY") => {
+            Some("another task is still working on it; wait for it (or cancel it) and retry")
+        }
+        Some("BAD_REQUEST") => Some("vCD refused it in the object's current state; `show` it"),
+        _ => None,
+    };
+    let f = Failure::new(what, e);
+    match hint {
+        Some(h) => f.hint(h),
+        None => f,
+    }
+}
+
+/// A metadata value's type (`--type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum MetaType {
+    /// `MetadataStringValue`.
+    #[default]
+    String,
+    /// `MetadataNumberValue` (an integer).
+    Number,
+    /// `MetadataBooleanValue` (true or false).
+    Boolean,
+    /// `MetadataDateTimeValue` (ISO 8601).
+    Datetime,
+}
+
+/// A metadata domain (`--domain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum MetaDomain {
+    /// User metadata.
+    #[default]
+    General,
+    /// Set by system administrators.
+    System,
+}
+
+/// A metadata visibility (`--visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MetaVisibility {
+    /// `READWRITE` (GENERAL only).
+    ReadWrite,
+    /// `READONLY`.
+    ReadOnly,
+    /// `PRIVATE` (SYSTEM only).
+    Private,
+}
+
+/// `metadata get|set|remove`, for vApps and VMs alike.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MetadataSub {
+    /// Every entry, or the value of one key.
+    Get {
+        /// The key (every entry when left out).
+        key: Option<String>,
+    },
+    /// Sets one key to a typed value.
+    Set {
+        /// The key.
+        key: String,
+        /// The value (parsed by --type).
+        value: String,
+        /// The value's type.
+        #[arg(long = "type", value_enum, default_value_t = MetaType::String)]
+        value_type: MetaType,
+        /// The domain.
+        #[arg(long, value_enum, default_value_t = MetaDomain::General)]
+        domain: MetaDomain,
+        /// Who may see and change it [default: read-write for GENERAL, read-only for SYSTEM]
+        #[arg(long, value_enum)]
+        visibility: Option<MetaVisibility>,
+    },
+    /// Removes one key.
+    Remove {
+        /// The key.
+        key: String,
+    },
+}
+
+/// A typed value from the command line.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] when the text is not of the type.
+pub(crate) fn typed_value(ty: MetaType, text: &str) -> Result<MetadataTypedValue, Failure> {
+    let bad = |what: &str| {
+        Failure::new(
+            "reading the metadata value",
+            Error::invalid_input(format!("{text:?} is not {what}")),
+        )
+    };
+    Ok(match ty {
+        MetaType::String => MetadataTypedValue::String(text.to_owned()),
+        MetaType::Number => {
+            MetadataTypedValue::Number(text.trim().parse().map_err(|_| bad("an integer"))?)
+        }
+        MetaType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => MetadataTypedValue::Boolean(true),
+            "false" => MetadataTypedValue::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
+        MetaType::Datetime => {
+            let t = text.trim();
+            if t.parse::<jiff::Timestamp>().is_err() {
+                return Err(bad("an ISO 8601 date and time with a zone (2026-01-01T00:00:00Z)"));
+            }
+            MetadataTypedValue::DateTime(t.to_owned())
+        }
+    })
+}
+
+/// One metadata entry as printed.
+#[derive(Debug, Serialize)]
+pub(crate) struct MetaView {
+    key: String,
+    #[serde(rename = "type")]
+    value_type: &'static str,
+    value: serde_json::Value,
+    domain: Option<String>,
+}
+
+fn meta_type_name(v: &MetadataTypedValue) -> &'static str {
+    match v {
+        MetadataTypedValue::String(_) => "string",
+        MetadataTypedValue::Number(_) => "number",
+        MetadataTypedValue::Boolean(_) => "boolean",
+        MetadataTypedValue::DateTime(_) => "datetime",
+        _ => "other",
+    }
+}
+
+fn meta_json(v: &MetadataTypedValue) -> serde_json::Value {
+    match v {
+        MetadataTypedValue::Number(n) => serde_json::Value::from(*n),
+        MetadataTypedValue::Boolean(b) => serde_json::Value::from(*b),
+        other => serde_json::Value::from(other.to_text()),
+    }
+}
+
+fn meta_views(m: &Metadata) -> Result<Vec<MetaView>, Failure> {
+    let mut out = Vec::new();
+    for e in &m.metadata_entries {
+        let Some(v) = e.typed().during("reading the metadata")? else {
+            continue;
+        };
+        out.push(MetaView {
+            key: e.key.clone().unwrap_or_default(),
+            value_type: meta_type_name(&v),
+            value: meta_json(&v),
+            domain: e.domain_name().map(str::to_owned),
+        });
+    }
+    Ok(out)
+}
+
+fn meta_table(rows: &[MetaView]) -> String {
+    let mut t = Table::new(["KEY", "TYPE", "VALUE", "DOMAIN"]);
+    for r in rows {
+        let value = match &r.value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        t.row([
+            r.key.clone(),
+            r.value_type.to_owned(),
+            value,
+            r.domain.clone().unwrap_or_default(),
+        ]);
+    }
+    t.render()
+}
+
+/// A vApp or a VM: what metadata commands work on.
+#[derive(Debug, Clone)]
+pub(crate) enum Entity {
+    /// A vApp.
+    VApp(VAppHandle),
+    /// A VM.
+    Vm(VmHandle),
+}
+
+impl Entity {
+    fn label(&self) -> &'static str {
+        match self {
+            Entity::VApp(_) => "vApp",
+            Entity::Vm(_) => "VM",
+        }
+    }
+
+    async fn metadata(&self) -> nebulair_core::Result<Metadata> {
+        match self {
+            Entity::VApp(h) => h.metadata().await,
+            Entity::Vm(h) => h.metadata().await,
+        }
+    }
+
+    async fn metadata_value(&self, key: &str) -> nebulair_core::Result<Option<MetadataTypedValue>> {
+        match self {
+            Entity::VApp(h) => h.metadata_value(key).await,
+            Entity::Vm(h) => h.metadata_value(key).await,
+        }
+    }
+
+    fn set_metadata_with(
+        &self,
+        key: &str,
+        value: MetadataTypedValue,
+        domain: MetadataDomain,
+        visibility: MetadataVisibility,
+    ) -> Pending {
+        match self {
+            Entity::VApp(h) => h.set_metadata_with(key, value, domain, visibility),
+            Entity::Vm(h) => h.set_metadata_with(key, value, domain, visibility),
+        }
+    }
+
+    fn delete_metadata(&self, key: &str) -> Pending {
+        match self {
+            Entity::VApp(h) => h.delete_metadata(key),
+            Entity::Vm(h) => h.delete_metadata(key),
+        }
+    }
+}
+
+/// Runs a metadata command; after a change the entries are read again and printed.
+pub(crate) async fn metadata(
+    sub: MetadataSub,
+    target: Entity,
+    args: &TaskArgs,
+    ctx: Ctx,
+) -> Result<(), Failure> {
+    let p = ctx.printer;
+    let label = target.label();
+    let show_all = |target: Entity| async move {
+        let m = target
+            .metadata()
+            .await
+            .during(format!("reading the {label}'s metadata"))?;
+        let rows = meta_views(&m)?;
+        p.print(&rows, || meta_table(&rows)).map_err(io_failure)
+    };
+    match sub {
+        MetadataSub::Get { key: None } => show_all(target).await,
+        MetadataSub::Get { key: Some(key) } => {
+            let v = target
+                .metadata_value(&key)
+                .await
+                .during(format!("reading metadata {key:?}"))?
+                .ok_or_else(|| {
+                    Failure::new(
+                        format!("reading metadata {key:?}"),
+                        Error::new(ErrorKind::NotFound, format!("the {label} has no key {key:?}")),
+                    )
+                })?;
+            let row = MetaView {
+                key,
+                value_type: meta_type_name(&v),
+                value: meta_json(&v),
+                domain: None,
+            };
+            p.print(&row, || format!("{}\n", v.to_text()))
+                .map_err(io_failure)
+        }
+        MetadataSub::Set {
+            key,
+            value,
+            value_type,
+            domain,
+            visibility,
+        } => {
+            let v = typed_value(value_type, &value)?;
+            let (d, default_vis) = match domain {
+                MetaDomain::General => (MetadataDomain::General, MetadataVisibility::ReadWrite),
+                MetaDomain::System => (MetadataDomain::System, MetadataVisibility::ReadOnly),
+            };
+            let vis = match visibility {
+                None => default_vis,
+                Some(MetaVisibility::ReadWrite) => MetadataVisibility::ReadWrite,
+                Some(MetaVisibility::ReadOnly) => MetadataVisibility::ReadOnly,
+                Some(MetaVisibility::Private) => MetadataVisibility::Private,
+            };
+            let done = run_task(
+                target.set_metadata_with(&key, v, d, vis),
+                &format!("setting metadata {key:?}"),
+                args,
+                &ctx,
+            )
+            .await?;
+            match done {
+                Some(_) => show_all(target).await,
+                None => Ok(()),
+            }
+        }
+        MetadataSub::Remove { key } => {
+            let done = run_task(
+                target.delete_metadata(&key),
+                &format!("removing metadata {key:?}"),
+                args,
+                &ctx,
+            )
+            .await?;
+            match done {
+                Some(_) => show_all(target).await,
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+// ----- vApps -----
+
+/// What undeploy does to running VMs (`--action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum UndeployAction {
+    /// The VMs' own default.
+    #[default]
+    Default,
+    /// Power off.
+    PowerOff,
+    /// Suspend.
+    Suspend,
+    /// Shut the guests down.
+    Shutdown,
+    /// Force.
+    Force,
+}
+
+impl UndeployAction {
+    /// The library's value.
+    pub(crate) fn library(self) -> UndeployPowerAction {
+        match self {
+            UndeployAction::Default => UndeployPowerAction::Default,
+            UndeployAction::PowerOff => UndeployPowerAction::PowerOff,
+            UndeployAction::Suspend => UndeployPowerAction::Suspend,
+            UndeployAction::Shutdown => UndeployPowerAction::Shutdown,
+            UndeployAction::Force => UndeployPowerAction::Force,
+        }
+    }
+}
+
+/// Deploy flags shared by `vapp deploy` and `vm deploy`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployArgs {
+    /// Deploy without powering on.
+    #[arg(long)]
+    no_power_on: bool,
+    /// Run guest customization again.
+    #[arg(long)]
+    force_customization: bool,
+    /// The deployment lease, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    lease: Option<i64>,
+}
+
+impl DeployArgs {
+    /// The library's options.
+    pub(crate) fn options(&self) -> Result<DeployOptions, Failure> {
+        if let Some(l) = self.lease
+            && l < 0
+        {
+            return Err(Failure::new(
+                "reading --lease",
+                Error::invalid_input(format!("--lease must not be negative, not {l}")),
+            ));
+        }
+        Ok(DeployOptions {
+            power_on: !self.no_power_on,
+            force_customization: self.force_customization,
+            lease_seconds: self.lease,
+        })
+    }
+}
+
+/// A vApp named on the command line, with the vDC that narrows its name.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct VAppRef {
+    /// The vApp (name, id, urn or href).
+    #[arg(value_name = "VAPP")]
+    vapp: String,
+    /// Look the name up in this vDC (name or id) only.
+    #[arg(long = "in", value_name = "VDC", global = true)]
+    vdc: Option<String>,
+}
+
+impl VAppRef {
+    fn handle(&self, ws: &Workloads) -> VAppHandle {
+        vapp_handle(ws, &self.vapp, self.vdc.as_deref())
+    }
+}
+
+/// A vApp handle: in the vDC when one is given, else among every vApp.
+pub(crate) fn vapp_handle(ws: &Workloads, vapp: &str, vdc: Option<&str>) -> VAppHandle {
+    match vdc {
+        Some(v) => ws.vdc(v).vapp(vapp),
+        None => ws.vapp(vapp),
+    }
+}
+
+/// The vApp commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VAppSub {
+    /// The vApps the user sees (of one vDC with --in).
+    List {
+        /// Only the vApps of this vDC (name or id).
+        #[arg(long = "in", value_name = "VDC")]
+        vdc: Option<String>,
+    },
+    /// One vApp with its VMs.
+    Show(VAppRef),
+    /// Creates a vApp from a vApp template (instantiate) and waits for it.
+    Create {
+        /// The new vApp's name.
+        name: String,
+        /// The vDC to create it in (name or id).
+        #[arg(long = "in", value_name = "VDC")]
+        vdc: String,
+        /// The vApp template (name or id).
+        #[arg(long)]
+        template: String,
+        /// Look the template name up in this catalog only.
+        #[arg(long)]
+        catalog: Option<String>,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Bridge a vApp network to this org vDC network (repeat for more).
+        #[arg(long = "network", value_name = "ORG_NETWORK")]
+        networks: Vec<String>,
+        /// Name a template VM in the new vApp: TEMPLATE_VM=NAME (repeat for more).
+        #[arg(long = "vm", value_name = "TEMPLATE_VM=NAME")]
+        vms: Vec<String>,
+        /// A storage profile of the vDC for every VM (by name).
+        #[arg(long)]
+        storage_profile: Option<String>,
+        /// Power the vApp on once created.
+        #[arg(long)]
+        power_on: bool,
+        /// Do not deploy it.
+        #[arg(long, conflicts_with = "power_on")]
+        no_deploy: bool,
+    },
+    /// Deploys the vApp (powering its VMs on unless --no-power-on).
+    Deploy {
+        #[command(flatten)]
+        target: VAppRef,
+        #[command(flatten)]
+        deploy: DeployArgs,
+    },
+    /// Undeploys the vApp.
+    Undeploy {
+        #[command(flatten)]
+        target: VAppRef,
+        /// What happens to running VMs.
+        #[arg(long, value_enum, default_value_t = UndeployAction::Default)]
+        action: UndeployAction,
+    },
+    /// Powers the vApp on.
+    PowerOn(VAppRef),
+    /// Powers the vApp off, hard (it stays deployed).
+    PowerOff(VAppRef),
+    /// Shuts the guests down (needs guest tools).
+    Shutdown(VAppRef),
+    /// Reboots the guests (needs guest tools).
+    Reboot(VAppRef),
+    /// Suspends the vApp.
+    Suspend(VAppRef),
+    /// Resets the vApp.
+    Reset(VAppRef),
+    /// Discards the suspended state.
+    DiscardSuspend(VAppRef),
+    /// Renames the vApp (and sets its description).
+    Rename {
+        #[command(flatten)]
+        target: VAppRef,
+        /// The new name.
+        new_name: String,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Metadata of the vApp: get, set, remove.
+    Metadata {
+        #[command(flatten)]
+        target: VAppRef,
+        #[command(subcommand)]
+        sub: MetadataSub,
+    },
+    /// Deletes the vApp (vCD refuses a deployed one unless --undeploy).
+    Delete {
+        #[command(flatten)]
+        target: VAppRef,
+        /// Undeploy (power off) a deployed vApp first.
+        #[arg(long)]
+        undeploy: bool,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+}
+
+impl VAppSub {
+    /// Whether the command only reads (and so keeps the default deadline).
+    pub(crate) fn is_read(&self) -> bool {
+        matches!(
+            self,
+            VAppSub::List { .. }
+                | VAppSub::Show(_)
+                | VAppSub::Metadata {
+                    sub: MetadataSub::Get { .. },
+                    ..
+                }
+        )
+    }
+}
+
+/// A VM of a vApp, as `vapp show` prints it.
+#[derive(Debug, Serialize)]
+struct VAppVmView {
+    name: String,
+    id: Option<String>,
+    status: String,
+    cpus: Option<i64>,
+    memory_mb: Option<i64>,
+    ip_addresses: Vec<String>,
+}
+
+/// A vApp as printed.
+#[derive(Debug, Serialize)]
+pub(crate) struct VAppView {
+    name: String,
+    id: Option<String>,
+    href: Option<String>,
+    status: String,
+    deployed: Option<bool>,
+    description: Option<String>,
+    owner: Option<String>,
+    created: Option<String>,
+    vms: Vec<VAppVmView>,
+}
+
+fn status_name(code: Option<i64>) -> String {
+    code.map(|c| {
+        nebulair_vcloud::model::vcd::VAppStatus::from_code(c)
+            .as_str()
+            .to_owned()
+    })
+    .unwrap_or_default()
+}
+
+impl VAppView {
+    fn of(doc: &VApp) -> Self {
+        VAppView {
+            name: doc.name.clone().unwrap_or_default(),
+            id: doc.id.clone(),
+            href: doc.href.clone(),
+            status: status_name(doc.status),
+            deployed: doc.deployed,
+            description: doc.description.clone(),
+            owner: doc
+                .owner
+                .as_ref()
+                .and_then(|o| o.user.as_ref())
+                .and_then(|u| u.name.clone()),
+            created: doc.date_created.clone(),
+            vms: doc
+                .vms()
+                .iter()
+                .map(|v| VAppVmView {
+                    name: v.name.clone().unwrap_or_default(),
+                    id: v.id.clone(),
+                    status: status_name(v.status),
+                    cpus: v.cpu_count(),
+                    memory_mb: v.memory_mb(),
+                    ip_addresses: v
+                        .network_connections()
+                        .iter()
+                        .filter_map(|c| c.ip_address.clone())
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = key_values(&[
+            ("name", self.name.clone()),
+            ("id", self.id.clone().unwrap_or_default()),
+            ("status", self.status.clone()),
+            (
+                "deployed",
+                self.deployed.map(|d| d.to_string()).unwrap_or_default(),
+            ),
+            ("description", self.description.clone().unwrap_or_default()),
+            ("owner", self.owner.clone().unwrap_or_default()),
+            ("created", self.created.clone().unwrap_or_default()),
+        ]);
+        if !self.vms.is_empty() {
+            let mut t = Table::new(["VM", "STATUS", "CPUS", "MEMORY (MB)", "IP"]);
+            for v in &self.vms {
+                t.row([
+                    v.name.clone(),
+                    v.status.clone(),
+                    v.cpus.map(|c| c.to_string()).unwrap_or_default(),
+                    v.memory_mb.map(|c| c.to_string()).unwrap_or_default(),
+                    v.ip_addresses.join(", "),
+                ]);
+            }
+            out.push('\n');
+            out.push_str(&t.render());
+        }
+        out
+    }
+}
+
+/// A vApp of `vapp list`.
+#[derive(Debug, Serialize)]
+struct VAppRow {
+    name: String,
+    id: Option<String>,
+    href: String,
+    status: Option<String>,
+    deployed: Option<bool>,
+    vdc: Option<String>,
+    owner: Option<String>,
+}
+
+async fn show_vapp(h: &VAppHandle, ctx: &Ctx) -> Result<(), Failure> {
+    let doc = h.get().await.during("reading the vApp")?;
+    let v = VAppView::of(&doc);
+    ctx.printer.print(&v, || v.text()).map_err(io_failure)
+}
+
+/// Parses `--vm TEMPLATE_VM=NAME`.
+fn vm_rename(text: &str) -> Result<(String, String), Failure> {
+    match text.split_once('=') {
+        Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+            Ok((from.trim().to_owned(), to.trim().to_owned()))
+        }
+        _ => Err(Failure::new(
+            "reading --vm",
+            Error::invalid_input(format!("{text:?} is not TEMPLATE_VM=NAME")),
+        )),
+    }
+}
+
+/// Runs a vApp command.
+pub(crate) async fn vapp(
+    sub: VAppSub,
+    client: &VcdClient,
+    args: &TaskArgs,
+    ctx: Ctx,
+) -> Result<(), Failure> {
+    let p = ctx.printer;
+    let ws = args.workloads(client, &ctx)?;
+    // A power action: the task, then the vApp read again.
+    let act = |h: VAppHandle, pending: Pending, what: String| {
+        let ctx = ctx;
+        async move {
+            if run_task(pending, &what, args, &ctx).await?.is_some() {
+                show_vapp(&h, &ctx).await?;
+            }
+            Ok::<(), Failure>(())
+        }
+    };
+    match sub {
+        VAppSub::List { vdc } => {
+            let vdc_href = match &vdc {
+                Some(v) => Some(ws.vdc(v.as_str()).href().await.during("finding the vDC")?),
+                None => None,
+            };
+            let records: Vec<VAppRecord> = Query::new(QueryType::VApp)
+                .sort_asc("name")
+                .stream_typed(client)
+                .try_collect()
+                .await
+                .during("listing the vApps")?;
+            let same = |a: &str, b: &str| {
+                let tail = |s: &str| s.trim_end_matches('/').rsplit('/').next().map(str::to_owned);
+                tail(a) == tail(b)
+            };
+            let rows: Vec<VAppRow> = records
+                .into_iter()
+                .filter(|r| match (&vdc_href, &r.vdc) {
+                    (Some(want), Some(have)) => same(want, have),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                })
+                .map(|r| VAppRow {
+                    name: r.name.clone().unwrap_or_default(),
+                    id: r.uuid().map(|u| format!("urn:vcloud:vapp:{u}")),
+                    href: r.href.clone(),
+                    status: r.status.clone(),
+                    deployed: r.is_deployed,
+                    vdc: r.vdc_name.clone(),
+                    owner: r.owner_name.clone(),
+                })
+                .collect();
+            p.print(&rows, || {
+                let mut t = Table::new(["NAME", "STATUS", "DEPLOYED", "VDC", "ID"]);
+                for r in &rows {
+                    t.row([
+                        r.name.clone(),
+                        r.status.clone().unwrap_or_default(),
+                        r.deployed.map(|d| d.to_string()).unwrap_or_default(),
+                        r.vdc.clone().unwrap_or_default(),
+                        r.id.clone().unwrap_or_default(),
+                    ]);
+                }
+                t.render()
+            })
+            .map_err(io_failure)?;
+            p.note(&crate::commands::vcloud::count(rows.len(), "vApp"));
+            Ok(())
+        }
+        VAppSub::Show(r) => show_vapp(&r.handle(&ws), &ctx).await,
+        VAppSub::Create {
+            name,
+            vdc,
+            template,
+            catalog,
+            description,
+            networks,
+            vms,
+            storage_profile,
+            power_on,
+            no_deploy,
+        } => {
+            let mut params = InstantiateParams::new(name.clone())
+                .power_on(power_on)
+                .deploy(!no_deploy);
+            if let Some(d) = description {
+                params = params.description(d);
+            }
+            for n in networks {
+                params = params.network(NetworkMapping::bridged(n));
+            }
+            for v in &vms {
+                let (from, to) = vm_rename(v)?;
+                let mut s = VmSettings::named(to);
+                if let Some(sp) = &storage_profile {
+                    s = s.storage_profile(sp.clone());
+                }
+                params = params.vm(from, s);
+            }
+            if let Some(sp) = storage_profile {
+                params = params.all_vms(VmSettings::default().storage_profile(sp));
+            }
+            let tpl = match &catalog {
+                Some(c) => ws.catalog(c.as_str()).template(template.as_str()),
+                None => ws.vapp_template(template.as_str()),
+            };
+            let what = format!("creating vApp {name}");
+            let pending = ws.vdc(vdc.as_str()).instantiate(&tpl, params);
+            if args.no_wait {
+                let (h, task) = pending.await.map_err(|e| task_failure(&what, e))?;
+                let mut v = serde_json::to_value(TaskView::of(&task)).unwrap_or_default();
+                let href = h.href().await.during("reading the new vApp's href")?;
+                v["vapp"] = serde_json::Value::from(href.clone());
+                return p
+                    .print(&v, || {
+                        format!("{}vapp      {href}\n", TaskView::of(&task).text())
+                    })
+                    .map_err(io_failure);
+            }
+            let spinner = Spinner::new(&what);
+            let r = pending.wait().await;
+            spinner.finish();
+            let h = r.map_err(|e| task_failure(&what, e))?;
+            show_vapp(&h, &ctx).await
+        }
+        VAppSub::Deploy { target, deploy } => {
+            let options = deploy.options()?;
+            let h = target.handle(&ws);
+            act(
+                h.clone(),
+                h.deploy(options),
+                format!("deploying vApp {}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::Undeploy { target, action } => {
+            let h = target.handle(&ws);
+            act(
+                h.clone(),
+                h.undeploy(action.library()),
+                format!("undeploying vApp {}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::PowerOn(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.power_on(), format!("powering on vApp {}", t.vapp)).await
+        }
+        VAppSub::PowerOff(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.power_off(), format!("powering off vApp {}", t.vapp)).await
+        }
+        VAppSub::Shutdown(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.shutdown(), format!("shutting down vApp {}", t.vapp)).await
+        }
+        VAppSub::Reboot(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.reboot(), format!("rebooting vApp {}", t.vapp)).await
+        }
+        VAppSub::Suspend(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.suspend(), format!("suspending vApp {}", t.vapp)).await
+        }
+        VAppSub::Reset(t) => {
+            let h = t.handle(&ws);
+            act(h.clone(), h.reset(), format!("resetting vApp {}", t.vapp)).await
+        }
+        VAppSub::DiscardSuspend(t) => {
+            let h = t.handle(&ws);
+            act(
+                h.clone(),
+                h.discard_suspended_state(),
+                format!("discarding the suspended state of vApp {}", t.vapp),
+            )
+            .await
+        }
+        VAppSub::Rename {
+            target,
+            new_name,
+            description,
+        } => {
+            if new_name.trim().is_empty() {
+                return Err(Failure::new(
+                    "renaming the vApp",
+                    Error::invalid_input("the new name is empty"),
+                ));
+            }
+            let h = target.handle(&ws);
+            act(
+                h.clone(),
+                h.update(Some(new_name.clone()), description),
+                format!("renaming vApp {} to {new_name}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::Metadata { target, sub } => {
+            metadata(sub, Entity::VApp(target.handle(&ws)), args, ctx).await
+        }
+        VAppSub::Delete {
+            target,
+            undeploy,
+            confirm,
+        } => {
+            let h = target.handle(&ws);
+            // Resolve the name (and read the vApp) before asking.
+            let doc = h.get().await.during("reading the vApp")?;
+            let name = doc.name.clone().unwrap_or_default();
+            let id = doc.id.clone().unwrap_or_default();
+            let mut plan = Vec::new();
+            if undeploy && doc.deployed == Some(true) {
+                plan.push(format!("undeploy vApp {name} ({id})"));
+            }
+            plan.push(format!(
+                "delete vApp {name} ({id}) with {} VM(s)",
+                doc.vms().len()
+            ));
+            if !confirm.approve(&ctx, &plan)? {
+                return Ok(());
+            }
+            let pending = h.delete_with(DeleteOptions {
+                undeploy_first: undeploy,
+            });
+            let done = run_task(pending, &format!("deleting vApp {name}"), args, &ctx)
+                .await
+                .map_err(|f| {
+                    if doc.deployed == Some(true) && !undeploy {
+                        f.hint("the vApp is deployed: add --undeploy to power it off first")
+                    } else {
+                        f
+                    }
+                })?;
+            if done.is_some() {
+                p.print(&serde_json::json!({ "deleted": name, "id": id }), || {
+                    format!("deleted vApp {name}\n")
+                })
+                .map_err(io_failure)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_parse_or_fail_typed() {
+        assert_eq!(
+            typed_value(MetaType::Number, " 42 ").expect("n"),
+            MetadataTypedValue::Number(42)
+        );
+        assert_eq!(
+            typed_value(MetaType::Boolean, "TRUE").expect("b"),
+            MetadataTypedValue::Boolean(true)
+        );
+        assert!(typed_value(MetaType::Number, "4.5").is_err());
+        assert!(typed_value(MetaType::Boolean, "yes").is_err());
+        assert!(typed_value(MetaType::Datetime, "tomorrow").is_err());
+        assert_eq!(
+            typed_value(MetaType::Datetime, "2026-01-01T00:00:00Z").expect("d"),
+            MetadataTypedValue::DateTime("2026-01-01T00:00:00Z".into())
+        );
+    }
+
+    #[test]
+    fn vm_renames_need_both_sides() {
+        assert_eq!(
+            vm_rename("web = shop-web").expect("ok"),
+            ("web".into(), "shop-web".into())
+        );
+        assert!(vm_rename("web").is_err());
+        assert!(vm_rename("=x").is_err());
+        assert!(vm_rename("x=").is_err());
+    }
+}
