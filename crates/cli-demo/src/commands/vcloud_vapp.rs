@@ -111,9 +111,7 @@ pub(crate) async fn run_task(
     if args.no_wait {
         let task = pending.await.during(what)?;
         let v = TaskView::of(&task);
-        ctx.printer
-            .print(&v, || v.text())
-            .map_err(io_failure)?;
+        ctx.printer.print(&v, || v.text()).map_err(io_failure)?;
         return Ok(None);
     }
     let spinner = Spinner::new(what);
@@ -234,7 +232,9 @@ pub(crate) fn typed_value(ty: MetaType, text: &str) -> Result<MetadataTypedValue
         MetaType::Datetime => {
             let t = text.trim();
             if t.parse::<jiff::Timestamp>().is_err() {
-                return Err(bad("an ISO 8601 date and time with a zone (2026-01-01T00:00:00Z)"));
+                return Err(bad(
+                    "an ISO 8601 date and time with a zone (2026-01-01T00:00:00Z)",
+                ));
             }
             MetadataTypedValue::DateTime(t.to_owned())
         }
@@ -381,7 +381,10 @@ pub(crate) async fn metadata(
                 .ok_or_else(|| {
                     Failure::new(
                         format!("reading metadata {key:?}"),
-                        Error::new(ErrorKind::NotFound, format!("the {label} has no key {key:?}")),
+                        Error::new(
+                            ErrorKind::NotFound,
+                            format!("the {label} has no key {key:?}"),
+                        ),
                     )
                 })?;
             let row = MetaView {
@@ -785,7 +788,6 @@ pub(crate) async fn vapp(
     let ws = args.workloads(client, &ctx)?;
     // A power action: the task, then the vApp read again.
     let act = |h: VAppHandle, pending: Pending, what: String| {
-        let ctx = ctx;
         async move {
             if run_task(pending, &what, args, &ctx).await?.is_some() {
                 show_vapp(&h, &ctx).await?;
@@ -806,7 +808,12 @@ pub(crate) async fn vapp(
                 .await
                 .during("listing the vApps")?;
             let same = |a: &str, b: &str| {
-                let tail = |s: &str| s.trim_end_matches('/').rsplit('/').next().map(str::to_owned);
+                let tail = |s: &str| {
+                    s.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .map(str::to_owned)
+                };
                 tail(a) == tail(b)
             };
             let rows: Vec<VAppRow> = records
@@ -920,15 +927,30 @@ pub(crate) async fn vapp(
         }
         VAppSub::PowerOn(t) => {
             let h = t.handle(&ws);
-            act(h.clone(), h.power_on(), format!("powering on vApp {}", t.vapp)).await
+            act(
+                h.clone(),
+                h.power_on(),
+                format!("powering on vApp {}", t.vapp),
+            )
+            .await
         }
         VAppSub::PowerOff(t) => {
             let h = t.handle(&ws);
-            act(h.clone(), h.power_off(), format!("powering off vApp {}", t.vapp)).await
+            act(
+                h.clone(),
+                h.power_off(),
+                format!("powering off vApp {}", t.vapp),
+            )
+            .await
         }
         VAppSub::Shutdown(t) => {
             let h = t.handle(&ws);
-            act(h.clone(), h.shutdown(), format!("shutting down vApp {}", t.vapp)).await
+            act(
+                h.clone(),
+                h.shutdown(),
+                format!("shutting down vApp {}", t.vapp),
+            )
+            .await
         }
         VAppSub::Reboot(t) => {
             let h = t.handle(&ws);
@@ -936,7 +958,12 @@ pub(crate) async fn vapp(
         }
         VAppSub::Suspend(t) => {
             let h = t.handle(&ws);
-            act(h.clone(), h.suspend(), format!("suspending vApp {}", t.vapp)).await
+            act(
+                h.clone(),
+                h.suspend(),
+                format!("suspending vApp {}", t.vapp),
+            )
+            .await
         }
         VAppSub::Reset(t) => {
             let h = t.handle(&ws);

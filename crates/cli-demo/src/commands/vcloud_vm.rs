@@ -398,10 +398,13 @@ pub(crate) enum VmSub {
         #[command(subcommand)]
         sub: MetadataSub,
     },
-    /// Deletes the VM from its vApp (vCD refuses a deployed VM).
+    /// Deletes the VM from its vApp (vCD refuses a deployed VM unless --undeploy).
     Delete {
         #[command(flatten)]
         target: VmRef,
+        /// Undeploy (power off) a deployed VM first.
+        #[arg(long)]
+        undeploy: bool,
         #[command(flatten)]
         confirm: Confirm,
     },
@@ -686,7 +689,15 @@ impl VmView {
             out.push_str(&t.render());
         }
         if !self.nics.is_empty() {
-            let mut t = Table::new(["NIC", "NETWORK", "MODE", "IP", "MAC", "CONNECTED", "PRIMARY"]);
+            let mut t = Table::new([
+                "NIC",
+                "NETWORK",
+                "MODE",
+                "IP",
+                "MAC",
+                "CONNECTED",
+                "PRIMARY",
+            ]);
             for n in &self.nics {
                 t.row([
                     num(n.index),
@@ -725,7 +736,8 @@ async fn show_vm(h: &VmHandle, ctx: &Ctx) -> Result<(), Failure> {
     if v.vapp.is_none() {
         // The VM names its vApp only by its up link.
         let up = vm.links.iter().find(|l| {
-            l.rel.as_deref() == Some("up") && l.type_.as_deref().is_some_and(|t| t.contains("vApp+xml"))
+            l.rel.as_deref() == Some("up")
+                && l.type_.as_deref().is_some_and(|t| t.contains("vApp+xml"))
         });
         if let Some(href) = up.and_then(|l| l.href.as_deref()) {
             let vapp: nebulair_vcloud::model::vcd::VApp = h
@@ -800,7 +812,10 @@ async fn disk_id(h: &VmHandle, disk: &str) -> Result<i64, Failure> {
         )),
         many => Err(invalid(
             "finding the disk",
-            format!("{} disks are named {disk:?}; use the InstanceID", many.len()),
+            format!(
+                "{} disks are named {disk:?}; use the InstanceID",
+                many.len()
+            ),
         )),
     }
 }
@@ -837,7 +852,12 @@ async fn media_href(
             let id: VcdId = id
                 .expect_kind(EntityKind::Media)
                 .during("reading the media id")?;
-            let base = client.org_info().vcdurl().as_str().trim_end_matches('/').to_owned();
+            let base = client
+                .org_info()
+                .vcdurl()
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned();
             Ok(format!("{base}/{}", EntityKind::Media.path_for(&id.uuid())))
         }
         _ => Err(invalid(
@@ -891,7 +911,12 @@ pub(crate) async fn vm(
                 (None, Some(v)) => Some(ws.vdc(v.as_str()).href().await.during("finding the vDC")?),
                 _ => None,
             };
-            let tail = |s: &str| s.trim_end_matches('/').rsplit('/').next().map(str::to_owned);
+            let tail = |s: &str| {
+                s.trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .map(str::to_owned)
+            };
             let records: Vec<VmRecord> = Query::new(QueryType::Vm)
                 .sort_asc("name")
                 .stream_typed(client)
@@ -922,7 +947,8 @@ pub(crate) async fn vm(
                 })
                 .collect();
             p.print(&rows, || {
-                let mut t = Table::new(["NAME", "STATUS", "VAPP", "CPUS", "MEMORY (MB)", "IP", "ID"]);
+                let mut t =
+                    Table::new(["NAME", "STATUS", "VAPP", "CPUS", "MEMORY (MB)", "IP", "ID"]);
                 for r in &rows {
                     t.row([
                         r.name.clone(),
@@ -943,15 +969,36 @@ pub(crate) async fn vm(
         VmSub::Show(t) => show_vm(&t.handle(&ws)?, &ctx).await,
         VmSub::PowerOn(t) => {
             let h = t.handle(&ws)?;
-            change(&h, h.power_on(), format!("powering on VM {}", t.vm), args, &ctx).await
+            change(
+                &h,
+                h.power_on(),
+                format!("powering on VM {}", t.vm),
+                args,
+                &ctx,
+            )
+            .await
         }
         VmSub::PowerOff(t) => {
             let h = t.handle(&ws)?;
-            change(&h, h.power_off(), format!("powering off VM {}", t.vm), args, &ctx).await
+            change(
+                &h,
+                h.power_off(),
+                format!("powering off VM {}", t.vm),
+                args,
+                &ctx,
+            )
+            .await
         }
         VmSub::Shutdown(t) => {
             let h = t.handle(&ws)?;
-            change(&h, h.shutdown(), format!("shutting down VM {}", t.vm), args, &ctx).await
+            change(
+                &h,
+                h.shutdown(),
+                format!("shutting down VM {}", t.vm),
+                args,
+                &ctx,
+            )
+            .await
         }
         VmSub::Reboot(t) => {
             let h = t.handle(&ws)?;
@@ -959,7 +1006,14 @@ pub(crate) async fn vm(
         }
         VmSub::Suspend(t) => {
             let h = t.handle(&ws)?;
-            change(&h, h.suspend(), format!("suspending VM {}", t.vm), args, &ctx).await
+            change(
+                &h,
+                h.suspend(),
+                format!("suspending VM {}", t.vm),
+                args,
+                &ctx,
+            )
+            .await
         }
         VmSub::Reset(t) => {
             let h = t.handle(&ws)?;
@@ -1283,7 +1337,11 @@ pub(crate) async fn vm(
         VmSub::Metadata { target, sub } => {
             metadata(sub, Entity::Vm(target.handle(&ws)?), args, ctx).await
         }
-        VmSub::Delete { target, confirm } => {
+        VmSub::Delete {
+            target,
+            undeploy,
+            confirm,
+        } => {
             let h = target.handle(&ws)?;
             let vm = h.get().await.during("reading the VM")?;
             let name = vm.name.clone().unwrap_or_default();
@@ -1293,14 +1351,33 @@ pub(crate) async fn vm(
                 .as_ref()
                 .and_then(|r| r.name.clone())
                 .unwrap_or_default();
-            if !confirm.approve(&ctx, &[format!("delete VM {name} ({id}) of vApp {vapp}")])? {
+            let deployed = vm.deployed == Some(true);
+            let mut plan = Vec::new();
+            if undeploy && deployed {
+                plan.push(format!("undeploy VM {name} ({id})"));
+            }
+            plan.push(format!("delete VM {name} ({id}) of vApp {vapp}"));
+            if !confirm.approve(&ctx, &plan)? {
                 return Ok(());
+            }
+            if undeploy && deployed {
+                let wait = TaskArgs {
+                    no_wait: false,
+                    ..args.clone()
+                };
+                run_task(
+                    h.undeploy(nebulair_vcloud::workload::UndeployPowerAction::PowerOff),
+                    &format!("undeploying VM {name}"),
+                    &wait,
+                    &ctx,
+                )
+                .await?;
             }
             let done = run_task(h.delete(), &format!("deleting VM {name}"), args, &ctx)
                 .await
                 .map_err(|f| {
-                    if vm.deployed == Some(true) {
-                        f.hint("the VM is deployed: `vm undeploy` it first")
+                    if deployed && !undeploy {
+                        f.hint("the VM is deployed: add --undeploy to power it off first")
                     } else {
                         f
                     }
