@@ -286,6 +286,39 @@ macro_rules! entity_ops {
                 self.post("action/removeAllSnapshots", None)
             }
 
+            #[doc = concat!("Polls the ", $label, " every `poll` while its status is `unwanted`, for at most `timeout`; returns the status it reached (go-vcloud-director's `BlockWhileStatus`).")]
+            ///
+            /// # Errors
+            /// Request errors; [`ErrorKind::Timeout`](nebulair_core::ErrorKind::Timeout)
+            /// when the status is still `unwanted` after `timeout`.
+            pub async fn wait_while_status(
+                &self,
+                unwanted: crate::model::vcd::VAppStatus,
+                timeout: std::time::Duration,
+                poll: std::time::Duration,
+            ) -> nebulair_core::Result<crate::model::vcd::VAppStatus> {
+                let start = tokio::time::Instant::now();
+                loop {
+                    let status = Box::pin(self.get()).await?.status_typed();
+                    match status {
+                        Some(s) if s != unwanted => return Ok(s),
+                        _ => {}
+                    }
+                    let spent = start.elapsed();
+                    if spent >= timeout {
+                        return Err(nebulair_core::Error::new(
+                            nebulair_core::ErrorKind::Timeout,
+                            format!(
+                                "{} still {} after {timeout:?}",
+                                self.label(),
+                                status.map(|s| s.as_str()).unwrap_or("without a status")
+                            ),
+                        ));
+                    }
+                    tokio::time::sleep(poll.min(timeout - spent)).await;
+                }
+            }
+
             #[doc = concat!("The metadata of the ", $label, " (`GET .../metadata`).")]
             ///
             /// # Errors
