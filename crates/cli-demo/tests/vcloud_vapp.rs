@@ -729,3 +729,124 @@ fn no_wait_prints_the_task_and_busy_entity_is_retried() {
         .stderr(predicate::str::contains("Simulated failure"));
     assert_eq!(env.vm_json(&["show", "web-01"])["status"], "POWERED_ON");
 }
+
+#[test]
+fn create_options_no_wait_vm_deploy_and_unknown_ids() {
+    let env = Env::start();
+    // Powered on at creation, every VM on the vDC's storage profile "*".
+    let on = env.vapp_json(&[
+        "create",
+        "single",
+        "--in",
+        "VDC-Dev",
+        "--template",
+        "ubuntu22-base",
+        "--storage-profile",
+        "*",
+        "--power-on",
+    ]);
+    assert_eq!(on["status"], "POWERED_ON");
+    assert_eq!(names(&on["vms"]), ["ubuntu22"]);
+    assert_eq!(env.sim().vm_power_state("ubuntu22"), Some("POWERED_ON"));
+    // Not deployed at creation.
+    let cold = env.vapp_json(&[
+        "create",
+        "cold",
+        "--in",
+        "VDC-Prod",
+        "--template",
+        "centos7-base",
+        "--catalog",
+        "Public",
+        "--no-deploy",
+    ]);
+    assert_eq!(cold["deployed"], false);
+    assert_eq!(cold["status"], "RESOLVED", "vCD's status of a vApp never deployed");
+
+    // --no-wait: the task and the new vApp's href at once; the vApp is there once the
+    // task has ended.
+    let started = env.vapp_json(&[
+        "create",
+        "later",
+        "--in",
+        "VDC-Dev",
+        "--template",
+        "lamp-stack",
+        "--no-wait",
+    ]);
+    assert!(
+        started["task"]
+            .as_str()
+            .expect("task")
+            .contains("/api/task/")
+    );
+    assert_eq!(started["operation"], "vdcInstantiateVapp");
+    let href = started["vapp"].as_str().expect("vapp href").to_owned();
+    let mut shown = None;
+    for _ in 0..50 {
+        let out = env
+            .vapp(&["show", &href, "-o", "json"])
+            .output()
+            .expect("run");
+        if out.status.success() {
+            let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+            if v["status"] != "UNRESOLVED" && v["vms"].as_array().is_some_and(|a| a.len() == 2) {
+                shown = Some(v);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    let shown = shown.expect("the vApp once its task ended");
+    assert_eq!(shown["name"], "later");
+
+    // A VM alone: undeploy, deploy without power on, deploy (power on).
+    env.vm(&["undeploy", "db-01", "--action", "power-off"])
+        .assert()
+        .success();
+    let d = env.vm_json(&["show", "db-01"]);
+    assert_eq!(
+        (d["deployed"].clone(), d["status"].clone()),
+        (false.into(), "POWERED_OFF".into())
+    );
+    env.vm(&["deploy", "db-01", "--no-power-on"])
+        .assert()
+        .success();
+    assert_eq!(env.vm_json(&["show", "db-01"])["deployed"], true);
+    env.vm(&["deploy", "db-01", "--lease", "-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--lease"));
+
+    // An id that does not exist: vCD's 403, with a hint that says so.
+    env.vapp(&[
+        "show",
+        "urn:vcloud:vapp:11111111-2222-4333-8444-555555555555",
+    ])
+    .assert()
+    .code(3)
+    .stderr(predicate::str::contains("ACCESS_TO_RESOURCE_IS_FORBIDDEN"))
+    .stderr(predicate::str::contains("id that does not exist"));
+    env.vm(&["power-on", "vm-11111111-2222-4333-8444-555555555555"])
+        .assert()
+        .code(3);
+
+    // vApp metadata removed and read again.
+    env.vapp(&["metadata", "single", "set", "k", "v"])
+        .assert()
+        .success();
+    env.vapp(&["metadata", "single", "remove", "k"])
+        .assert()
+        .success();
+    env.vapp(&["metadata", "single", "get", "k"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("\"k\""));
+    assert_eq!(
+        env.vapp_json(&["metadata", "single", "get"])
+            .as_array()
+            .expect("entries")
+            .len(),
+        0
+    );
+}

@@ -109,7 +109,7 @@ pub(crate) async fn run_task(
     ctx: &Ctx,
 ) -> Result<Option<Task>, Failure> {
     if args.no_wait {
-        let task = pending.await.during(what)?;
+        let task = pending.await.map_err(|e| vcd_failure(what, e))?;
         let v = TaskView::of(&task);
         ctx.printer.print(&v, || v.text()).map_err(io_failure)?;
         return Ok(None);
@@ -117,13 +117,14 @@ pub(crate) async fn run_task(
     let spinner = Spinner::new(what);
     let r = pending.wait().await;
     spinner.finish();
-    let task = r.map_err(|e| task_failure(what, e))?;
+    let task = r.map_err(|e| vcd_failure(what, e))?;
     tracing::debug!(task = %task.href, "{what}: done");
     Ok(Some(task))
 }
 
-/// A failure with a hint for vCD's usual refusals.
-pub(crate) fn task_failure(what: &str, e: Error) -> Failure {
+/// A failure with a hint for vCD's usual refusals (busy, wrong state, and the 403 vCD
+/// answers for an id that does not exist).
+pub(crate) fn vcd_failure(what: &str, e: Error) -> Failure {
     let code = e
         .service()
         .and_then(|s| s.code_name())
@@ -133,6 +134,9 @@ pub(crate) fn task_failure(what: &str, e: Error) -> Failure {
             Some("another task is still working on it; wait for it (or cancel it) and retry")
         }
         Some("BAD_REQUEST") => Some("vCD refused it in the object's current state; `show` it"),
+        Some("ACCESS_TO_RESOURCE_IS_FORBIDDEN") => Some(
+            "vCD answers 403 for an id that does not exist, too: check the id (`vapp list`, `vm list`)",
+        ),
         _ => None,
     };
     let f = Failure::new(what, e);
@@ -483,7 +487,7 @@ pub(crate) struct DeployArgs {
     #[arg(long)]
     force_customization: bool,
     /// The deployment lease, in seconds.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     lease: Option<i64>,
 }
 
@@ -759,7 +763,10 @@ struct VAppRow {
 }
 
 async fn show_vapp(h: &VAppHandle, ctx: &Ctx) -> Result<(), Failure> {
-    let doc = h.get().await.during("reading the vApp")?;
+    let doc = h
+        .get()
+        .await
+        .map_err(|e| vcd_failure("reading the vApp", e))?;
     let v = VAppView::of(&doc);
     ctx.printer.print(&v, || v.text()).map_err(io_failure)
 }
@@ -787,13 +794,11 @@ pub(crate) async fn vapp(
     let p = ctx.printer;
     let ws = args.workloads(client, &ctx)?;
     // A power action: the task, then the vApp read again.
-    let act = |h: VAppHandle, pending: Pending, what: String| {
-        async move {
-            if run_task(pending, &what, args, &ctx).await?.is_some() {
-                show_vapp(&h, &ctx).await?;
-            }
-            Ok::<(), Failure>(())
+    let act = |h: VAppHandle, pending: Pending, what: String| async move {
+        if run_task(pending, &what, args, &ctx).await?.is_some() {
+            show_vapp(&h, &ctx).await?;
         }
+        Ok::<(), Failure>(())
     };
     match sub {
         VAppSub::List { vdc } => {
@@ -890,20 +895,29 @@ pub(crate) async fn vapp(
             let what = format!("creating vApp {name}");
             let pending = ws.vdc(vdc.as_str()).instantiate(&tpl, params);
             if args.no_wait {
-                let (h, task) = pending.await.map_err(|e| task_failure(&what, e))?;
-                let mut v = serde_json::to_value(TaskView::of(&task)).unwrap_or_default();
+                let (h, task) = pending.await.map_err(|e| vcd_failure(&what, e))?;
                 let href = h.href().await.during("reading the new vApp's href")?;
-                v["vapp"] = serde_json::Value::from(href.clone());
+                let t = TaskView::of(&task);
+                let v = serde_json::json!({
+                    "task": t.task, "id": t.id, "status": t.status,
+                    "operation": t.operation, "vapp": href,
+                });
                 return p
                     .print(&v, || {
-                        format!("{}vapp      {href}\n", TaskView::of(&task).text())
+                        key_values(&[
+                            ("task", t.task.clone()),
+                            ("id", t.id.clone().unwrap_or_default()),
+                            ("status", t.status.clone()),
+                            ("operation", t.operation.clone().unwrap_or_default()),
+                            ("vapp", href.clone()),
+                        ])
                     })
                     .map_err(io_failure);
             }
             let spinner = Spinner::new(&what);
             let r = pending.wait().await;
             spinner.finish();
-            let h = r.map_err(|e| task_failure(&what, e))?;
+            let h = r.map_err(|e| vcd_failure(&what, e))?;
             show_vapp(&h, &ctx).await
         }
         VAppSub::Deploy { target, deploy } => {
@@ -1007,7 +1021,10 @@ pub(crate) async fn vapp(
         } => {
             let h = target.handle(&ws);
             // Resolve the name (and read the vApp) before asking.
-            let doc = h.get().await.during("reading the vApp")?;
+            let doc = h
+                .get()
+                .await
+                .map_err(|e| vcd_failure("reading the vApp", e))?;
             let name = doc.name.clone().unwrap_or_default();
             let id = doc.id.clone().unwrap_or_default();
             let mut plan = Vec::new();

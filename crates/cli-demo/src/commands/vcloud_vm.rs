@@ -28,6 +28,7 @@ use crate::Ctx;
 use crate::commands::common::{Confirm, io_failure, read_secret_file, read_secret_stdin};
 use crate::commands::vcloud_vapp::{
     DeployArgs, Entity, MetadataSub, TaskArgs, UndeployAction, metadata, run_task, vapp_handle,
+    vcd_failure,
 };
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
@@ -731,7 +732,10 @@ struct VmRow {
 }
 
 async fn show_vm(h: &VmHandle, ctx: &Ctx) -> Result<(), Failure> {
-    let vm = h.get().await.during("reading the VM")?;
+    let vm = h
+        .get()
+        .await
+        .map_err(|e| vcd_failure("reading the VM", e))?;
     let mut v = VmView::of(&vm);
     if v.vapp.is_none() {
         // The VM names its vApp only by its up link.
@@ -783,7 +787,10 @@ async fn disk_id(h: &VmHandle, disk: &str) -> Result<i64, Failure> {
     if let Ok(id) = disk.trim().parse::<i64>() {
         return Ok(id);
     }
-    let vm = h.get().await.during("reading the VM")?;
+    let vm = h
+        .get()
+        .await
+        .map_err(|e| vcd_failure("reading the VM", e))?;
     let disks = vm.disks();
     let found: Vec<i64> = disks
         .iter()
@@ -1083,7 +1090,7 @@ pub(crate) async fn vm(
                     let now = h
                         .get()
                         .await
-                        .during("reading the VM")?
+                        .map_err(|e| vcd_failure("reading the VM", e))?
                         .virtual_hardware_section()
                         .and_then(|s| s.cores_per_socket())
                         .unwrap_or(1);
@@ -1343,7 +1350,10 @@ pub(crate) async fn vm(
             confirm,
         } => {
             let h = target.handle(&ws)?;
-            let vm = h.get().await.during("reading the VM")?;
+            let vm = h
+                .get()
+                .await
+                .map_err(|e| vcd_failure("reading the VM", e))?;
             let name = vm.name.clone().unwrap_or_default();
             let id = vm.id.clone().unwrap_or_default();
             let vapp = vm
