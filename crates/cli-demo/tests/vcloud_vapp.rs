@@ -183,6 +183,24 @@ fn vapp_create_power_cycle_rename_delete() {
     assert_eq!(r["description"], "renamed");
     env.vapp(&["show", "shop"]).assert().code(4);
 
+    // Snapshots of every VM of the vApp, read again on the vApp and on a VM.
+    let snapped = env.vapp_json(&["snapshot", "create", "boutique", "--name", "s1"]);
+    for vm in snapped["vms"].as_array().expect("vms") {
+        assert!(vm["snapshot"].is_string(), "{snapped}");
+    }
+    assert!(env.vm_json(&["show", "shop-web", "--vapp", "boutique"])["snapshot"].is_object());
+    env.vapp(&["snapshot", "revert", "boutique"])
+        .assert()
+        .success();
+    let cleared = env.vapp_json(&["snapshot", "remove-all", "boutique"]);
+    for vm in cleared["vms"].as_array().expect("vms") {
+        assert_eq!(vm["snapshot"], Value::Null, "{cleared}");
+    }
+    assert_eq!(
+        env.vm_json(&["show", "shop-web", "--vapp", "boutique"])["snapshot"],
+        Value::Null
+    );
+
     // Delete: refused without --yes off a terminal, dry run changes nothing, vCD refuses a
     // deployed vApp (with a hint), --undeploy powers it off first.
     env.vapp(&["power-on", "boutique"]).assert().success();
@@ -761,7 +779,10 @@ fn create_options_no_wait_vm_deploy_and_unknown_ids() {
         "--no-deploy",
     ]);
     assert_eq!(cold["deployed"], false);
-    assert_eq!(cold["status"], "RESOLVED", "vCD's status of a vApp never deployed");
+    assert_eq!(
+        cold["status"], "RESOLVED",
+        "vCD's status of a vApp never deployed"
+    );
 
     // --no-wait: the task and the new vApp's href at once; the vApp is there once the
     // task has ended.

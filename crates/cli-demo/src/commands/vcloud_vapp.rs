@@ -535,6 +535,29 @@ pub(crate) fn vapp_handle(ws: &Workloads, vapp: &str, vdc: Option<&str>) -> VApp
     }
 }
 
+/// `vapp snapshot ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VAppSnapshotSub {
+    /// Creates a snapshot of every VM (replacing the current ones).
+    Create {
+        #[command(flatten)]
+        target: VAppRef,
+        /// Include the memory of running VMs.
+        #[arg(long)]
+        memory: bool,
+        /// Quiesce the guest file systems (needs guest tools).
+        #[arg(long)]
+        quiesce: bool,
+        /// A name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Reverts every VM to its current snapshot.
+    Revert(VAppRef),
+    /// Removes every snapshot of every VM.
+    RemoveAll(VAppRef),
+}
+
 /// The vApp commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum VAppSub {
@@ -624,6 +647,9 @@ pub(crate) enum VAppSub {
         #[command(subcommand)]
         sub: MetadataSub,
     },
+    /// Snapshots of every VM of the vApp: create, revert, remove-all.
+    #[command(subcommand)]
+    Snapshot(VAppSnapshotSub),
     /// Deletes the vApp (vCD refuses a deployed one unless --undeploy).
     Delete {
         #[command(flatten)]
@@ -660,6 +686,8 @@ struct VAppVmView {
     cpus: Option<i64>,
     memory_mb: Option<i64>,
     ip_addresses: Vec<String>,
+    /// When the VM's current snapshot was taken, if it has one.
+    snapshot: Option<String>,
 }
 
 /// A vApp as printed.
@@ -714,6 +742,7 @@ impl VAppView {
                         .iter()
                         .filter_map(|c| c.ip_address.clone())
                         .collect(),
+                    snapshot: v.snapshot().map(|s| s.created.clone().unwrap_or_default()),
                 })
                 .collect(),
         }
@@ -1008,6 +1037,43 @@ pub(crate) async fn vapp(
                 h.clone(),
                 h.update(Some(new_name.clone()), description),
                 format!("renaming vApp {} to {new_name}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::Snapshot(VAppSnapshotSub::Create {
+            target,
+            memory,
+            quiesce,
+            name,
+        }) => {
+            let h = target.handle(&ws);
+            let options = nebulair_vcloud::workload::SnapshotOptions {
+                memory,
+                quiesce,
+                name,
+            };
+            act(
+                h.clone(),
+                h.create_snapshot(&options),
+                format!("creating a snapshot of vApp {}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::Snapshot(VAppSnapshotSub::Revert(t)) => {
+            let h = t.handle(&ws);
+            act(
+                h.clone(),
+                h.revert_to_current_snapshot(),
+                format!("reverting vApp {} to its snapshot", t.vapp),
+            )
+            .await
+        }
+        VAppSub::Snapshot(VAppSnapshotSub::RemoveAll(t)) => {
+            let h = t.handle(&ws);
+            act(
+                h.clone(),
+                h.remove_all_snapshots(),
+                format!("removing the snapshots of vApp {}", t.vapp),
             )
             .await
         }
