@@ -430,6 +430,7 @@ fn vm_reconfiguration_is_read_back() {
             "--at-next-power-on",
             "-o",
             "json",
+            "-vv",
         ])
         .output()
         .expect("run");
@@ -870,4 +871,56 @@ fn create_options_no_wait_vm_deploy_and_unknown_ids() {
             .len(),
         0
     );
+}
+
+#[test]
+fn admin_password_from_stdin_is_set_and_never_printed() {
+    let env = Env::start();
+    let out = env
+        .vm(&[
+            "customize",
+            "WEB-01",
+            "--vapp",
+            "Web-Tier",
+            "--admin-password-stdin",
+            "-vv",
+        ])
+        .write_stdin("Stdin-s3cret-pw\n")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!stdout_of(&out).contains("s3cret") && !stderr_of(&out).contains("s3cret"));
+    let c = env.vm_json(&["show", "WEB-01", "--vapp", "Web-Tier"])["customization"].clone();
+    assert_eq!(
+        (
+            c["admin_password_set"].clone(),
+            c["admin_password_auto"].clone()
+        ),
+        (true.into(), false.into())
+    );
+    // Both passwords from stdin: refused before logging in.
+    let mut c = nebulair(env.home.path());
+    c.args([
+        "vcloud",
+        "--url",
+        env.sim().base_url().as_str(),
+        "--user",
+        DEFAULT_USER,
+        "--org",
+        DEFAULT_ORG,
+        "--password-stdin",
+        "vm",
+        "customize",
+        "WEB-01",
+        "--admin-password-stdin",
+    ])
+    .write_stdin(format!("{DEFAULT_PASSWORD}\nx\n"))
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("cannot both read standard input"));
+    // An empty password: refused.
+    env.vm(&["customize", "WEB-01", "--admin-password-stdin"])
+        .write_stdin("\n")
+        .assert()
+        .code(2);
 }

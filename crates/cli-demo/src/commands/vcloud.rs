@@ -286,6 +286,15 @@ impl VcloudCmd {
                 vapp(sub, &client, &task, ctx).await
             }
             VcloudSub::Vm { task, sub } => {
+                if sub.reads_stdin() && self.conn.password_stdin {
+                    return Err(Failure::new(
+                        "reading the passwords",
+                        Error::invalid_input(
+                            "--password-stdin and --admin-password-stdin cannot both read standard input",
+                        ),
+                    )
+                    .hint("give one of them in a file (--password-file, --admin-password-file)"));
+                }
                 let org = self.conn.login(&ctx).await?.org_info;
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;

@@ -412,6 +412,12 @@ pub(crate) enum VmSub {
 }
 
 impl VmSub {
+    /// Whether the command reads a secret from standard input (`customize
+    /// --admin-password-stdin`), which then cannot also give the login password.
+    pub(crate) fn reads_stdin(&self) -> bool {
+        matches!(self, VmSub::Customize(c) if c.admin_password_stdin)
+    }
+
     /// Whether the command only reads (and so keeps the default deadline).
     pub(crate) fn is_read(&self) -> bool {
         matches!(
