@@ -924,3 +924,39 @@ fn admin_password_from_stdin_is_set_and_never_printed() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_saved_profile_is_enough() {
+    let env = Env::start();
+    let user = format!("{DEFAULT_USER}@{DEFAULT_ORG}");
+    nebulair(env.home.path())
+        .args(["profile", "add", "lab", "--cloud", "vcloud", "--endpoint"])
+        .arg(format!("{}api", env.sim().base_url()))
+        .args([
+            "--user",
+            &user,
+            "--save-password",
+            "--password-stdin",
+            "--cache-session",
+        ])
+        .write_stdin(format!("{DEFAULT_PASSWORD}\n"))
+        .assert()
+        .success();
+    let with_profile = |args: &[&str]| {
+        let mut c = nebulair(env.home.path());
+        c.args(["--profile", "lab", "vcloud"])
+            .args(args)
+            .args(["--poll-interval", "0.02"]);
+        c
+    };
+    with_profile(&["vapp", "power-off", "db-tier"])
+        .assert()
+        .success();
+    let out = with_profile(&["vm", "show", "db-01", "-o", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let vm: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(vm["status"], "POWERED_OFF");
+    assert_eq!(env.sim().vm_power_state("db-01"), Some("POWERED_OFF"));
+}
