@@ -767,6 +767,45 @@ fn create_options_no_wait_vm_deploy_and_unknown_ids() {
     assert_eq!(on["status"], "POWERED_ON");
     assert_eq!(names(&on["vms"]), ["ubuntu22"]);
     assert_eq!(env.sim().vm_power_state("ubuntu22"), Some("POWERED_ON"));
+    // A storage profile the vDC lacks: named, with those it has, nothing created.
+    env.vapp(&[
+        "create",
+        "nope",
+        "--in",
+        "VDC-Dev",
+        "--template",
+        "ubuntu22-base",
+        "--storage-profile",
+        "gold",
+    ])
+    .assert()
+    .code(4)
+    .stderr(predicate::str::contains(
+        "no storage profile \"gold\" (it has: *)",
+    ));
+    env.vapp(&["show", "nope"]).assert().code(4);
+    env.vm(&[
+        "disk",
+        "add",
+        "ubuntu22",
+        "--size-mb",
+        "1024",
+        "--storage-profile",
+        "gold",
+    ])
+    .assert()
+    .code(4)
+    .stderr(predicate::str::contains("no storage profile \"gold\""));
+    let with_profile = env.vm_json(&[
+        "disk",
+        "add",
+        "ubuntu22",
+        "--size-mb",
+        "1024",
+        "--storage-profile",
+        "*",
+    ]);
+    assert_eq!(with_profile["disks"].as_array().expect("disks").len(), 2);
     // Not deployed at creation.
     let cold = env.vapp_json(&[
         "create",

@@ -800,6 +800,40 @@ async fn show_vapp(h: &VAppHandle, ctx: &Ctx) -> Result<(), Failure> {
     ctx.printer.print(&v, || v.text()).map_err(io_failure)
 }
 
+/// Checks that the vDC has a storage profile of this name, for a clear message before
+/// anything is sent (the library's own error names it as a vDC).
+pub(crate) async fn check_storage_profile(
+    vdc: &nebulair_vcloud::workload::VdcHandle,
+    name: &str,
+) -> Result<(), Failure> {
+    let doc = vdc
+        .get()
+        .await
+        .map_err(|e| vcd_failure("reading the vDC", e))?;
+    let names: Vec<String> = doc
+        .vdc_storage_profiles
+        .as_ref()
+        .map(|p| p.vdc_storage_profiles.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.name.clone())
+        .collect();
+    if names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "reading --storage-profile",
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "vDC {:?} has no storage profile {name:?} (it has: {})",
+                doc.name.unwrap_or_default(),
+                names.join(", ")
+            ),
+        ),
+    ))
+}
+
 /// Parses `--vm TEMPLATE_VM=NAME`.
 fn vm_rename(text: &str) -> Result<(String, String), Failure> {
     match text.split_once('=') {
@@ -897,6 +931,9 @@ pub(crate) async fn vapp(
             power_on,
             no_deploy,
         } => {
+            if let Some(sp) = &storage_profile {
+                check_storage_profile(&ws.vdc(vdc.as_str()), sp).await?;
+            }
             let mut params = InstantiateParams::new(name.clone())
                 .power_on(power_on)
                 .deploy(!no_deploy);

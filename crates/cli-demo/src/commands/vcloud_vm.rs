@@ -1141,6 +1141,11 @@ pub(crate) async fn vm(
                 spec = spec.bus_sub_type(s);
             }
             if let Some(s) = storage_profile {
+                let vdc = h
+                    .vdc()
+                    .await
+                    .map_err(|e| vcd_failure("finding the VM's vDC", e))?;
+                crate::commands::vcloud_vapp::check_storage_profile(&vdc, &s).await?;
                 spec = spec.storage_profile(s);
             }
             change(
