@@ -999,3 +999,75 @@ fn a_saved_profile_is_enough() {
     assert_eq!(vm["status"], "POWERED_OFF");
     assert_eq!(env.sim().vm_power_state("db-01"), Some("POWERED_OFF"));
 }
+
+#[test]
+fn vapp_add_vm_and_remove_vm_recompose() {
+    let env = Env::start();
+    // Into the empty vApp, from the Public catalog's one-VM template.
+    let added = env.vapp_json(&[
+        "add-vm",
+        "empty-vapp",
+        "--template",
+        "centos7-base",
+        "--catalog",
+        "Public",
+        "--name",
+        "added-1",
+        "--computer-name",
+        "added-1",
+        "--network",
+        "default-routed",
+    ]);
+    assert_eq!(names(&added["vms"]), ["added-1"]);
+    let vm = env.vm_json(&["show", "added-1", "--vapp", "empty-vapp"]);
+    assert_eq!(vm["customization"]["computer_name"], "added-1");
+    assert_eq!(vm["cpus"], 1, "the template VM's CPUs");
+    // A template of two VMs needs --source-vm; an unknown one is named.
+    env.vapp(&["add-vm", "empty-vapp", "--template", "lamp-stack"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--source-vm"));
+    env.vapp(&[
+        "add-vm",
+        "empty-vapp",
+        "--template",
+        "lamp-stack",
+        "--source-vm",
+        "cache",
+    ])
+    .assert()
+    .code(4)
+    .stderr(predicate::str::contains(
+        "has no VM \"cache\" (it has: web, db)",
+    ));
+    env.vapp(&[
+        "add-vm",
+        "empty-vapp",
+        "--template",
+        "lamp-stack",
+        "--source-vm",
+        "db",
+        "--name",
+        "added-db",
+    ])
+    .assert()
+    .success();
+    let mut vms = names(&env.vapp_json(&["show", "empty-vapp"])["vms"]);
+    vms.sort();
+    assert_eq!(vms, ["added-1", "added-db"]);
+
+    // Remove: every name checked first, confirmation, then gone.
+    env.vapp(&["remove-vm", "empty-vapp", "added-1", "no-such-vm", "--yes"])
+        .assert()
+        .code(4);
+    assert_eq!(
+        names(&env.vapp_json(&["show", "empty-vapp"])["vms"]).len(),
+        2
+    );
+    env.vapp(&["remove-vm", "empty-vapp", "added-1"])
+        .assert()
+        .code(2);
+    let after = env.vapp_json(&["remove-vm", "empty-vapp", "added-1", "--yes"]);
+    assert_eq!(names(&after["vms"]), ["added-db"]);
+    env.vm(&["show", "added-1"]).assert().code(4);
+}

@@ -650,6 +650,42 @@ pub(crate) enum VAppSub {
     /// Snapshots of every VM of the vApp: create, revert, remove-all.
     #[command(subcommand)]
     Snapshot(VAppSnapshotSub),
+    /// Adds a VM from a VM of a vApp template (recompose).
+    AddVm {
+        #[command(flatten)]
+        target: VAppRef,
+        /// The vApp template that holds the VM (name or id).
+        #[arg(long)]
+        template: String,
+        /// Look the template name up in this catalog only.
+        #[arg(long)]
+        catalog: Option<String>,
+        /// The template's VM to copy [default: the template's only VM]
+        #[arg(long)]
+        source_vm: Option<String>,
+        /// The new VM's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its computer name.
+        #[arg(long)]
+        computer_name: Option<String>,
+        /// The vApp network of its first NIC (pool addressing).
+        #[arg(long)]
+        network: Option<String>,
+        /// A storage profile of the vDC (by name).
+        #[arg(long)]
+        storage_profile: Option<String>,
+    },
+    /// Removes VMs from the vApp (recompose; vCD wants them powered off).
+    RemoveVm {
+        #[command(flatten)]
+        target: VAppRef,
+        /// The VMs (names or ids).
+        #[arg(required = true, value_name = "VM")]
+        vms: Vec<String>,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
     /// Deletes the vApp (vCD refuses a deployed one unless --undeploy).
     Delete {
         #[command(flatten)]
@@ -1111,6 +1147,114 @@ pub(crate) async fn vapp(
                 h.clone(),
                 h.remove_all_snapshots(),
                 format!("removing the snapshots of vApp {}", t.vapp),
+            )
+            .await
+        }
+        VAppSub::AddVm {
+            target,
+            template,
+            catalog,
+            source_vm,
+            name,
+            computer_name,
+            network,
+            storage_profile,
+        } => {
+            let tpl = match &catalog {
+                Some(c) => ws.catalog(c.as_str()).template(template.as_str()),
+                None => ws.vapp_template(template.as_str()),
+            };
+            let doc = tpl
+                .get()
+                .await
+                .map_err(|e| vcd_failure("reading the vApp template", e))?;
+            let vms: Vec<(String, String)> = doc
+                .vm_templates()
+                .iter()
+                .filter_map(|v| Some((v.name.clone()?, v.href.clone()?)))
+                .collect();
+            let source = match (&source_vm, vms.as_slice()) {
+                (Some(want), _) => vms.iter().find(|(n, _)| n == want),
+                (None, [one]) => Some(one),
+                (None, _) => None,
+            };
+            let Some((_, source)) = source else {
+                let names: Vec<&str> = vms.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(Failure::new(
+                    "choosing the template VM",
+                    Error::new(
+                        if source_vm.is_some() {
+                            ErrorKind::NotFound
+                        } else {
+                            ErrorKind::InvalidInput
+                        },
+                        match &source_vm {
+                            Some(w) => format!(
+                                "template {template:?} has no VM {w:?} (it has: {})",
+                                names.join(", ")
+                            ),
+                            None => format!(
+                                "template {template:?} has {} VMs ({}): pick one with --source-vm",
+                                names.len(),
+                                names.join(", ")
+                            ),
+                        },
+                    ),
+                ));
+            };
+            let h = target.handle(&ws);
+            if let Some(sp) = &storage_profile {
+                let vdc = h
+                    .vdc()
+                    .await
+                    .map_err(|e| vcd_failure("finding the vApp's vDC", e))?;
+                check_storage_profile(&vdc, sp).await?;
+            }
+            let mut settings = VmSettings {
+                name,
+                computer_name,
+                ..VmSettings::default()
+            };
+            if let Some(n) = network {
+                settings = settings.network(n, nebulair_vcloud::workload::IpAllocation::Pool);
+            }
+            if let Some(sp) = storage_profile {
+                settings = settings.storage_profile(sp);
+            }
+            let params = nebulair_vcloud::workload::RecomposeParams::default()
+                .add_vm(source.clone(), settings);
+            act(
+                h.clone(),
+                h.recompose(params),
+                format!("adding a VM to vApp {}", target.vapp),
+            )
+            .await
+        }
+        VAppSub::RemoveVm {
+            target,
+            vms,
+            confirm,
+        } => {
+            let h = target.handle(&ws);
+            let mut params = nebulair_vcloud::workload::RecomposeParams::default();
+            let mut plan = Vec::new();
+            // Every name is looked up before asking or sending anything.
+            for v in &vms {
+                let vm = h.vm(v.as_str());
+                let href = vm
+                    .href()
+                    .await
+                    .map_err(|e| vcd_failure(&format!("finding VM {v}"), e))?;
+                plan.push(format!("remove VM {v} from vApp {}", target.vapp));
+                params = params.remove_vm(href);
+            }
+            if !confirm.approve(&ctx, &plan)? {
+                return Ok(());
+            }
+            act(
+                h.clone(),
+                h.recompose(params),
+                format!("removing VMs from vApp {}", target.vapp),
             )
             .await
         }
