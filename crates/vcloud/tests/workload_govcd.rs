@@ -1,8 +1,8 @@
 //! The go-vcloud-director `VApp`/`VM` calls added as thin calls on routes the simulator
 //! already serves: parents (`GetParentVDC`, `GetParentVApp`, `GetParentVdc`), whole
 //! sections (`GetVirtualHardwareSection`, `Get/UpdateNetworkConnectionSection`,
-//! `Get/SetGuestCustomizationSection`) and `BlockWhileStatus`; each checked by reading
-//! the state again.
+//! `Get/SetGuestCustomizationSection`), `BlockWhileStatus` and
+//! `WaitForDhcpIpByNicIndexes`; each checked by reading the state again.
 
 mod workload_common;
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nebulair_core::ErrorKind;
 use nebulair_vcloud::model::vcd::VAppStatus;
-use nebulair_vcloud::workload::WorkloadError;
+use nebulair_vcloud::workload::{IpAllocation, NicSpec, NicUpdate, WorkloadError};
 use workload_common::env;
 
 #[tokio::test]
@@ -152,5 +152,59 @@ async fn wait_while_status_blocks_until_the_status_changes() {
         .expect_err("stays off");
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(err.to_string().contains("POWERED_OFF"), "{err}");
+    e.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_ip_addresses_until_every_nic_has_one() {
+    let e = env().await;
+    let vm = e.ws.vapp("Web-Tier").vm("WEB-01");
+    let poll = Duration::from_millis(10);
+    // NIC 0 has a pool address already.
+    let ips = vm
+        .wait_for_ip_addresses(&[0], Duration::from_secs(5), poll)
+        .await
+        .expect("pool address");
+    assert_eq!(ips.len(), 1);
+    assert!(ips[0].starts_with("192.168.109."), "{ips:?}");
+    // A DHCP NIC without a lease: a timeout naming it.
+    vm.add_nic(NicSpec::new("default-routed", IpAllocation::Dhcp))
+        .wait()
+        .await
+        .expect("dhcp nic");
+    let err = vm
+        .wait_for_ip_addresses(&[0, 1], Duration::from_millis(80), poll)
+        .await
+        .expect_err("no lease");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.to_string().contains("[1]"), "{err}");
+    // It gets an address while we wait (here: switched to the pool by another call).
+    let other = vm.clone();
+    let switch = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        other
+            .modify_nic(
+                1,
+                NicUpdate {
+                    ip: Some(IpAllocation::Pool),
+                    ..NicUpdate::default()
+                },
+            )
+            .wait()
+            .await
+    });
+    let ips = vm
+        .wait_for_ip_addresses(&[1, 0], Duration::from_secs(10), poll)
+        .await
+        .expect("both addresses");
+    switch.await.expect("join").expect("switched");
+    assert_eq!(ips.len(), 2);
+    assert_ne!(ips[0], ips[1]);
+    // An index the VM has no NIC for.
+    let err = vm
+        .wait_for_ip_addresses(&[7], Duration::from_secs(1), poll)
+        .await
+        .expect_err("no NIC 7");
+    assert!(err.is_not_found(), "{err}");
     e.sim.shutdown().await;
 }

@@ -956,6 +956,56 @@ impl VmHandle {
     }
 }
 
+impl VmHandle {
+    /// Polls the VM every `poll` until each NIC of `nic_indexes` reports an IP address
+    /// (a DHCP lease shows once guest tools report it), for at most `timeout`; returns
+    /// the addresses in the order of `nic_indexes` (go-vcloud-director's
+    /// `WaitForDhcpIpByNicIndexes`).
+    ///
+    /// # Errors
+    /// [`WorkloadError::NotFound`] for an index the VM has no NIC for;
+    /// [`ErrorKind::Timeout`](nebulair_core::ErrorKind::Timeout) naming the NICs still
+    /// without an address; request errors.
+    pub async fn wait_for_ip_addresses(
+        &self,
+        nic_indexes: &[i64],
+        timeout: std::time::Duration,
+        poll: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let vm = Box::pin(self.get()).await?;
+            let nics = vm.network_connections();
+            let mut found = Vec::with_capacity(nic_indexes.len());
+            let mut missing = Vec::new();
+            for &i in nic_indexes {
+                let nic = nics
+                    .iter()
+                    .find(|c| c.network_connection_index == Some(i))
+                    .ok_or_else(|| nic_not_found(i))?;
+                match nic.ip_address.as_deref().map(str::trim) {
+                    Some(ip) if !ip.is_empty() => found.push(ip.to_owned()),
+                    _ => missing.push(i),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(found);
+            }
+            let spent = start.elapsed();
+            if spent >= timeout {
+                return Err(nebulair_core::Error::new(
+                    nebulair_core::ErrorKind::Timeout,
+                    format!(
+                        "{}: NIC(s) {missing:?} have no IP address after {timeout:?}",
+                        self.label()
+                    ),
+                ));
+            }
+            tokio::time::sleep(poll.min(timeout - spent)).await;
+        }
+    }
+}
+
 /// Checks the NIC indexes of a whole network connection section.
 fn check_connections(sec: &NetworkConnectionSection) -> Result<()> {
     let mut seen = std::collections::BTreeSet::new();
