@@ -98,17 +98,16 @@ async fn main() -> Result<()> {
                 http: HttpConfig::default(),
                 poll: Duration::from_secs(2),
             };
-            // Boxed: the future of many awaited changes is deep.
-            Box::pin(run(&target, vapp, vm, network)).await?;
+            run(&target, vapp, vm, network).await?;
         }
         None => {
             let sim = VcloudSimulator::builder().start().await?;
-            Box::pin(run(
+            run(
                 &simulator_target(sim.base_url().as_str()),
                 "Web-Tier",
                 "WEB-01",
                 "default-routed",
-            ))
+            )
             .await?;
             sim.shutdown().await;
         }
@@ -142,8 +141,7 @@ pub(crate) async fn run(t: &Target, vapp: &str, vm: &str, network: &str) -> Resu
     let ws = client.workloads_with(WorkloadOptions::default().poll_interval(t.poll));
     // The VM by name inside its vApp (names are unique only within a vApp).
     let vm = ws.vapp(vapp).vm(vm);
-    // (Boxed: a handle's first call resolves its name, a deep future.)
-    let before = Hardware::of(&Box::pin(vm.get()).await?);
+    let before = Hardware::of(&vm.get().await?);
     println!("before: {before:?}");
 
     // Bad input is a typed error before any request.

@@ -66,7 +66,8 @@ impl VAppHandle {
             .href(|name| async move {
                 match scope {
                     VAppScope::Vdc(vdc) => {
-                        let cands = vdc.vapp_candidates().await?;
+                        // Boxed, as a VM's lookup in its vApp: keeps callers' futures small.
+                        let cands = Box::pin(vdc.vapp_candidates()).await?;
                         Ok(pick(EntityKind::VApp, &name, Some(vdc.label()), cands)?.href)
                     }
                     VAppScope::Any => {

@@ -65,7 +65,9 @@ impl VmHandle {
             .href(|name| async move {
                 match scope {
                     VmScope::VApp(vapp) => {
-                        let cands = vapp.vm_candidates().await?;
+                        // Boxed: the vApp's own lookup nests another deep future, and
+                        // callers' futures would hit the compiler's recursion limit.
+                        let cands = Box::pin(vapp.vm_candidates()).await?;
                         Ok(pick(EntityKind::Vm, &name, Some(vapp.label()), cands)?.href)
                     }
                     VmScope::Any => {
