@@ -103,23 +103,67 @@ impl TaskView {
 /// # Errors
 /// The request's or the task's error (vCD's codes and message kept), or a timeout.
 pub(crate) async fn run_task(
+    ws: &Workloads,
     pending: Pending,
     what: &str,
     args: &TaskArgs,
     ctx: &Ctx,
 ) -> Result<Option<Task>, Failure> {
+    let task = pending.await.map_err(|e| vcd_failure(what, e))?;
     if args.no_wait {
-        let task = pending.await.map_err(|e| vcd_failure(what, e))?;
         let v = TaskView::of(&task);
         ctx.printer.print(&v, || v.text()).map_err(io_failure)?;
         return Ok(None);
     }
-    let spinner = Spinner::new(what);
-    let r = pending.wait().await;
-    spinner.finish();
-    let task = r.map_err(|e| vcd_failure(what, e))?;
+    let task = wait_shown(ws, &task, what)
+        .await
+        .map_err(|e| vcd_failure(what, e))?;
     tracing::debug!(task = %task.href, "{what}: done");
     Ok(Some(task))
+}
+
+/// Waits for a task with the library's waiter (its poll interval, deadline and idle
+/// timeout). On a terminal a spinner shows the status and progress vCD reports, read
+/// by a second, display-only poll; off a terminal nothing is drawn and nothing extra is
+/// sent.
+pub(crate) async fn wait_shown(
+    ws: &Workloads,
+    task: &Task,
+    what: &str,
+) -> nebulair_core::Result<Task> {
+    use std::io::IsTerminal as _;
+    let visible = std::io::stderr().is_terminal();
+    let spinner = Spinner::with_visibility(what, visible);
+    spinner.message(status_text(task));
+    let waiter = ws.waiter();
+    let r = if visible {
+        tokio::select! {
+            r = waiter.wait(task) => r,
+            () = show_progress(ws, task, &spinner) => unreachable!("the display poll never ends"),
+        }
+    } else {
+        waiter.wait(task).await
+    };
+    spinner.finish();
+    r
+}
+
+/// `(running, 40%)`.
+fn status_text(t: &Task) -> String {
+    match t.progress {
+        Some(p) => format!("({}, {p}%)", t.status),
+        None => format!("({})", t.status),
+    }
+}
+
+/// Reads the task every second and shows its status; never ends (the wait does).
+async fn show_progress(ws: &Workloads, task: &Task, spinner: &Spinner) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Ok(t) = ws.client().get_task(&task.href).await {
+            spinner.message(status_text(&t));
+        }
+    }
 }
 
 /// A failure with a hint for vCD's usual refusals (busy, wrong state, and the 403 vCD
@@ -316,6 +360,13 @@ pub(crate) enum Entity {
 }
 
 impl Entity {
+    fn workloads(&self) -> &Workloads {
+        match self {
+            Entity::VApp(h) => h.workloads(),
+            Entity::Vm(h) => h.workloads(),
+        }
+    }
+
     fn label(&self) -> &'static str {
         match self {
             Entity::VApp(_) => "vApp",
@@ -419,6 +470,7 @@ pub(crate) async fn metadata(
                 Some(MetaVisibility::Private) => MetadataVisibility::Private,
             };
             let done = run_task(
+                target.workloads(),
                 target.set_metadata_with(&key, v, d, vis),
                 &format!("setting metadata {key:?}"),
                 args,
@@ -432,6 +484,7 @@ pub(crate) async fn metadata(
         }
         MetadataSub::Remove { key } => {
             let done = run_task(
+                target.workloads(),
                 target.delete_metadata(&key),
                 &format!("removing metadata {key:?}"),
                 args,
@@ -894,7 +947,10 @@ pub(crate) async fn vapp(
     let ws = args.workloads(client, &ctx)?;
     // A power action: the task, then the vApp read again.
     let act = |h: VAppHandle, pending: Pending, what: String| async move {
-        if run_task(pending, &what, args, &ctx).await?.is_some() {
+        if run_task(h.workloads(), pending, &what, args, &ctx)
+            .await?
+            .is_some()
+        {
             show_vapp(&h, &ctx).await?;
         }
         Ok::<(), Failure>(())
@@ -1016,10 +1072,10 @@ pub(crate) async fn vapp(
                     })
                     .map_err(io_failure);
             }
-            let spinner = Spinner::new(&what);
-            let r = pending.wait().await;
-            spinner.finish();
-            let h = r.map_err(|e| vcd_failure(&what, e))?;
+            let (h, task) = pending.await.map_err(|e| vcd_failure(&what, e))?;
+            wait_shown(&ws, &task, &what)
+                .await
+                .map_err(|e| vcd_failure(&what, e))?;
             show_vapp(&h, &ctx).await
         }
         VAppSub::Deploy { target, deploy } => {
@@ -1288,7 +1344,7 @@ pub(crate) async fn vapp(
             let pending = h.delete_with(DeleteOptions {
                 undeploy_first: undeploy,
             });
-            let done = run_task(pending, &format!("deleting vApp {name}"), args, &ctx)
+            let done = run_task(&ws, pending, &format!("deleting vApp {name}"), args, &ctx)
                 .await
                 .map_err(|f| {
                     if doc.deployed == Some(true) && !undeploy {

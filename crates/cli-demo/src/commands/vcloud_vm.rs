@@ -894,7 +894,10 @@ async fn change(
     args: &TaskArgs,
     ctx: &Ctx,
 ) -> Result<(), Failure> {
-    if run_task(pending, &what, args, ctx).await?.is_some() {
+    if run_task(h.workloads(), pending, &what, args, ctx)
+        .await?
+        .is_some()
+    {
         show_vm(h, ctx).await?;
     }
     Ok(())
@@ -1387,6 +1390,7 @@ pub(crate) async fn vm(
                     ..args.clone()
                 };
                 run_task(
+                    &ws,
                     h.undeploy(nebulair_vcloud::workload::UndeployPowerAction::PowerOff),
                     &format!("undeploying VM {name}"),
                     &wait,
@@ -1394,7 +1398,7 @@ pub(crate) async fn vm(
                 )
                 .await?;
             }
-            let done = run_task(h.delete(), &format!("deleting VM {name}"), args, &ctx)
+            let done = run_task(&ws, h.delete(), &format!("deleting VM {name}"), args, &ctx)
                 .await
                 .map_err(|f| {
                     if deployed && !undeploy {
@@ -1479,7 +1483,7 @@ async fn customize(
     let h = c.target.handle(ws)?;
     let what = format!("customizing VM {}", c.target.vm);
     if anything {
-        let done = run_task(h.set_guest_customization(changes), &what, args, ctx).await?;
+        let done = run_task(ws, h.set_guest_customization(changes), &what, args, ctx).await?;
         if done.is_none() {
             // --no-wait: the task is printed; marking now would meet BUSY_ENTITY.
             if c.at_next_power_on {
