@@ -9,8 +9,11 @@ mod workload_common;
 use std::time::Duration;
 
 use nebulair_core::ErrorKind;
+use nebulair_vcloud::model::vcd::MetadataTypedValue;
 use nebulair_vcloud::model::vcd::VAppStatus;
-use nebulair_vcloud::workload::{IpAllocation, NicSpec, NicUpdate, WorkloadError};
+use nebulair_vcloud::workload::{
+    IpAllocation, MetadataDomain, MetadataVisibility, NicSpec, NicUpdate, WorkloadError,
+};
 use workload_common::env;
 
 #[tokio::test]
@@ -206,5 +209,62 @@ async fn wait_for_ip_addresses_until_every_nic_has_one() {
         .await
         .expect_err("no NIC 7");
     assert!(err.is_not_found(), "{err}");
+    e.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn several_metadata_entries_in_one_task() {
+    let e = env().await;
+    let vapp = e.ws.vdc("VDC-Prod").vapp("db-tier");
+    vapp.set_metadata("keep", MetadataTypedValue::String("old".into()))
+        .wait()
+        .await
+        .expect("one");
+    let tasks = e.sim.task_count();
+    vapp.set_metadata_entries(
+        &[
+            ("env", MetadataTypedValue::String("prod".into())),
+            ("replicas", MetadataTypedValue::Number(3)),
+            ("critical", MetadataTypedValue::Boolean(true)),
+        ],
+        MetadataDomain::General,
+        MetadataVisibility::ReadWrite,
+    )
+    .wait()
+    .await
+    .expect("merge");
+    assert_eq!(e.sim.task_count(), tasks + 1, "one task for every entry");
+    let m = vapp.metadata().await.expect("metadata");
+    assert_eq!(m.metadata_entries.len(), 4, "merged with the entry it had");
+    assert_eq!(
+        m.get("replicas").expect("typed"),
+        Some(MetadataTypedValue::Number(3))
+    );
+    assert_eq!(
+        m.get("critical").expect("typed"),
+        Some(MetadataTypedValue::Boolean(true))
+    );
+    assert_eq!(
+        m.get("keep").expect("typed"),
+        Some(MetadataTypedValue::String("old".into()))
+    );
+    // Bad input: nothing sent.
+    let requests = e.sim.request_count();
+    for bad in [
+        vec![],
+        vec![("", MetadataTypedValue::Number(1))],
+        vec![
+            ("a", MetadataTypedValue::Number(1)),
+            ("a", MetadataTypedValue::Number(2)),
+        ],
+    ] {
+        let err = vapp
+            .set_metadata_entries(&bad, MetadataDomain::General, MetadataVisibility::ReadWrite)
+            .wait()
+            .await
+            .expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+    assert_eq!(e.sim.request_count(), requests);
     e.sim.shutdown().await;
 }
