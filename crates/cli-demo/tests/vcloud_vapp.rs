@@ -577,6 +577,36 @@ fn vm_power_metadata_and_delete() {
             .len(),
         3
     );
+    // Several at once (one task), typed; a malformed entry refused.
+    let tasks = env.sim().task_count();
+    let many = env.vm_json(&[
+        "metadata", "db-01", "set-many", "a=1", "b=2", "--type", "number",
+    ]);
+    assert_eq!(env.sim().task_count(), tasks + 1);
+    let a = many
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["key"] == "a")
+        .expect("a")
+        .clone();
+    assert_eq!(
+        (a["value"].clone(), a["type"].clone()),
+        (1.into(), "number".into())
+    );
+    env.vm(&["metadata", "db-01", "set-many", "c"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("KEY=VALUE"));
+    env.vm(&["metadata", "db-01", "set-many", "c=x", "--type", "number"])
+        .assert()
+        .code(2);
+    env.vm(&["metadata", "db-01", "remove", "a"])
+        .assert()
+        .success();
+    env.vm(&["metadata", "db-01", "remove", "b"])
+        .assert()
+        .success();
     // vApp metadata too, by name in its vDC.
     env.vapp(&[
         "metadata", "db-tier", "--in", "VDC-Prod", "set", "tier", "data",

@@ -249,11 +249,44 @@ pub(crate) enum MetadataSub {
         #[arg(long, value_enum)]
         visibility: Option<MetaVisibility>,
     },
+    /// Sets several keys in one request and one task (KEY=VALUE, all of one type).
+    SetMany {
+        /// The entries.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        entries: Vec<String>,
+        /// The values' type.
+        #[arg(long = "type", value_enum, default_value_t = MetaType::String)]
+        value_type: MetaType,
+        /// The domain.
+        #[arg(long, value_enum, default_value_t = MetaDomain::General)]
+        domain: MetaDomain,
+        /// Who may see and change them [default: read-write for GENERAL, read-only for SYSTEM]
+        #[arg(long, value_enum)]
+        visibility: Option<MetaVisibility>,
+    },
     /// Removes one key.
     Remove {
         /// The key.
         key: String,
     },
+}
+
+/// The library's domain and visibility for the flags.
+fn domain_and_visibility(
+    domain: MetaDomain,
+    visibility: Option<MetaVisibility>,
+) -> (MetadataDomain, MetadataVisibility) {
+    let (d, default_vis) = match domain {
+        MetaDomain::General => (MetadataDomain::General, MetadataVisibility::ReadWrite),
+        MetaDomain::System => (MetadataDomain::System, MetadataVisibility::ReadOnly),
+    };
+    let vis = match visibility {
+        None => default_vis,
+        Some(MetaVisibility::ReadWrite) => MetadataVisibility::ReadWrite,
+        Some(MetaVisibility::ReadOnly) => MetadataVisibility::ReadOnly,
+        Some(MetaVisibility::Private) => MetadataVisibility::Private,
+    };
+    (d, vis)
 }
 
 /// A typed value from the command line.
@@ -401,6 +434,18 @@ impl Entity {
         }
     }
 
+    fn set_metadata_entries(
+        &self,
+        entries: &[(&str, MetadataTypedValue)],
+        domain: MetadataDomain,
+        visibility: MetadataVisibility,
+    ) -> Pending {
+        match self {
+            Entity::VApp(h) => h.set_metadata_entries(entries, domain, visibility),
+            Entity::Vm(h) => h.set_metadata_entries(entries, domain, visibility),
+        }
+    }
+
     fn delete_metadata(&self, key: &str) -> Pending {
         match self {
             Entity::VApp(h) => h.delete_metadata(key),
@@ -459,20 +504,41 @@ pub(crate) async fn metadata(
             visibility,
         } => {
             let v = typed_value(value_type, &value)?;
-            let (d, default_vis) = match domain {
-                MetaDomain::General => (MetadataDomain::General, MetadataVisibility::ReadWrite),
-                MetaDomain::System => (MetadataDomain::System, MetadataVisibility::ReadOnly),
-            };
-            let vis = match visibility {
-                None => default_vis,
-                Some(MetaVisibility::ReadWrite) => MetadataVisibility::ReadWrite,
-                Some(MetaVisibility::ReadOnly) => MetadataVisibility::ReadOnly,
-                Some(MetaVisibility::Private) => MetadataVisibility::Private,
-            };
+            let (d, vis) = domain_and_visibility(domain, visibility);
             let done = run_task(
                 target.workloads(),
                 target.set_metadata_with(&key, v, d, vis),
                 &format!("setting metadata {key:?}"),
+                args,
+                &ctx,
+            )
+            .await?;
+            match done {
+                Some(_) => show_all(target).await,
+                None => Ok(()),
+            }
+        }
+        MetadataSub::SetMany {
+            entries,
+            value_type,
+            domain,
+            visibility,
+        } => {
+            let mut typed = Vec::with_capacity(entries.len());
+            for e in &entries {
+                let Some((k, v)) = e.split_once('=') else {
+                    return Err(Failure::new(
+                        "reading the metadata entries",
+                        Error::invalid_input(format!("{e:?} is not KEY=VALUE")),
+                    ));
+                };
+                typed.push((k.trim(), typed_value(value_type, v)?));
+            }
+            let (d, vis) = domain_and_visibility(domain, visibility);
+            let done = run_task(
+                target.workloads(),
+                target.set_metadata_entries(&typed, d, vis),
+                &format!("setting {} metadata entries", typed.len()),
                 args,
                 &ctx,
             )
