@@ -80,6 +80,13 @@ impl Spinner {
         }
     }
 
+    /// Shows a message after the prefix (a vCD task's status and progress).
+    pub(crate) fn message(&self, msg: impl Into<String>) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.into());
+        }
+    }
+
     /// Removes the spinner.
     pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
@@ -164,6 +171,7 @@ mod tests {
     fn hidden_spinner_accepts_every_call() {
         let s = Spinner::with_visibility("x", false);
         assert!(!s.is_visible());
+        s.message("(running, 40%)");
         s.finish();
     }
 }

@@ -14,12 +14,24 @@ mod dr_failover;
 #[path = "../examples/firewall_edit.rs"]
 #[allow(dead_code)]
 mod firewall_edit;
+#[path = "../examples/vapp_delete.rs"]
+#[allow(dead_code)]
+mod vapp_delete;
+#[path = "../examples/vapp_instantiate.rs"]
+#[allow(dead_code)]
+mod vapp_instantiate;
+#[path = "../examples/vapp_power_cycle.rs"]
+#[allow(dead_code)]
+mod vapp_power_cycle;
 #[path = "../examples/vcd_login.rs"]
 #[allow(dead_code)]
 mod vcd_login;
 #[path = "../examples/vcd_query.rs"]
 #[allow(dead_code)]
 mod vcd_query;
+#[path = "../examples/vm_reconfigure.rs"]
+#[allow(dead_code)]
+mod vm_reconfigure;
 
 #[tokio::test]
 async fn vcd_login_logs_in_every_way() {
@@ -144,5 +156,156 @@ async fn dr_failover_fails_over_and_cleans_up() {
     assert_eq!(some_failed.failover.failed().count(), 2, "{some_failed:?}");
     assert_eq!(some_failed.errors.len(), 2);
     assert!(some_failed.errors.iter().all(|e| !e.message.is_empty()));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vapp_instantiate_creates_names_and_powers_on() {
+    use nebulair_vcloud::model::vcd::VAppStatus;
+    let sim = VcloudSimulator::builder()
+        .task_duration(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let target = vapp_instantiate::simulator_target(sim.base_url().as_str());
+    let made = vapp_instantiate::run(&target, &vapp_instantiate::simulator_request("ex-shop"))
+        .await
+        .expect("vapp_instantiate");
+    assert!(made.id.starts_with("urn:vcloud:vapp:"), "{made:?}");
+    assert_eq!(made.status, Some(VAppStatus::PoweredOn));
+    let mut names: Vec<&str> = made.vms.iter().map(|v| v.0.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["db", "ex-shop-web"]);
+    let web = made.vms.iter().find(|v| v.0 == "ex-shop-web").expect("web");
+    assert_eq!(web.1, "ex-shop-web", "computer name");
+    assert_eq!((web.2, web.3), (2, 2048), "the template's CPU and memory");
+    assert_eq!(web.4.len(), 1, "a pool address: {made:?}");
+    // The simulator agrees: running.
+    assert_eq!(sim.vm_power_state("ex-shop-web"), Some("POWERED_ON"));
+
+    // The same name again in the same vDC, or a template that does not exist: errors.
+    let again = vapp_instantiate::run(&target, &vapp_instantiate::simulator_request("ex-shop"))
+        .await
+        .expect_err("duplicate name");
+    assert!(again.to_string().contains("ex-shop"), "{again}");
+    let mut missing = vapp_instantiate::simulator_request("ex-2");
+    missing.template = "no-such-template".into();
+    let err = vapp_instantiate::run(&target, &missing)
+        .await
+        .expect_err("unknown template");
+    assert!(err.to_string().contains("no-such-template"), "{err}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vm_reconfigure_changes_are_read_back() {
+    let sim = VcloudSimulator::builder()
+        .task_duration(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let target = vm_reconfigure::simulator_target(sim.base_url().as_str());
+    let r = vm_reconfigure::run(&target, "Web-Tier", "WEB-01", "default-routed")
+        .await
+        .expect("vm_reconfigure");
+    assert_eq!((r.before.cpus, r.before.memory_mb), (2, 2048), "{r:?}");
+    assert_eq!(
+        (r.after.cpus, r.after.cores_per_socket, r.after.memory_mb),
+        (4, 2, 4096),
+        "{r:?}"
+    );
+    assert_eq!(r.after.disks_mb.len(), r.before.disks_mb.len() + 1);
+    assert_eq!(r.after.disks_mb.last(), Some(&10240));
+    assert_eq!(r.after.nics.len(), r.before.nics.len() + 1);
+    let new_nic = r.after.nics.iter().find(|n| n.0 == 1).expect("NIC 1");
+    assert_eq!(
+        (new_nic.1.as_str(), new_nic.2.as_str()),
+        ("default-routed", "POOL")
+    );
+    assert_eq!(
+        r.metadata,
+        Some(nebulair_vcloud::model::vcd::MetadataTypedValue::String(
+            "vm_reconfigure example".into()
+        ))
+    );
+    assert!(r.refused.contains("multiple of 4 MB"), "{}", r.refused);
+    // An unknown VM is an error, not a half-filled result.
+    let err = vm_reconfigure::run(&target, "Web-Tier", "no-such-vm", "default-routed")
+        .await
+        .expect_err("unknown VM");
+    assert!(err.to_string().contains("no-such-vm"), "{err}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vapp_power_cycle_sees_every_state() {
+    use nebulair_vcloud::model::vcd::VAppStatus as S;
+    let sim = VcloudSimulator::builder()
+        .task_duration(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let target = vapp_power_cycle::simulator_target(sim.base_url().as_str());
+    let c = vapp_power_cycle::run(&target, "VDC-Dev", "Web-Tier")
+        .await
+        .expect("vapp_power_cycle");
+    let seen: Vec<(&str, Option<S>)> = c.steps.clone();
+    assert_eq!(
+        seen,
+        [
+            ("power on", Some(S::PoweredOn)),
+            ("suspend", Some(S::Suspended)),
+            ("discard suspended state", Some(S::PoweredOff)),
+            ("power on", Some(S::PoweredOn)),
+            ("reboot", Some(S::PoweredOn)),
+            ("shutdown", Some(S::PoweredOff)),
+            ("undeploy", Some(S::PoweredOff)),
+        ]
+    );
+    assert_eq!(c.refused.0, "BAD_REQUEST");
+    assert!(c.refused.1.contains("not powered off"), "{:?}", c.refused);
+    assert_eq!(c.deployed_at_end, Some(false));
+    assert_eq!(sim.vm_power_state("WEB-01"), Some("POWERED_OFF"));
+    // A vApp that starts powered on: the first step is refused, an error.
+    vapp_power_cycle::run(&target, "VDC-Prod", "web-tier")
+        .await
+        .expect_err("already on");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vapp_delete_is_refused_then_undeploys_first() {
+    let sim = VcloudSimulator::builder()
+        .task_duration(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let target = vapp_delete::simulator_target(sim.base_url().as_str());
+    assert_eq!(sim.vm_power_state("jenkins01"), Some("POWERED_ON"));
+    let d = vapp_delete::run(&target, "VDC-Dev", "jenkins")
+        .await
+        .expect("vapp_delete");
+    assert!(d.id.starts_with("urn:vcloud:vapp:"), "{d:?}");
+    assert_eq!(d.refused.as_deref(), Some("BAD_REQUEST"));
+    let mut vms = d.vms.clone();
+    vms.sort();
+    assert_eq!(vms, ["jenkins-agent", "jenkins01"]);
+    assert!(d.gone, "{d:?}");
+    assert_eq!(
+        sim.vm_power_state("jenkins01"),
+        None,
+        "its VMs are gone too"
+    );
+    // Deleting it again: not found.
+    let err = vapp_delete::run(&target, "VDC-Dev", "jenkins")
+        .await
+        .expect_err("already deleted");
+    assert!(err.to_string().contains("jenkins"), "{err}");
+    // A powered-off vApp is deleted without the refusal.
+    let off = vapp_delete::run(&target, "VDC-Prod", "empty-vapp")
+        .await
+        .expect("undeployed vApp");
+    assert_eq!(off.refused, None);
+    assert!(off.gone);
     sim.shutdown().await;
 }

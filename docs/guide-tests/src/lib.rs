@@ -24,6 +24,7 @@ guide_pages! {
     onegate => "onegate.md",
     oneflow => "oneflow.md",
     vcloud_sessions => "vcloud-sessions.md",
+    vcloud_vapps => "vcloud-vapps.md",
     query => "query.md",
     ans => "ans.md",
     dr => "dr.md",
@@ -34,6 +35,7 @@ guide_pages! {
     reliability => "reliability.md",
     migrating_from_pyone => "migrating-from-pyone.md",
     migrating_from_vcloudair => "migrating-from-vcloudair.md",
+    migrating_from_pyvcloud => "migrating-from-pyvcloud.md",
 }
 
 #[cfg(test)]

@@ -20,3 +20,5 @@ pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;
 pub(crate) mod vcloud_network;
 pub(crate) mod vcloud_nsxt;
+pub(crate) mod vcloud_vapp;
+pub(crate) mod vcloud_vm;

@@ -25,6 +25,8 @@ use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
 use crate::commands::vcloud_network::{NetworkSub, network};
 use crate::commands::vcloud_nsxt::{EdgeSub, edge};
+use crate::commands::vcloud_vapp::{TaskArgs, VAppSub, vapp};
+use crate::commands::vcloud_vm::{VmSub, vm};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -153,6 +155,21 @@ enum VcloudSub {
     /// Org vDC networks: list, show, create (isolated, routed, direct), update, delete.
     #[command(subcommand)]
     Network(NetworkSub),
+    /// vApps: list, show, create from a template, deploy, power actions, rename, delete.
+    Vapp {
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(subcommand)]
+        sub: VAppSub,
+    },
+    /// VMs of vApps: power actions, CPU, memory, disks, NICs, customization, media,
+    /// snapshots, metadata.
+    Vm {
+        #[command(flatten)]
+        task: TaskArgs,
+        #[command(subcommand)]
+        sub: Box<VmSub>,
+    },
 }
 
 /// The edge an ANS command works on.
@@ -163,6 +180,10 @@ impl VcloudCmd {
         // other command has the default deadline unless --timeout says otherwise.
         let deadline = match &self.command {
             VcloudSub::Dr(sub) if !sub.is_list() => None,
+            // Changes of vApps and VMs wait for their task (its own deadline and idle
+            // timeout); reads keep the default.
+            VcloudSub::Vapp { sub, .. } if !sub.is_read() => None,
+            VcloudSub::Vm { sub, .. } if !sub.is_read() => None,
             _ => Some(crate::DEFAULT_DEADLINE),
         };
         block_on(&ctx, deadline, self.run_async(ctx))
@@ -275,6 +296,27 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 network(sub, &client, ctx).await
+            }
+            VcloudSub::Vapp { task, sub } => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                vapp(sub, &client, &task, ctx).await
+            }
+            VcloudSub::Vm { task, sub } => {
+                if sub.reads_stdin() && self.conn.password_stdin {
+                    return Err(Failure::new(
+                        "reading the passwords",
+                        Error::invalid_input(
+                            "--password-stdin and --admin-password-stdin cannot both read standard input",
+                        ),
+                    )
+                    .hint("give one of them in a file (--password-file, --admin-password-file)"));
+                }
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                vm(*sub, &client, &task, ctx).await
             }
         }
     }

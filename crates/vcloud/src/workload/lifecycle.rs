@@ -186,6 +186,44 @@ pub(crate) fn metadata_value_xml_with(
     doc.to_xml()
 }
 
+/// A `Metadata` document of typed entries, all in one domain with one visibility
+/// (`POST .../metadata` merges them into what the object has).
+///
+/// # Errors
+/// [`WorkloadError::InvalidValue`](super::WorkloadError::InvalidValue) for no entries, an
+/// empty key or a key given twice.
+pub(crate) fn metadata_entries_xml(
+    entries: &[(&str, MetadataTypedValue)],
+    domain: MetadataDomain,
+    visibility: MetadataVisibility,
+) -> Result<String> {
+    if entries.is_empty() {
+        return Err(super::WorkloadError::invalid("metadata", "no entries to set").into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut doc = XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "Metadata");
+    for (key, value) in entries {
+        key_path(key)?;
+        if !seen.insert(*key) {
+            return Err(super::WorkloadError::invalid(
+                "metadata key",
+                format!("{key:?} is given twice"),
+            )
+            .into());
+        }
+        let mut entry = XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "MetadataEntry");
+        entry.push_child(
+            XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "Domain")
+                .with_attr("visibility", visibility.as_str())
+                .with_text(domain.as_str()),
+        );
+        entry.push_child(XmlElement::new_ns(crate::model::vcd::NS_VCLOUD, "Key").with_text(*key));
+        entry.push_child(value.to_element());
+        doc.push_child(entry);
+    }
+    Ok(doc.to_xml())
+}
+
 /// Joins a tail to an href.
 pub(crate) fn under(href: &str, tail: &str) -> String {
     format!(
@@ -286,6 +324,39 @@ macro_rules! entity_ops {
                 self.post("action/removeAllSnapshots", None)
             }
 
+            #[doc = concat!("Polls the ", $label, " every `poll` while its status is `unwanted`, for at most `timeout`; returns the status it reached (go-vcloud-director's `BlockWhileStatus`).")]
+            ///
+            /// # Errors
+            /// Request errors; [`ErrorKind::Timeout`](nebulair_core::ErrorKind::Timeout)
+            /// when the status is still `unwanted` after `timeout`.
+            pub async fn wait_while_status(
+                &self,
+                unwanted: crate::model::vcd::VAppStatus,
+                timeout: std::time::Duration,
+                poll: std::time::Duration,
+            ) -> nebulair_core::Result<crate::model::vcd::VAppStatus> {
+                let start = tokio::time::Instant::now();
+                loop {
+                    let status = Box::pin(self.get()).await?.status_typed();
+                    match status {
+                        Some(s) if s != unwanted => return Ok(s),
+                        _ => {}
+                    }
+                    let spent = start.elapsed();
+                    if spent >= timeout {
+                        return Err(nebulair_core::Error::new(
+                            nebulair_core::ErrorKind::Timeout,
+                            format!(
+                                "{} still {} after {timeout:?}",
+                                self.label(),
+                                status.map(|s| s.as_str()).unwrap_or("without a status")
+                            ),
+                        ));
+                    }
+                    tokio::time::sleep(poll.min(timeout - spent)).await;
+                }
+            }
+
             #[doc = concat!("The metadata of the ", $label, " (`GET .../metadata`).")]
             ///
             /// # Errors
@@ -359,6 +430,30 @@ macro_rules! entity_ops {
                         .submit_task(
                             ApiRequest::put(crate::workload::lifecycle::under(&href, &format!("metadata/{key}")))
                                 .body(media::METADATA_VALUE, body),
+                        )
+                        .await
+                })
+            }
+
+            #[doc = concat!("Sets several typed metadata values of the ", $label, " in one request and one task (`POST .../metadata`, merged into the entries it has; pyvcloud's `set_multiple_metadata`, go-vcloud-director's `MergeMetadata`).")]
+            pub fn set_metadata_entries(
+                &self,
+                entries: &[(&str, MetadataTypedValue)],
+                domain: crate::workload::lifecycle::MetadataDomain,
+                visibility: crate::workload::lifecycle::MetadataVisibility,
+            ) -> Pending {
+                let body = match crate::workload::lifecycle::metadata_entries_xml(entries, domain, visibility) {
+                    Ok(b) => b,
+                    Err(e) => return Pending::failed(&self.core.ws, e),
+                };
+                let me = self.clone();
+                Pending::new(&self.core.ws, async move {
+                    let href = me.href().await?;
+                    me.core
+                        .ws
+                        .submit_task(
+                            ApiRequest::post(crate::workload::lifecycle::under(&href, "metadata"))
+                                .body(media::METADATA, body),
                         )
                         .await
                 })

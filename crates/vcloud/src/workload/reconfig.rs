@@ -21,8 +21,8 @@ use crate::client::ApiRequest;
 use crate::model::vcd::helpers::resource_type;
 use crate::model::vcd::{
     Document, GuestCustomizationSection, MediaInsertOrEjectParams, NS_VMW, NetworkConnection,
-    NetworkConnectionSection, RASD, RasdItemsList, Reference, VAppStatus, Vdc, Vm, VmCapabilities,
-    XmlAttribute, XmlText, media,
+    NetworkConnectionSection, RASD, RasdItemsList, Reference, VAppStatus, Vdc,
+    VirtualHardwareSection, Vm, VmCapabilities, XmlAttribute, XmlText, media,
 };
 use crate::model::xml::XmlElement;
 
@@ -885,6 +885,153 @@ impl VmHandle {
     }
 }
 
+/// Whole sections, read and written as they are (go-vcloud-director's
+/// `GetVirtualHardwareSection`, `GetNetworkConnectionSection`,
+/// `UpdateNetworkConnectionSection`, `GetGuestCustomizationSection`,
+/// `SetGuestCustomizationSection`). The typed changes above are usually simpler; these
+/// are for callers that build the section themselves.
+impl VmHandle {
+    /// The virtual hardware section alone (`GET .../virtualHardwareSection`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn virtual_hardware_section(&self) -> Result<VirtualHardwareSection> {
+        Ok(self.section("virtualHardwareSection").await?.1)
+    }
+
+    /// The network connection section alone (`GET .../networkConnectionSection`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn network_connection_section(&self) -> Result<NetworkConnectionSection> {
+        Ok(self.section("networkConnectionSection").await?.1)
+    }
+
+    /// The guest customization section alone (`GET .../guestCustomizationSection`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn guest_customization_section(&self) -> Result<GuestCustomizationSection> {
+        Ok(self.section("guestCustomizationSection").await?.1)
+    }
+
+    /// Replaces the network connection section (`PUT .../networkConnectionSection`) with
+    /// `section`. A primary index that names none of its NICs, or two NICs with one
+    /// index, is a typed [`WorkloadError::InvalidValue`] before anything is sent.
+    pub fn set_network_connection_section(&self, section: NetworkConnectionSection) -> Pending {
+        if let Err(e) = check_connections(&section) {
+            return Pending::failed(&self.core.ws, e);
+        }
+        self.put_section(
+            "networkConnectionSection",
+            media::NETWORK_CONNECTION_SECTION,
+            section.to_xml(),
+        )
+    }
+
+    /// Replaces the guest customization section (`PUT .../guestCustomizationSection`)
+    /// with `section`; a bad computer name is a typed [`WorkloadError::InvalidValue`].
+    pub fn set_guest_customization_section(&self, section: GuestCustomizationSection) -> Pending {
+        if let Some(c) = section.computer_name.as_deref()
+            && let Err(e) = check_computer_name(c)
+        {
+            return Pending::failed(&self.core.ws, e);
+        }
+        self.put_section(
+            "guestCustomizationSection",
+            media::GUEST_CUSTOMIZATION_SECTION,
+            section.to_xml(),
+        )
+    }
+
+    fn put_section(&self, tail: &'static str, content_type: &'static str, body: String) -> Pending {
+        let me = self.clone();
+        Pending::new(&self.core.ws, async move {
+            let href = under(&me.href().await?, tail);
+            me.core
+                .ws
+                .submit_task(ApiRequest::put(href).body(content_type, body))
+                .await
+        })
+    }
+}
+
+impl VmHandle {
+    /// Polls the VM every `poll` until each NIC of `nic_indexes` reports an IP address
+    /// (a DHCP lease shows once guest tools report it), for at most `timeout`; returns
+    /// the addresses in the order of `nic_indexes` (go-vcloud-director's
+    /// `WaitForDhcpIpByNicIndexes`).
+    ///
+    /// # Errors
+    /// [`WorkloadError::NotFound`] for an index the VM has no NIC for;
+    /// [`ErrorKind::Timeout`](nebulair_core::ErrorKind::Timeout) naming the NICs still
+    /// without an address; request errors.
+    pub async fn wait_for_ip_addresses(
+        &self,
+        nic_indexes: &[i64],
+        timeout: std::time::Duration,
+        poll: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let vm = Box::pin(self.get()).await?;
+            let nics = vm.network_connections();
+            let mut found = Vec::with_capacity(nic_indexes.len());
+            let mut missing = Vec::new();
+            for &i in nic_indexes {
+                let nic = nics
+                    .iter()
+                    .find(|c| c.network_connection_index == Some(i))
+                    .ok_or_else(|| nic_not_found(i))?;
+                match nic.ip_address.as_deref().map(str::trim) {
+                    Some(ip) if !ip.is_empty() => found.push(ip.to_owned()),
+                    _ => missing.push(i),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(found);
+            }
+            let spent = start.elapsed();
+            if spent >= timeout {
+                return Err(nebulair_core::Error::new(
+                    nebulair_core::ErrorKind::Timeout,
+                    format!(
+                        "{}: NIC(s) {missing:?} have no IP address after {timeout:?}",
+                        self.label()
+                    ),
+                ));
+            }
+            tokio::time::sleep(poll.min(timeout - spent)).await;
+        }
+    }
+}
+
+/// Checks the NIC indexes of a whole network connection section.
+fn check_connections(sec: &NetworkConnectionSection) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &sec.network_connections {
+        let Some(i) = c.network_connection_index else {
+            return Err(invalid("network connection", "a NIC has no index"));
+        };
+        if !seen.insert(i) {
+            return Err(invalid(
+                "network connection",
+                format!("two NICs have index {i}"),
+            ));
+        }
+    }
+    if let Some(p) = sec.primary_network_connection_index
+        && !seen.is_empty()
+        && !seen.contains(&p)
+    {
+        return Err(invalid(
+            "primary network connection",
+            format!("index {p} names none of the NICs"),
+        ));
+    }
+    Ok(())
+}
+
 fn up_href(links: &[crate::model::vcd::Link], mt: &str) -> Option<String> {
     links
         .iter()
@@ -978,6 +1125,23 @@ mod tests {
         assert_eq!(sec.primary_network_connection_index, Some(0));
         assert!(remove_nic_in(&mut sec, 7).is_err());
         assert!(add_nic_in(&mut sec, &NicSpec::new(" ", IpAllocation::Dhcp)).is_err());
+    }
+
+    #[test]
+    fn whole_sections_are_checked() {
+        let mut sec = NetworkConnectionSection::default();
+        add_nic_in(&mut sec, &NicSpec::new("a", IpAllocation::Dhcp)).expect("a");
+        add_nic_in(&mut sec, &NicSpec::new("b", IpAllocation::Pool)).expect("b");
+        assert!(check_connections(&sec).is_ok());
+        sec.primary_network_connection_index = Some(7);
+        let e = check_connections(&sec).expect_err("unknown primary");
+        assert!(e.to_string().contains("index 7"), "{e}");
+        sec.primary_network_connection_index = Some(0);
+        sec.network_connections[1].network_connection_index = Some(0);
+        assert!(check_connections(&sec).is_err());
+        sec.network_connections[1].network_connection_index = None;
+        assert!(check_connections(&sec).is_err());
+        assert!(check_connections(&NetworkConnectionSection::default()).is_ok());
     }
 
     #[test]

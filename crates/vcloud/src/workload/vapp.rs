@@ -66,7 +66,8 @@ impl VAppHandle {
             .href(|name| async move {
                 match scope {
                     VAppScope::Vdc(vdc) => {
-                        let cands = vdc.vapp_candidates().await?;
+                        // Boxed, as a VM's lookup in its vApp: keeps callers' futures small.
+                        let cands = Box::pin(vdc.vapp_candidates()).await?;
                         Ok(pick(EntityKind::VApp, &name, Some(vdc.label()), cands)?.href)
                     }
                     VAppScope::Any => {
@@ -199,6 +200,35 @@ impl VAppHandle {
     /// Renames the vApp.
     pub fn rename(&self, name: impl Into<String>) -> Pending {
         self.update(Some(name.into()), None)
+    }
+
+    /// The vDC the vApp lives in (its `up` link), as a handle (go-vcloud-director's
+    /// `GetParentVDC`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`WorkloadError::Missing`](super::WorkloadError::Missing)
+    /// when the document has no up link to a vDC.
+    pub async fn vdc(&self) -> Result<VdcHandle> {
+        let doc = Box::pin(self.get()).await?;
+        let href = doc
+            .links
+            .iter()
+            .find(|l| {
+                l.rel.as_deref() == Some("up")
+                    && l.type_
+                        .as_deref()
+                        .is_some_and(|t| media::same(t, media::VDC))
+            })
+            .and_then(|l| l.href.clone())
+            .ok_or_else(|| super::WorkloadError::Missing {
+                kind: EntityKind::VApp,
+                what: "an up link to its vDC".into(),
+            })?;
+        Ok(VdcHandle::new(
+            self.core.ws.clone(),
+            Locator::Href(href),
+            None,
+        ))
     }
 
     /// The vApp's owner (`GET .../owner`).

@@ -65,7 +65,9 @@ impl VmHandle {
             .href(|name| async move {
                 match scope {
                     VmScope::VApp(vapp) => {
-                        let cands = vapp.vm_candidates().await?;
+                        // Boxed: the vApp's own lookup nests another deep future, and
+                        // callers' futures would hit the compiler's recursion limit.
+                        let cands = Box::pin(vapp.vm_candidates()).await?;
                         Ok(pick(EntityKind::Vm, &name, Some(vapp.label()), cands)?.href)
                     }
                     VmScope::Any => {
@@ -87,6 +89,13 @@ impl VmHandle {
                 }
             })
             .await
+    }
+
+    pub(crate) fn label(&self) -> String {
+        match (&self.core.loc, self.core.name()) {
+            (_, Some(n)) => format!("VM {n:?}"),
+            (other, None) => format!("VM {other}"),
+        }
     }
 
     /// The Vm document with its sections (hardware, OS, network connections,
@@ -136,6 +145,50 @@ impl VmHandle {
     /// Renames the VM.
     pub fn rename(&self, name: impl Into<String>) -> Pending {
         self.update(Some(name.into()), None)
+    }
+
+    /// The vApp the VM belongs to (its `VAppParent`, else its `up` link), as a handle
+    /// (go-vcloud-director's `GetParentVApp`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`WorkloadError::Missing`](super::WorkloadError::Missing)
+    /// when the document names no vApp.
+    pub async fn vapp(&self) -> Result<VAppHandle> {
+        // Boxed, as the other parent calls: a name lookup is a deep future.
+        let vm = Box::pin(self.get()).await?;
+        let parent = vm
+            .vapp_parent
+            .as_ref()
+            .and_then(|r| r.href.clone())
+            .or_else(|| {
+                vm.links
+                    .iter()
+                    .find(|l| {
+                        l.rel.as_deref() == Some("up")
+                            && l.type_
+                                .as_deref()
+                                .is_some_and(|t| media::same(t, media::VAPP))
+                    })
+                    .and_then(|l| l.href.clone())
+            });
+        let href = parent.ok_or_else(|| super::WorkloadError::Missing {
+            kind: EntityKind::Vm,
+            what: "an up link to its vApp".into(),
+        })?;
+        Ok(VAppHandle::new(
+            self.core.ws.clone(),
+            Locator::Href(href),
+            super::vapp::VAppScope::Any,
+        ))
+    }
+
+    /// The vDC the VM runs in, through its vApp (go-vcloud-director's `GetParentVdc`).
+    ///
+    /// # Errors
+    /// As [`vapp`](Self::vapp) and [`VAppHandle::vdc`].
+    pub async fn vdc(&self) -> Result<super::VdcHandle> {
+        let vapp = Box::pin(self.vapp()).await?;
+        Box::pin(vapp.vdc()).await
     }
 }
 
