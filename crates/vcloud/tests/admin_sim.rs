@@ -183,10 +183,7 @@ async fn api_tokens_are_created_used_and_revoked() {
         "{roles:?}"
     );
 
-    let token = admin
-        .create_api_token(DEFAULT_ORG, "ci")
-        .await
-        .expect("token");
+    let token = admin.create_api_token("ci").await.expect("token");
     assert_eq!(token.token.name, "ci");
     assert_eq!(token.token.type_.as_deref(), Some("REFRESH"));
     assert!(!format!("{token:?}").contains(token.secret.expose_secret()));
@@ -198,10 +195,7 @@ async fn api_tokens_are_created_used_and_revoked() {
             .iter()
             .any(|t| t.name == "ci")
     );
-    let e = admin
-        .create_api_token(DEFAULT_ORG, "ci")
-        .await
-        .expect_err("same name");
+    let e = admin.create_api_token("ci").await.expect_err("same name");
     assert!(e.to_string().contains("already exists"), "{e}");
 
     // The token logs in (OAuth refresh-token grant) ...
@@ -239,7 +233,7 @@ async fn api_tokens_are_created_used_and_revoked() {
         .client()
         .expect("client")
         .admin()
-        .create_api_token(DEFAULT_ORG, "x")
+        .create_api_token("x")
         .await
         .expect_err("no bearer token");
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");

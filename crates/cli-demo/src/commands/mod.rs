@@ -15,6 +15,7 @@ pub(crate) mod profile;
 #[cfg(feature = "simulators")]
 pub(crate) mod simulate;
 pub(crate) mod vcloud;
+pub(crate) mod vcloud_admin;
 pub(crate) mod vcloud_ans;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;

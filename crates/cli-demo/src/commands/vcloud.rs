@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::Ctx;
 use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
+use crate::commands::vcloud_admin::{OrgSub, TokenSub, UserSub, org, token, user};
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
@@ -155,6 +156,15 @@ enum VcloudSub {
     /// Org vDC networks: list, show, create (isolated, routed, direct), update, delete.
     #[command(subcommand)]
     Network(NetworkSub),
+    /// Orgs (system administrators): list, show, create, enable, disable, delete.
+    #[command(subcommand)]
+    Org(OrgSub),
+    /// Users and roles: list, show, create, enable, disable, delete, roles.
+    #[command(subcommand)]
+    User(UserSub),
+    /// API tokens of the session's user: list, create (written to a file), delete.
+    #[command(subcommand)]
+    Token(TokenSub),
     /// vApps: list, show, create from a template, deploy, power actions, rename, delete.
     Vapp {
         #[command(flatten)]
@@ -296,6 +306,39 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 network(sub, &client, ctx).await
+            }
+            VcloudSub::Org(sub) => {
+                let org_info = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org_info, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                org(sub, &client, ctx).await
+            }
+            VcloudSub::User(sub) => {
+                if matches!(
+                    sub,
+                    UserSub::Create {
+                        user_password_stdin: true,
+                        ..
+                    }
+                ) && self.conn.password_stdin
+                {
+                    return Err(Failure::new(
+                        "reading the passwords",
+                        Error::invalid_input(
+                            "--password-stdin and --user-password-stdin cannot both read standard input",
+                        ),
+                    ));
+                }
+                let org_info = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org_info, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                user(sub, &client, ctx).await
+            }
+            VcloudSub::Token(sub) => {
+                let org_info = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org_info, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                token(sub, &client, ctx).await
             }
             VcloudSub::Vapp { task, sub } => {
                 let org = self.conn.login(&ctx).await?.org_info;

@@ -34,7 +34,7 @@
 //! assert!(user.enabled);
 //! assert!(!format!("{user:?}").contains("a-long-secret"));
 //!
-//! let token = admin.create_api_token(DEFAULT_ORG, "ci").await?;
+//! let token = admin.create_api_token("ci").await?;
 //! assert!(!token.secret.expose_secret().is_empty());
 //! assert!(admin.api_tokens().await?.iter().any(|t| t.name == "ci"));
 //! # sim.shutdown().await;
@@ -367,15 +367,15 @@ impl Admin {
             .await
     }
 
-    /// Creates an API token named `name` for the session's user in `org` (vCD 10.3.1,
-    /// API 36.1): registers it as an OAuth client, then trades the session's bearer token
-    /// for the token (`jwt-bearer` grant). The token is in [`NewApiToken::secret`], shown
-    /// by vCD only this once.
+    /// Creates an API token named `name` for the session's user in the session's org
+    /// (vCD 10.3.1, API 36.1): registers it as an OAuth client, then trades the session's
+    /// bearer token for the token (`jwt-bearer` grant). The token is in
+    /// [`NewApiToken::secret`], shown by vCD only this once.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for an empty name or a session without a bearer token
     /// (log in with `LoginMode::CloudApi`); vCD's refusal.
-    pub async fn create_api_token(&self, org: &str, name: &str) -> Result<NewApiToken> {
+    pub async fn create_api_token(&self, name: &str) -> Result<NewApiToken> {
         if name.trim().is_empty() {
             return Err(Error::invalid_input("an API token needs a name"));
         }
@@ -386,6 +386,11 @@ impl Admin {
                 "API tokens are created with a bearer session (LoginMode::CloudApi or an API token login)",
             ));
         }
+        let session: serde_json::Value = self.api.get("sessions/current").await?;
+        let org = session["org"]["name"]
+            .as_str()
+            .ok_or_else(|| Error::protocol("the current session names no org"))?
+            .to_owned();
         let context = if org.eq_ignore_ascii_case("system") {
             "provider".to_owned()
         } else {

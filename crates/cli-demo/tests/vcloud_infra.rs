@@ -1,4 +1,6 @@
-//! `nebulair vcloud edge|firewall|nat|ipsec|network` against the vCloud simulator: the
+//! `nebulair vcloud edge|firewall|nat|ipsec|network|org|user|token` against the vCloud
+//! simulator (org, user and token: administration over the cloudapi, secrets from files,
+//! never printed). The
 //! edge commands pick the cloudapi for NSX-T edges, re-read what they changed, refuse what
 //! NSX-T cannot express, and never print a pre-shared key; the network commands create,
 //! show, update and delete org vDC networks, with bad pools refused before sending.
@@ -320,5 +322,117 @@ fn org_vdc_networks_from_the_command_line() {
     assert_eq!(
         names(&env.json(&["network", "list", vdc[0], vdc[1]])),
         ["default-routed"]
+    );
+}
+
+#[test]
+fn orgs_users_and_api_tokens_from_the_command_line() {
+    let env = Env::start();
+    let sys = |args: &[&str]| -> Value {
+        let out = env
+            .vcd()
+            .env("VCD_ORG", "System")
+            .args(args)
+            .args(["-o", "json"])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        serde_json::from_str(&stdout_of(&out)).expect("json")
+    };
+    let created = sys(&[
+        "org",
+        "create",
+        "acme",
+        "--display-name",
+        "ACME",
+        "--description",
+        "a customer",
+    ]);
+    assert_eq!(created["isEnabled"], true);
+    assert!(names(&sys(&["org", "list"])).contains(&"acme".to_owned()));
+
+    let dir = tempfile::tempdir().expect("dir");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "alice-secret-pw\n").expect("pw");
+    let out = env
+        .vcd()
+        .env("VCD_ORG", "System")
+        .args([
+            "user",
+            "create",
+            "alice",
+            "--role",
+            "vApp Author",
+            "--org",
+            "acme",
+            "--user-password-file",
+        ])
+        .arg(&pw)
+        .args(["-o", "json", "-vv"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        !stdout_of(&out).contains("alice-secret-pw")
+            && !stderr_of(&out).contains("alice-secret-pw")
+    );
+    let alice: Value = serde_json::from_str(&stdout_of(&out)).expect("json");
+    assert_eq!(alice["orgEntityRef"]["name"], "acme");
+    assert_eq!(alice["roleEntityRefs"][0]["name"], "vApp Author");
+
+    // alice logs in to acme with that password.
+    let out = env
+        .vcd()
+        .env("VCD_ORG", "acme")
+        .env("VCD_USER", "alice")
+        .env("VCD_PASSWORD", "alice-secret-pw")
+        .args(["user", "show", "alice", "-o", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let off = sys(&["user", "disable", "alice"]);
+    assert_eq!(off["enabled"], false);
+    let roles = env.json(&["user", "roles"]);
+    assert!(names(&roles).contains(&"vApp Author".to_owned()));
+
+    // An API token, written to a file (0600) and never printed; it logs in; then revoked.
+    let tok = dir.path().join("token");
+    let out = env
+        .vcd()
+        .args([
+            "token",
+            "create",
+            "ci",
+            "--org",
+            DEFAULT_ORG,
+            "--output-file",
+        ])
+        .arg(&tok)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let secret = std::fs::read_to_string(&tok).expect("token file");
+    let secret = secret.trim();
+    assert!(!secret.is_empty() && !stdout_of(&out).contains(secret));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&tok).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert_eq!(names(&env.json(&["token", "list"])), ["ci"]);
+    env.json(&["token", "delete", "ci", "--yes"]);
+    assert!(
+        env.json(&["token", "list"])
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+
+    let err = env.fails(&["org", "create", "evil"]);
+    assert!(
+        err.to_lowercase().contains("right") || err.contains("403") || err.contains("FORBIDDEN"),
+        "{err}"
     );
 }
