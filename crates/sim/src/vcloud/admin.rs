@@ -29,7 +29,9 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{Ctx, cloudapi_error, json as json_response, respond};
+use super::common::{
+    Ctx, cloudapi_bad, cloudapi_forbidden, cloudapi_refusal, json as json_response, respond,
+};
 use super::state::{Org, State, Token};
 use crate::vcloud::SYSTEM_ORG;
 
@@ -189,26 +191,16 @@ pub(crate) fn api_token_owner(st: &State, secret: &str) -> Option<(String, Strin
         .map(|c| (c.user.clone(), c.org.clone()))
 }
 
-fn rid() -> String {
-    crate::random_uuid().to_string()
-}
-
 fn err(status: StatusCode, minor: &str, message: &str) -> Response {
-    cloudapi_error(status, minor, &format!("[ {} ] {message}", rid()))
+    cloudapi_refusal(status, minor, message)
 }
 
 fn bad(message: &str) -> Response {
-    err(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    cloudapi_bad(message)
 }
 
 fn forbidden(what: &str) -> Response {
-    err(
-        StatusCode::FORBIDDEN,
-        "ACCESS_TO_RESOURCE_IS_FORBIDDEN",
-        &format!(
-            "Either you need some or all of the following rights [ORG_VIEW] to perform operations [ORG_VIEW] for {what} or the target entity is invalid."
-        ),
-    )
+    cloudapi_forbidden("ORG_VIEW", "ORG_VIEW", what)
 }
 
 fn unauthenticated() -> Response {
@@ -308,7 +300,7 @@ pub(crate) fn orgs(ctx: &Ctx<'_>) -> Response {
         .map(|o| org_json(&st, o))
         .collect();
     drop(st);
-    super::nsxt::paged(ctx, items)
+    super::query::cloudapi_page(ctx, items)
 }
 
 /// `POST /cloudapi/1.0.0/orgs`.
@@ -459,7 +451,7 @@ pub(crate) fn users(ctx: &Ctx<'_>) -> Response {
         .map(|u| user_json(&st, u))
         .collect();
     drop(st);
-    super::nsxt::paged(ctx, items)
+    super::query::cloudapi_page(ctx, items)
 }
 
 fn roles_of(body: &Value) -> Result<Vec<usize>, String> {
@@ -655,7 +647,7 @@ pub(crate) fn roles(ctx: &Ctx<'_>) -> Response {
         .filter(|i| (ROLES[*i].0 == "System Administrator") == is_sys(&tok))
         .map(role_json)
         .collect();
-    super::nsxt::paged(ctx, items)
+    super::query::cloudapi_page(ctx, items)
 }
 
 /// `GET /cloudapi/1.0.0/roles/{urn}` and `.../roles/{urn}/rights`.
@@ -684,7 +676,7 @@ pub(crate) fn role(ctx: &Ctx<'_>, id: &str, rights: bool) -> Response {
             })
         })
         .collect();
-    super::nsxt::paged(ctx, items)
+    super::query::cloudapi_page(ctx, items)
 }
 
 /// `POST /oauth/tenant/{org}/register` (`org` `None`: `/oauth/provider/register`).
@@ -807,7 +799,7 @@ pub(crate) fn tokens(ctx: &Ctx<'_>) -> Response {
         .map(|c| token_json(&st, c))
         .collect();
     drop(st);
-    super::nsxt::paged(ctx, items)
+    super::query::cloudapi_page(ctx, items)
 }
 
 /// `GET`, `DELETE /cloudapi/1.0.0/tokens/{urn}`.

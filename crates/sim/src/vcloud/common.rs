@@ -192,6 +192,32 @@ pub(crate) fn cloudapi_error(status: StatusCode, minor: &str, message: &str) -> 
     )
 }
 
+/// A cloudapi refusal as vCD words it: the message starts with `[ <request id> ]`.
+pub(crate) fn cloudapi_refusal(status: StatusCode, minor: &str, message: &str) -> Response {
+    cloudapi_error(
+        status,
+        minor,
+        &format!("[ {} ] {message}", crate::random_uuid()),
+    )
+}
+
+/// 400 `BAD_REQUEST` of the cloudapi.
+pub(crate) fn cloudapi_bad(message: &str) -> Response {
+    cloudapi_refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+}
+
+/// 403 `ACCESS_TO_RESOURCE_IS_FORBIDDEN` of the cloudapi, for an entity the caller
+/// cannot see (or that does not exist), naming the rights it would need.
+pub(crate) fn cloudapi_forbidden(right: &str, operation: &str, what: &str) -> Response {
+    cloudapi_refusal(
+        StatusCode::FORBIDDEN,
+        "ACCESS_TO_RESOURCE_IS_FORBIDDEN",
+        &format!(
+            "Either you need some or all of the following rights [{right}] to perform operations [{operation}] for {what} or the target entity is invalid."
+        ),
+    )
+}
+
 /// An NSX-style JSON error of the hybridity services.
 pub(crate) fn nsx_json_error(status: StatusCode, code: i64, details: &str) -> Response {
     json(

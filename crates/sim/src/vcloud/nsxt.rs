@@ -26,8 +26,10 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{Ctx, cloudapi_error, json as json_response};
-use super::query::{eval_with, parse_filter};
+use super::common::{
+    Ctx, cloudapi_bad, cloudapi_forbidden, cloudapi_refusal, json as json_response,
+};
+use super::query::cloudapi_page;
 use super::state::{Effect, State, WorkloadFn, ids};
 
 /// The seeded NSX-T edge gateway of `VDC-Dev`.
@@ -97,26 +99,16 @@ impl NsxtState {
     }
 }
 
-fn rid() -> String {
-    crate::random_uuid().to_string()
-}
-
 fn err(status: StatusCode, minor: &str, message: &str) -> Response {
-    cloudapi_error(status, minor, &format!("[ {} ] {message}", rid()))
+    cloudapi_refusal(status, minor, message)
 }
 
 fn bad(message: &str) -> Response {
-    err(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    cloudapi_bad(message)
 }
 
 fn forbidden(what: &str) -> Response {
-    err(
-        StatusCode::FORBIDDEN,
-        "ACCESS_TO_RESOURCE_IS_FORBIDDEN",
-        &format!(
-            "Either you need some or all of the following rights [ORG_VDC_GATEWAY_VIEW] to perform operations [VDC_EDGE_GATEWAY_VIEW] for {what} or the target entity is invalid."
-        ),
-    )
+    cloudapi_forbidden("ORG_VDC_GATEWAY_VIEW", "VDC_EDGE_GATEWAY_VIEW", what)
 }
 
 macro_rules! auth {
@@ -133,76 +125,6 @@ macro_rules! auth {
 
 fn gateway_uuid(seg: &str) -> Option<Uuid> {
     Uuid::parse_str(seg.strip_prefix("urn:vcloud:gateway:")?).ok()
-}
-
-/// The value at a dotted path (`orgVdc.id`) as filter/sort text.
-fn path_text(v: &Value, path: &str) -> Option<String> {
-    let mut cur = v;
-    for part in path.split('.') {
-        cur = cur.get(part)?;
-    }
-    match cur {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
-/// A page of `items` per the request's `page`, `pageSize`, `filter`, `sortAsc`/`sortDesc`.
-pub(crate) fn paged(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
-    let num = |name: &str, default: u64| -> Result<u64, Box<Response>> {
-        match ctx.param(name) {
-            None | Some("") => Ok(default),
-            Some(t) => t.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                Box::new(bad(&format!(
-                    "Invalid {name} \"{t}\": it must be a positive number."
-                )))
-            }),
-        }
-    };
-    let page = match num("page", 1) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    let page_size = match num("pageSize", 25) {
-        Ok(p) => p.min(128),
-        Err(r) => return *r,
-    };
-    if let Some(f) = ctx.param("filter").filter(|f| !f.is_empty()) {
-        let parsed = match parse_filter(f, false) {
-            Ok(p) => p,
-            Err(e) => return bad(&format!("Invalid filter \"{f}\": {e}.")),
-        };
-        items.retain(|v| eval_with(&parsed, &|attr| path_text(v, attr)));
-    }
-    let sort = ctx
-        .param("sortAsc")
-        .map(|f| (f.to_owned(), true))
-        .or_else(|| ctx.param("sortDesc").map(|f| (f.to_owned(), false)));
-    if let Some((field, asc)) = sort {
-        items.sort_by(|a, b| {
-            let o = path_text(a, &field)
-                .unwrap_or_default()
-                .to_lowercase()
-                .cmp(&path_text(b, &field).unwrap_or_default().to_lowercase());
-            if asc { o } else { o.reverse() }
-        });
-    }
-    let total = items.len() as u64;
-    let page_count = total.div_ceil(page_size);
-    let start = ((page - 1) * page_size).min(total) as usize;
-    let end = (start + page_size as usize).min(items.len());
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "resultTotal": total,
-            "pageCount": page_count,
-            "page": page,
-            "pageSize": page_size,
-            "associations": null,
-            "values": items[start..end].to_vec(),
-        }),
-    )
 }
 
 fn edge_json(st: &State, e: &NsxtEdge) -> Value {
@@ -287,7 +209,7 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Response {
     let mut items: Vec<Value> = st.edges.iter().map(|e| nsxv_json(&st, e)).collect();
     items.extend(st.nsxt.edges.iter().map(|e| edge_json(&st, e)));
     drop(st);
-    paged(ctx, items)
+    cloudapi_page(ctx, items)
 }
 
 /// `GET /cloudapi/1.0.0/edgeGateways/{id}`.
@@ -620,7 +542,7 @@ pub(crate) fn firewall_put(ctx: &Ctx<'_>, id: &str) -> Response {
                 have + 1
             }
             None => {
-                rule["id"] = Value::String(rid());
+                rule["id"] = Value::String(crate::random_uuid().to_string());
                 0
             }
         };
@@ -670,7 +592,7 @@ pub(crate) fn service_list(ctx: &Ctx<'_>, id: &str, service: &str) -> Response {
         Err(r) => return *r,
     };
     drop(st);
-    paged(ctx, items)
+    cloudapi_page(ctx, items)
 }
 
 fn service_of(s: &str) -> Option<Service> {
@@ -731,7 +653,7 @@ pub(crate) fn service_create(ctx: &Ctx<'_>, id: &str, service: &str) -> Response
     if let Some(r) = busy(&st, ctx, &edge) {
         return r;
     }
-    body["id"] = Value::String(rid());
+    body["id"] = Value::String(crate::random_uuid().to_string());
     body["version"] = json!({"version": 0});
     if service == Service::Nat {
         // vCD answers both fields whichever one was sent.
@@ -886,6 +808,7 @@ pub(crate) fn service_delete(ctx: &Ctx<'_>, id: &str, service: &str, item: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vcloud::query::path_text;
 
     #[test]
     fn the_public_id_is_the_seeded_one() {

@@ -1,6 +1,7 @@
 //! The vCD query service: typed queries over the in-memory inventory with FIQL filters,
 //! sorting, fields, formats and real paging.
 
+use serde_json::{Value, json};
 use std::cmp::Ordering;
 
 use axum::response::Response;
@@ -533,6 +534,78 @@ fn filter_attrs(f: &Filter, out: &mut Vec<String>) {
         Filter::And(v) | Filter::Or(v) => v.iter().for_each(|x| filter_attrs(x, out)),
         Filter::Cmp { attr, .. } => out.push(attr.clone()),
     }
+}
+
+/// The value at a dotted path (`orgVdc.id`) as filter/sort text.
+pub(crate) fn path_text(v: &Value, path: &str) -> Option<String> {
+    let mut cur = v;
+    for part in path.split('.') {
+        cur = cur.get(part)?;
+    }
+    match cur {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// A cloudapi page of `items` (JSON documents) per the request's `page`, `pageSize`
+/// (default 25, capped at 128), FIQL `filter` over dotted paths and `sortAsc`/`sortDesc`:
+/// `{resultTotal, pageCount, page, pageSize, associations, values}`.
+pub(crate) fn cloudapi_page(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
+    let num = |name: &str, default: u64| -> Result<u64, Box<Response>> {
+        match ctx.param(name) {
+            None | Some("") => Ok(default),
+            Some(t) => t.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                Box::new(super::common::cloudapi_bad(&format!(
+                    "Invalid {name} \"{t}\": it must be a positive number."
+                )))
+            }),
+        }
+    };
+    let page = match num("page", 1) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let page_size = match num("pageSize", 25) {
+        Ok(p) => p.min(128),
+        Err(r) => return *r,
+    };
+    if let Some(f) = ctx.param("filter").filter(|f| !f.is_empty()) {
+        let parsed = match parse_filter(f, false) {
+            Ok(p) => p,
+            Err(e) => return super::common::cloudapi_bad(&format!("Invalid filter \"{f}\": {e}.")),
+        };
+        items.retain(|v| eval_with(&parsed, &|attr| path_text(v, attr)));
+    }
+    let sort = ctx
+        .param("sortAsc")
+        .map(|f| (f.to_owned(), true))
+        .or_else(|| ctx.param("sortDesc").map(|f| (f.to_owned(), false)));
+    if let Some((field, asc)) = sort {
+        items.sort_by(|a, b| {
+            let o = path_text(a, &field)
+                .unwrap_or_default()
+                .to_lowercase()
+                .cmp(&path_text(b, &field).unwrap_or_default().to_lowercase());
+            if asc { o } else { o.reverse() }
+        });
+    }
+    let total = items.len() as u64;
+    let page_count = total.div_ceil(page_size);
+    let start = ((page - 1) * page_size).min(total) as usize;
+    let end = (start + page_size as usize).min(items.len());
+    super::common::json(
+        StatusCode::OK,
+        &json!({
+            "resultTotal": total,
+            "pageCount": page_count,
+            "page": page,
+            "pageSize": page_size,
+            "associations": null,
+            "values": items[start..end].to_vec(),
+        }),
+    )
 }
 
 /// `GET /api/query`: the query list without `type`, a typed query with it.
