@@ -102,6 +102,7 @@ mod http;
 mod hybridity;
 mod query;
 mod state;
+mod transfer;
 mod vcd;
 mod vchs;
 mod workload;

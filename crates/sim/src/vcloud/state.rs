@@ -147,6 +147,15 @@ pub(crate) struct Catalog {
     pub(crate) org: Uuid,
     pub(crate) name: String,
     pub(crate) description: String,
+    /// Published to other orgs (`PublishCatalogParams`).
+    pub(crate) published: bool,
+    /// Shared with everyone in the org at this access level (`ReadOnly`...), if at all.
+    pub(crate) everyone: Option<String>,
+    /// Access settings: (subject href, subject name, subject type, access level).
+    pub(crate) access: Vec<(String, String, String, String)>,
+    /// `VersionNumber`, increased by every change.
+    pub(crate) version: u32,
+    pub(crate) created: String,
 }
 
 /// A VM inside a vApp template.
@@ -158,6 +167,10 @@ pub(crate) struct TemplateVm {
     pub(crate) memory_mb: u32,
     pub(crate) disk_mb: u64,
     pub(crate) guest_os: String,
+    /// Every hard disk (MB), the first being `disk_mb` (OVF imports may have more).
+    pub(crate) disks_mb: Vec<u64>,
+    /// The networks its NICs connect to (OVF `rasd:Connection`).
+    pub(crate) nics: Vec<String>,
 }
 
 /// A media (ISO) in a catalog.
@@ -169,6 +182,11 @@ pub(crate) struct Media {
     pub(crate) item: Uuid,
     pub(crate) name: String,
     pub(crate) size: u64,
+    /// `iso` or `floppy`.
+    pub(crate) image_type: String,
+    pub(crate) description: String,
+    /// Its upload has finished (`status="1"`); `false` while the file is uploaded.
+    pub(crate) ready: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +251,10 @@ pub(crate) struct Template {
     pub(crate) item_id: Uuid,
     pub(crate) description: String,
     pub(crate) vms: Vec<TemplateVm>,
+    /// The networks of the template (OVF `NetworkSection`).
+    pub(crate) networks: Vec<String>,
+    /// Its import has finished (`status="8"`); `false` while files are uploaded.
+    pub(crate) ready: bool,
 }
 
 /// One ANS section (firewall, NAT, IPsec) of an edge.
@@ -406,6 +428,8 @@ pub(crate) struct State {
     pub(crate) media: Vec<Media>,
     /// Independent disks (`disk.rs`).
     pub(crate) independent_disks: Vec<IndependentDisk>,
+    /// Upload and download sessions of the transfer service (`transfer.rs`).
+    pub(crate) transfers: super::transfer::Transfers,
     pub(crate) edges: Vec<Edge>,
     pub(crate) replications: Vec<Replication>,
     pub(crate) tasks: HashMap<Uuid, Task>,
@@ -460,6 +484,7 @@ impl State {
             catalogs: Vec::new(),
             media: Vec::new(),
             independent_disks: Vec::new(),
+            transfers: super::transfer::Transfers::default(),
             edges: Vec::new(),
             replications: Vec::new(),
             tasks: HashMap::new(),

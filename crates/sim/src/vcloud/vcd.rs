@@ -358,6 +358,12 @@ pub(crate) fn org(ctx: &Ctx<'_>, id: &str) -> Response {
             ));
         }
     }
+    links.push_str(&link(
+        "add",
+        &format!("{base}/api/admin/org/{}/catalogs", org.id),
+        Some("application/vnd.vmware.admin.catalog+xml"),
+        None,
+    ));
     for c in st.catalogs.iter().filter(|c| c.org == org.id) {
         links.push_str(&link(
             "down",

@@ -48,10 +48,12 @@ pub mod disk;
 pub mod error;
 pub mod id;
 pub mod lifecycle;
+pub mod media;
 pub mod ops;
 pub mod org;
 pub mod params;
 pub mod reconfig;
+pub mod transfer;
 pub mod vapp;
 pub mod vdc;
 pub mod vm;
@@ -63,7 +65,13 @@ use tokio::sync::OnceCell;
 
 use crate::client::VcdClient;
 
-pub use catalog::{CatalogHandle, CatalogItemHandle, VAppTemplateHandle};
+pub use catalog::{
+    AccessLevel, AccessSetting, CatalogAccess, CatalogHandle, CatalogItemHandle, VAppTemplateHandle,
+};
+pub use media::MediaHandle;
+pub use transfer::{
+    ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
+};
 pub use disk::{DiskBus, DiskError, DiskHandle, DiskSummary, IndependentDisk, NewDisk};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
