@@ -329,8 +329,15 @@ fn template_xml(st: &State, origin: &str, base: &str, t: &Template) -> String {
             ));
         }
     }
-    out.push_str(&format!("<Description>{}</Description>", esc(&t.description)));
-    let tasks = running_tasks_xml(st, origin, &format!("/api/vAppTemplate/vappTemplate-{}", t.id));
+    out.push_str(&format!(
+        "<Description>{}</Description>",
+        esc(&t.description)
+    ));
+    let tasks = running_tasks_xml(
+        st,
+        origin,
+        &format!("/api/vAppTemplate/vappTemplate-{}", t.id),
+    );
     out.push_str(&tasks);
     out.push_str(&transfer::upload_files_xml(st, origin, owner));
     out.push_str(&owner_xml(base));
@@ -440,7 +447,10 @@ fn catalog_links(base: &str, c: &Catalog, admin: bool) -> String {
         ));
         out.push_str(&link(
             "controlAccess",
-            &format!("{base}/api/org/{}/catalog/{}/action/controlAccess", c.org, c.id),
+            &format!(
+                "{base}/api/org/{}/catalog/{}/action/controlAccess",
+                c.org, c.id
+            ),
             Some(MT_CONTROL_ACCESS),
             None,
         ));
@@ -535,7 +545,12 @@ fn catalog_item_xml(
             Some(MT_CATALOG),
             None
         ),
-        link("remove", &format!("{base}/api/catalogItem/{item}"), None, None),
+        link(
+            "remove",
+            &format!("{base}/api/catalogItem/{item}"),
+            None,
+            None
+        ),
         esc(description),
         a(&[("href", &entity.0), ("name", name), ("type", entity.1)])
     )
@@ -671,7 +686,15 @@ pub(crate) fn catalog_item(ctx: &Ctx<'_>, id: &str) -> Response {
         return ok_xml(
             ctx,
             MT_ITEM,
-            &catalog_item_xml(&base, u, t.catalog_id, &t.name, &t.description, size, entity),
+            &catalog_item_xml(
+                &base,
+                u,
+                t.catalog_id,
+                &t.name,
+                &t.description,
+                size,
+                entity,
+            ),
         );
     }
     if let Some(m) = st.media.iter().find(|m| m.item == u) {
@@ -756,7 +779,10 @@ pub(crate) fn create(ctx: &Ctx<'_>, org: &str) -> Response {
         }
         Err(r) => return r,
     };
-    let name = attr(&doc, "name").map(str::trim).unwrap_or_default().to_owned();
+    let name = attr(&doc, "name")
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     if name.is_empty() {
         return bad_request(ctx, "BAD_REQUEST", "The catalog name must not be empty.");
     }
@@ -822,7 +848,10 @@ pub(crate) fn update(ctx: &Ctx<'_>, id: &str) -> Response {
         drop(st);
         return forbidden(ctx, id);
     };
-    let name = attr(&doc, "name").map(str::trim).unwrap_or(&cur.name).to_owned();
+    let name = attr(&doc, "name")
+        .map(str::trim)
+        .unwrap_or(&cur.name)
+        .to_owned();
     if name.is_empty() {
         drop(st);
         return bad_request(ctx, "BAD_REQUEST", "The catalog name must not be empty.");
@@ -951,7 +980,11 @@ pub(crate) fn set_control_access(ctx: &Ctx<'_>, id: &str) -> Response {
     };
     let mut access = Vec::new();
     if let Some(settings) = doc.child("AccessSettings") {
-        for s in settings.children.iter().filter(|c| c.name == "AccessSetting") {
+        for s in settings
+            .children
+            .iter()
+            .filter(|c| c.name == "AccessSetting")
+        {
             let level = s.child_text("AccessLevel").unwrap_or_default();
             if !LEVELS.contains(&level) {
                 drop(st);
@@ -967,7 +1000,11 @@ pub(crate) fn set_control_access(ctx: &Ctx<'_>, id: &str) -> Response {
                 drop(st);
                 return bad_request(ctx, "BAD_REQUEST", "An AccessSetting has no Subject href.");
             };
-            let seg = href.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+            let seg = href
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
             let Some(u) = parse_id(seg, "") else {
                 drop(st);
                 return forbidden(ctx, href);
@@ -1094,7 +1131,10 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let name = attr(&doc, "name").map(str::trim).unwrap_or_default().to_owned();
+    let name = attr(&doc, "name")
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     if name.is_empty() {
         return bad_request(ctx, "BAD_REQUEST", "The item name must not be empty.");
     }
@@ -1113,7 +1153,12 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
         .iter()
         .filter(|t| t.catalog_id == cat.id)
         .map(|t| &t.name)
-        .chain(st.media.iter().filter(|m| m.catalog == cat.id).map(|m| &m.name))
+        .chain(
+            st.media
+                .iter()
+                .filter(|m| m.catalog == cat.id)
+                .map(|m| &m.name),
+        )
         .any(|n| n.eq_ignore_ascii_case(&name));
     if taken {
         drop(st);
@@ -1128,14 +1173,19 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
         return bad_request(
             ctx,
             "BAD_REQUEST",
-            &format!("The catalog \"{}\" has no storage: its org has no vDC.", cat.name),
+            &format!(
+                "The catalog \"{}\" has no storage: its org has no vDC.",
+                cat.name
+            ),
         );
     };
     let item = new_id();
     let entity = new_id();
     let (entity_href, entity_type, size) = match doc.name.as_str() {
         "Media" => {
-            let image_type = attr(&doc, "imageType").unwrap_or_default().to_ascii_lowercase();
+            let image_type = attr(&doc, "imageType")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             if image_type != "iso" && image_type != "floppy" {
                 drop(st);
                 return bad_request(
@@ -1146,7 +1196,11 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
             }
             let Some(size) = attr(&doc, "size").and_then(|s| s.trim().parse::<u64>().ok()) else {
                 drop(st);
-                return bad_request(ctx, "BAD_REQUEST", "The media size is missing or not a number.");
+                return bad_request(
+                    ctx,
+                    "BAD_REQUEST",
+                    "The media size is missing or not a number.",
+                );
             };
             let limit_mb = super::workload::STORAGE_LIMIT_MB;
             let used = super::disk::storage_used_mb(&st, vdc);
@@ -1177,18 +1231,26 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
                 &mut st,
                 "vdcUploadMedia",
                 format!("Importing Media {name}({entity})"),
-                (format!("/api/media/{entity}"), name.clone(), MT_MEDIA.to_owned()),
+                (
+                    format!("/api/media/{entity}"),
+                    name.clone(),
+                    MT_MEDIA.to_owned(),
+                ),
                 move |st: &mut State| {
                     st.media.retain(|m| m.id != entity);
                     st.transfers.forget(entity);
                 },
             );
-            if let Err(e) = st
-                .transfers
-                .open_upload(Owner::Media(entity), "file", Some(size), task, None)
+            if let Err(e) =
+                st.transfers
+                    .open_upload(Owner::Media(entity), "file", Some(size), task, None)
             {
                 drop(st);
-                return bad_request(ctx, "BAD_REQUEST", &format!("The upload could not be prepared: {e}"));
+                return bad_request(
+                    ctx,
+                    "BAD_REQUEST",
+                    &format!("The upload could not be prepared: {e}"),
+                );
             }
             (format!("{base}/api/media/{entity}"), MT_MEDIA, size)
         }
@@ -1229,7 +1291,11 @@ pub(crate) fn upload(ctx: &Ctx<'_>, id: &str) -> Response {
                 None,
             ) {
                 drop(st);
-                return bad_request(ctx, "BAD_REQUEST", &format!("The upload could not be prepared: {e}"));
+                return bad_request(
+                    ctx,
+                    "BAD_REQUEST",
+                    &format!("The upload could not be prepared: {e}"),
+                );
             }
             (
                 format!("{base}/api/vAppTemplate/vappTemplate-{entity}"),
@@ -1268,7 +1334,9 @@ pub(crate) fn enable_download(ctx: &Ctx<'_>, seg: &str, template: bool) -> Respo
     }
     let mut st = ctx.lock();
     let (owner, path, name, mt) = if template {
-        let Some(t) = parse_id(seg, "vappTemplate").and_then(|u| st.templates.iter().find(|t| t.id == u)) else {
+        let Some(t) =
+            parse_id(seg, "vappTemplate").and_then(|u| st.templates.iter().find(|t| t.id == u))
+        else {
             drop(st);
             return forbidden(ctx, seg);
         };
@@ -1301,7 +1369,12 @@ pub(crate) fn enable_download(ctx: &Ctx<'_>, seg: &str, template: bool) -> Respo
                 &format!("The media \"{n}\" is not ready: its upload has not finished."),
             );
         }
-        (Owner::Media(m.id), format!("/api/media/{}", m.id), m.name.clone(), MT_MEDIA)
+        (
+            Owner::Media(m.id),
+            format!("/api/media/{}", m.id),
+            m.name.clone(),
+            MT_MEDIA,
+        )
     };
     let files: Vec<(String, Content)> = {
         let stored = st.transfers.stored_of(owner);
@@ -1398,7 +1471,14 @@ pub(crate) fn delete_entity(ctx: &Ctx<'_>, seg: &str, template: bool) -> Respons
     } else {
         parse_id(seg, "")
             .and_then(|u| st.media.iter().find(|m| m.id == u))
-            .map(|m| (m.id, m.name.clone(), format!("/api/media/{}", m.id), MT_MEDIA))
+            .map(|m| {
+                (
+                    m.id,
+                    m.name.clone(),
+                    format!("/api/media/{}", m.id),
+                    MT_MEDIA,
+                )
+            })
     };
     let Some((id, name, path, mt)) = found else {
         drop(st);
@@ -1410,7 +1490,9 @@ pub(crate) fn delete_entity(ctx: &Ctx<'_>, seg: &str, template: bool) -> Respons
         return bad_request(
             ctx,
             "BAD_REQUEST",
-            &format!("The media \"{name}\" cannot be deleted, because it is inserted in VM \"{vm}\"."),
+            &format!(
+                "The media \"{name}\" cannot be deleted, because it is inserted in VM \"{vm}\"."
+            ),
         );
     }
     let op = if template {

@@ -203,9 +203,10 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::DELETE, ["api", "disk", id]) => disk::delete(&ctx, id),
         (M::GET, ["api", "disk", id, "attachedVms"]) => disk::attached_vms(&ctx, id),
         (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
-        (M::GET, ["api", "catalog", id, "controlAccess"] | ["api", "catalog", id, "controlAccess", ""]) => {
-            catalog::control_access(&ctx, id)
-        }
+        (
+            M::GET,
+            ["api", "catalog", id, "controlAccess"] | ["api", "catalog", id, "controlAccess", ""],
+        ) => catalog::control_access(&ctx, id),
         (
             M::POST,
             ["api", "catalog", id, "action", "controlAccess"]

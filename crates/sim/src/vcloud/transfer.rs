@@ -163,7 +163,11 @@ impl Transfers {
     ) -> std::io::Result<Uuid> {
         let session = session.unwrap_or_else(crate::random_uuid);
         let dir = self.spool_dir()?;
-        let path = dir.join(format!("{}-{}", crate::random_uuid().simple(), sanitize(name)));
+        let path = dir.join(format!(
+            "{}-{}",
+            crate::random_uuid().simple(),
+            sanitize(name)
+        ));
         std::fs::File::create(&path)?;
         self.uploads.push(UploadFile {
             session,
@@ -431,16 +435,18 @@ pub(crate) fn parse_ovf(text: &str) -> Result<Ovf, String> {
             .filter(|d| !d.is_empty())
             .unwrap_or("Other (64-bit)")
             .to_owned();
-        let (mut cpus, mut memory_mb, mut disks_mb, mut nics) = (1u32, 1024u32, Vec::new(), Vec::new());
+        let (mut cpus, mut memory_mb, mut disks_mb, mut nics) =
+            (1u32, 1024u32, Vec::new(), Vec::new());
         if let Some(hw) = vs.child("VirtualHardwareSection") {
             for item in hw.children.iter().filter(|c| c.name == "Item") {
                 let rtype = item.child_text("ResourceType").unwrap_or_default();
                 let qty = item.child_text("VirtualQuantity");
                 match rtype {
                     "3" => {
-                        cpus = qty.and_then(|q| q.parse().ok()).filter(|c| *c > 0).ok_or_else(
-                            || format!("VM \"{name}\": invalid CPU count."),
-                        )?;
+                        cpus = qty
+                            .and_then(|q| q.parse().ok())
+                            .filter(|c| *c > 0)
+                            .ok_or_else(|| format!("VM \"{name}\": invalid CPU count."))?;
                     }
                     "4" => {
                         let q: u64 = qty
@@ -701,12 +707,16 @@ async fn put(ctx: &Ctx<'_>, session: Uuid, name: &str, body: Body) -> Response {
                 &ctx.version,
             );
         }
-        if st.transfers.fail_chunks > 0 {
+        if st.transfers.fail_chunks > 0 && range.is_some() {
             st.transfers.fail_chunks -= 1;
             drop(st);
             return super::http::internal_error();
         }
-        let drop_after = st.transfers.drop_after.take();
+        // The cut applies to the next PUT whose body is longer than the threshold.
+        let drop_after = match st.transfers.drop_after {
+            Some(d) if expect_len.is_none_or(|l| l > d) => st.transfers.drop_after.take(),
+            _ => None,
+        };
         (f.path, start, expect_len, drop_after)
     };
     let (written, outcome) = stream_to(&path, start, body, expect_len, drop_after).await;
@@ -766,9 +776,7 @@ async fn put(ctx: &Ctx<'_>, session: Uuid, name: &str, body: Body) -> Response {
             None => true,
         },
     };
-    if complete
-        && let Err(resp) = file_complete(ctx, &mut st, &f)
-    {
+    if complete && let Err(resp) = file_complete(ctx, &mut st, &f) {
         return resp;
     }
     drop(st);
@@ -779,7 +787,10 @@ fn range_refused(ctx: &Ctx<'_>, start: u64, end: u64, size: u64) -> Response {
     let mut r = vcd_error(
         StatusCode::RANGE_NOT_SATISFIABLE,
         "BAD_REQUEST",
-        &format!("The range {start}-{} lies beyond the file size {size}.", end.saturating_sub(1)),
+        &format!(
+            "The range {start}-{} lies beyond the file size {size}.",
+            end.saturating_sub(1)
+        ),
         &ctx.version,
     );
     if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
@@ -869,7 +880,10 @@ fn file_complete(ctx: &Ctx<'_>, st: &mut State, f: &UploadFile) -> Result<(), Re
         let text = match std::fs::read(&f.path) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                return Err(bad(ctx, &format!("The OVF descriptor could not be read: {e}")));
+                return Err(bad(
+                    ctx,
+                    &format!("The OVF descriptor could not be read: {e}"),
+                ));
             }
         };
         let ovf = match parse_ovf(&text) {
@@ -922,7 +936,12 @@ fn fail_task(st: &mut State, task: Uuid, msg: &str) {
 /// its success applies the parsed descriptor (templates) or marks the media ready.
 fn finish_import(st: &mut State, owner: Owner, task: Uuid) {
     let import = st.task_duration;
-    let files: Vec<UploadFile> = st.transfers.uploads_of(owner).into_iter().cloned().collect();
+    let files: Vec<UploadFile> = st
+        .transfers
+        .uploads_of(owner)
+        .into_iter()
+        .cloned()
+        .collect();
     st.transfers.uploads.retain(|u| u.owner != owner);
     for u in files {
         st.transfers
@@ -946,9 +965,7 @@ fn finish_import(st: &mut State, owner: Owner, task: Uuid) {
                 }
             }),
             Owner::Template(id) => {
-                let (vms, networks) = pending
-                    .map(|(_, v, n)| (v, n))
-                    .unwrap_or_default();
+                let (vms, networks) = pending.map(|(_, v, n)| (v, n)).unwrap_or_default();
                 Arc::new(move |st: &mut State| {
                     if let Some(x) = st.templates.iter_mut().find(|x| x.id == id) {
                         x.ready = true;
@@ -1004,30 +1021,33 @@ async fn get(ctx: &Ctx<'_>, session: Uuid, name: &str) -> Response {
         None => (0, size.saturating_sub(1), false),
     };
     let len = if size == 0 { 0 } else { last - first + 1 };
-    let stream = futures::stream::unfold((file.content, first, len), |(content, pos, left)| async move {
-        if left == 0 {
-            return None;
-        }
-        let n = left.min(READ_BATCH as u64);
-        let chunk = match &content {
-            Content::Zeros(_) => Ok(Bytes::from(vec![0u8; n as usize])),
-            Content::Inline(b) => Ok(b.slice(pos as usize..(pos + n) as usize)),
-            Content::Spool(p) => {
-                let p = p.clone();
-                tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    let mut f = std::fs::File::open(p)?;
-                    f.seek(SeekFrom::Start(pos))?;
-                    let mut buf = vec![0u8; n as usize];
-                    f.read_exact(&mut buf)?;
-                    Ok(Bytes::from(buf))
-                })
-                .await
-                .map_err(std::io::Error::other)
-                .and_then(|r| r)
+    let stream = futures::stream::unfold(
+        (file.content, first, len),
+        |(content, pos, left)| async move {
+            if left == 0 {
+                return None;
             }
-        };
-        Some((chunk, (content, pos + n, left - n)))
-    });
+            let n = left.min(READ_BATCH as u64);
+            let chunk = match &content {
+                Content::Zeros(_) => Ok(Bytes::from(vec![0u8; n as usize])),
+                Content::Inline(b) => Ok(b.slice(pos as usize..(pos + n) as usize)),
+                Content::Spool(p) => {
+                    let p = p.clone();
+                    tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
+                        let mut f = std::fs::File::open(p)?;
+                        f.seek(SeekFrom::Start(pos))?;
+                        let mut buf = vec![0u8; n as usize];
+                        f.read_exact(&mut buf)?;
+                        Ok(Bytes::from(buf))
+                    })
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r)
+                }
+            };
+            Some((chunk, (content, pos + n, left - n)))
+        },
+    );
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = if partial {
         StatusCode::PARTIAL_CONTENT
@@ -1040,7 +1060,10 @@ async fn get(ctx: &Ctx<'_>, session: Uuid, name: &str) -> Response {
         HeaderValue::from_static("application/octet-stream"),
     );
     h.insert(http::header::CONTENT_LENGTH, len.into());
-    h.insert(http::header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        http::header::ACCEPT_RANGES,
+        HeaderValue::from_static("bytes"),
+    );
     if partial && let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
         h.insert(http::header::CONTENT_RANGE, v);
     }
@@ -1051,14 +1074,15 @@ async fn get(ctx: &Ctx<'_>, session: Uuid, name: &str) -> Response {
 // Test hooks
 
 impl VcloudSimulatorHandle {
-    /// The next `n` chunk `PUT`s to the transfer service are answered 500 (vCD's internal
-    /// error document) and store nothing.
+    /// The next `n` chunk `PUT`s (those with a `Content-Range`) to the transfer service
+    /// are answered 500 (vCD's internal error document) and store nothing.
     pub fn fail_upload_chunks(&self, n: u32) {
         self.shared.lock().transfers.fail_chunks = n;
     }
 
-    /// The next chunk `PUT` to the transfer service stores its first `bytes` body bytes,
-    /// then its connection is dropped without an answer (as a network cut would).
+    /// The next chunk `PUT` to the transfer service whose body is longer than `bytes`
+    /// stores its first `bytes` body bytes, then its connection is dropped without an
+    /// answer (as a network cut would).
     pub fn drop_upload_after(&self, bytes: u64) {
         self.shared.lock().transfers.drop_after = Some(bytes);
     }
@@ -1113,13 +1137,25 @@ mod tests {
 
     #[test]
     fn bad_descriptors_are_refused() {
-        assert!(parse_ovf("<VAppTemplate/>").unwrap_err().contains("Envelope"));
+        assert!(
+            parse_ovf("<VAppTemplate/>")
+                .unwrap_err()
+                .contains("Envelope")
+        );
         assert!(parse_ovf("not xml").is_err());
-        assert!(parse_ovf("<Envelope/>").unwrap_err().contains("VirtualSystem"));
+        assert!(
+            parse_ovf("<Envelope/>")
+                .unwrap_err()
+                .contains("VirtualSystem")
+        );
         let bad_ref = OVF.replace("ovf:fileRef=\"file1\"", "ovf:fileRef=\"nope\"");
         assert!(parse_ovf(&bad_ref).unwrap_err().contains("unknown file"));
         let escape = OVF.replace("disk1.vmdk", "../etc/passwd");
-        assert!(parse_ovf(&escape).unwrap_err().contains("invalid file reference"));
+        assert!(
+            parse_ovf(&escape)
+                .unwrap_err()
+                .contains("invalid file reference")
+        );
     }
 
     #[test]

@@ -546,7 +546,11 @@ impl OrgHandle {
         let org_href = self.href().await?;
         let org_el = self.core.ws.client.get_xml(&org_href).await?;
         let target = link_href(&org_el, "add", Some(MT_ADMIN_CATALOG)).unwrap_or_else(|| {
-            let uuid = org_href.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+            let uuid = org_href
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
             format!("api/admin/org/{uuid}/catalogs")
         });
         let body = XmlElement::new_ns(NS, "AdminCatalog")
@@ -563,7 +567,10 @@ impl OrgHandle {
             self.core.ws.waiter().wait(&task).await?;
         }
         let href = link_href(&root, "alternate", Some(media::CATALOG))
-            .or_else(|| root.attr("href").map(|h| h.replacen("/api/admin/catalog/", "/api/catalog/", 1)))
+            .or_else(|| {
+                root.attr("href")
+                    .map(|h| h.replacen("/api/admin/catalog/", "/api/catalog/", 1))
+            })
             .ok_or_else(|| nebulair_core::Error::protocol("the new AdminCatalog has no href"))?;
         Ok(CatalogHandle::known(
             self.core.ws.clone(),
@@ -697,7 +704,9 @@ impl CatalogHandle {
         for item in self.items().await? {
             let doc = item.get().await?;
             if let Some(e) = doc.entity.as_deref()
-                && e.type_.as_deref().is_some_and(|t| media::same(t, media::VAPP_TEMPLATE))
+                && e.type_
+                    .as_deref()
+                    .is_some_and(|t| media::same(t, media::VAPP_TEMPLATE))
                 && let Some(h) = e.href.clone()
             {
                 out.push(VAppTemplateHandle {
@@ -733,7 +742,9 @@ impl CatalogHandle {
         for item in self.items().await? {
             let doc = item.get().await?;
             if let Some(e) = doc.entity.as_deref()
-                && e.type_.as_deref().is_some_and(|t| media::same(t, media::MEDIA))
+                && e.type_
+                    .as_deref()
+                    .is_some_and(|t| media::same(t, media::MEDIA))
                 && let Some(h) = e.href.clone()
                 && let Some(n) = e.name.clone().or(doc.name.clone())
             {
@@ -772,7 +783,9 @@ impl CatalogItemHandle {
         let item = self.get().await?;
         match item.entity.as_deref() {
             Some(e)
-                if e.type_.as_deref().is_some_and(|t| media::same(t, media::MEDIA))
+                if e.type_
+                    .as_deref()
+                    .is_some_and(|t| media::same(t, media::MEDIA))
                     && e.href.is_some() =>
             {
                 Ok(super::media::MediaHandle::known(

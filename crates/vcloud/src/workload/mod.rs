@@ -68,16 +68,13 @@ use crate::client::VcdClient;
 pub use catalog::{
     AccessLevel, AccessSetting, CatalogAccess, CatalogHandle, CatalogItemHandle, VAppTemplateHandle,
 };
-pub use media::MediaHandle;
-pub use transfer::{
-    ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
-};
 pub use disk::{DiskBus, DiskError, DiskHandle, DiskSummary, IndependentDisk, NewDisk};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
 pub use lifecycle::{
     DeployOptions, MetadataDomain, MetadataVisibility, SnapshotOptions, UndeployPowerAction,
 };
+pub use media::MediaHandle;
 pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
 pub use params::{
@@ -86,6 +83,9 @@ pub use params::{
 };
 pub use reconfig::{
     AdminPassword, BusType, DiskSpec, GuestCustomization, NicSpec, NicUpdate, ToolsStatus,
+};
+pub use transfer::{
+    ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
 };
 pub use vapp::{DeleteOptions, VAppHandle};
 pub use vdc::VdcHandle;

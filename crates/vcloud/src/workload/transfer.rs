@@ -337,7 +337,8 @@ pub struct UploadReport {
     pub item: CatalogItemHandle,
     /// The entity's href (the media or vApp template).
     pub entity_href: String,
-    /// Bytes sent in this run (what the server already had is not counted).
+    /// Bytes this run delivered to the server (what it already had is not counted;
+    /// what a failed attempt delivered is).
     pub bytes: u64,
     /// Bytes the server already had when this run started (a resumed upload).
     pub resumed_bytes: u64,
@@ -1027,7 +1028,11 @@ impl Uploader {
             self.resumed += skip;
             self.done_bytes += skip;
             pos = have;
-            tracing::debug!(file = name, bytes = skip, "resuming after the bytes the server has");
+            tracing::debug!(
+                file = name,
+                bytes = skip,
+                "resuming after the bytes the server has"
+            );
         }
         while pos < part_end {
             let want = self.opts.chunk_size.min(part_end - pos);
@@ -1067,7 +1072,9 @@ impl Uploader {
             let step = n.min(self.opts.chunk_size.min(8 << 20));
             let data = src.read(step).await?;
             if (data.len() as u64) < step {
-                return Err(Error::protocol("the local file is shorter than the server's part"));
+                return Err(Error::protocol(
+                    "the local file is shorter than the server's part",
+                ));
             }
             if let Some((_, h)) = hasher.as_mut() {
                 h.update(&data);
@@ -1104,7 +1111,10 @@ impl Uploader {
                 }
                 Err(e) => {
                     let retryable = e.is_retryable()
-                        || matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Server)
+                        || matches!(
+                            e.kind(),
+                            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Server
+                        )
                         || e.http_status() == Some(416);
                     if !retryable || attempt >= self.opts.chunk_retries {
                         return Err(e.context(format!(
@@ -1119,6 +1129,8 @@ impl Uploader {
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     match self.server_file(name).await {
                         Ok(Some(sf)) => {
+                            // What the failed attempt delivered counts as sent.
+                            self.report_bytes += sf.transferred.clamp(from, end) - from;
                             if sf.transferred >= end {
                                 self.chunks += 1;
                                 return Ok(());
@@ -1133,11 +1145,14 @@ impl Uploader {
                         }
                         // The file is no longer listed: the server has all of it.
                         Ok(None) => {
+                            self.report_bytes += end - from;
                             self.chunks += 1;
                             return Ok(());
                         }
                         // Reading the entity failed too: retry the same range.
-                        Err(re) => tracing::debug!(error = %re, "re-reading bytesTransferred failed"),
+                        Err(re) => {
+                            tracing::debug!(error = %re, "re-reading bytesTransferred failed")
+                        }
                     }
                 }
             }
@@ -1266,7 +1281,8 @@ async fn create_item(
     let target = el
         .children_named("Link")
         .find(|l| {
-            l.attr("rel") == Some("add") && l.attr("type").is_some_and(|t| mt::same(t, content_type))
+            l.attr("rel") == Some("add")
+                && l.attr("type").is_some_and(|t| mt::same(t, content_type))
         })
         .and_then(|l| l.attr("href"))
         .map(str::to_owned)
@@ -1287,7 +1303,12 @@ async fn create_item(
         .to_owned();
     let name = root.attr("name").unwrap_or_default().to_owned();
     Ok((
-        CatalogItemHandle::known(catalog.workloads().clone(), item_href, name, catalog.clone()),
+        CatalogItemHandle::known(
+            catalog.workloads().clone(),
+            item_href,
+            name,
+            catalog.clone(),
+        ),
         entity,
     ))
 }
@@ -1352,24 +1373,31 @@ impl CatalogHandle {
             files_done: 0,
             files_total: 1,
         };
-        let result = async {
-            let task = entity_task(&up.entity().await?);
-            let server = server_files(&up.entity().await?);
-            let file = server
-                .first()
-                .map(|f| f.name.clone())
-                .ok_or_else(|| TransferError::NoLink {
-                    file: name.clone(),
-                    link: "upload:default".into(),
+        let result =
+            async {
+                let task = entity_task(&up.entity().await?);
+                let server = server_files(&up.entity().await?);
+                let file = server.first().map(|f| f.name.clone()).ok_or_else(|| {
+                    TransferError::NoLink {
+                        file: name.clone(),
+                        link: "upload:default".into(),
+                    }
                 })?;
-            let mut reader = BlockingReader::open(path)?;
-            up.send_file(&file, &mut Source::File(&mut reader), 0, size, size, &mut None)
+                let mut reader = BlockingReader::open(path)?;
+                up.send_file(
+                    &file,
+                    &mut Source::File(&mut reader),
+                    0,
+                    size,
+                    size,
+                    &mut None,
+                )
                 .await?;
-            up.files_done = 1;
-            up.progress(&file, size, size);
-            up.finish(task).await
-        }
-        .await;
+                up.files_done = 1;
+                up.progress(&file, size, size);
+                up.finish(task).await
+            }
+            .await;
         match result {
             Ok(task) => Ok(UploadReport {
                 item,
@@ -1393,12 +1421,18 @@ impl CatalogHandle {
     ///
     /// # Errors
     /// As [`upload_ova`](Self::upload_ova).
-    pub async fn upload_ovf(&self, descriptor: &Path, opts: &TransferOptions) -> Result<UploadReport> {
+    pub async fn upload_ovf(
+        &self,
+        descriptor: &Path,
+        opts: &TransferOptions,
+    ) -> Result<UploadReport> {
         let text = read_small(descriptor).await?;
         let dir = descriptor.parent().unwrap_or(Path::new(".")).to_owned();
         let manifest_path = descriptor.with_extension("mf");
         let manifest = if opts.verify_manifest && manifest_path.exists() {
-            Some(parse_manifest(&String::from_utf8_lossy(&read_small(&manifest_path).await?))?)
+            Some(parse_manifest(&String::from_utf8_lossy(
+                &read_small(&manifest_path).await?,
+            ))?)
         } else {
             None
         };
@@ -1437,10 +1471,19 @@ impl CatalogHandle {
                 let mut hasher = pkg.hasher_for(&f.href);
                 let mut offset = 0;
                 for p in parts {
-                    let len = std::fs::metadata(p).map_err(|e| TransferError::io(p, &e))?.len();
+                    let len = std::fs::metadata(p)
+                        .map_err(|e| TransferError::io(p, &e))?
+                        .len();
                     let mut reader = BlockingReader::open(p)?;
                     pkg.up
-                        .send_file(&f.href, &mut Source::File(&mut reader), offset, len, *whole, &mut hasher)
+                        .send_file(
+                            &f.href,
+                            &mut Source::File(&mut reader),
+                            offset,
+                            len,
+                            *whole,
+                            &mut hasher,
+                        )
                         .await?;
                     offset += len;
                 }
@@ -1486,8 +1529,12 @@ impl CatalogHandle {
         name: &str,
         opts: &TransferOptions,
     ) -> Result<UploadReport> {
-        self.upload_ova_stream(BlockingReader::from_reader(reader, name), name.to_owned(), opts)
-            .await
+        self.upload_ova_stream(
+            BlockingReader::from_reader(reader, name),
+            name.to_owned(),
+            opts,
+        )
+        .await
     }
 
     async fn upload_ova_stream(
@@ -1744,12 +1791,18 @@ impl Package {
         let el = self.up.entity().await?;
         self.task = entity_task(&el);
         let files = server_files(&el);
-        let pending = files.iter().find(|f| f.name == DESCRIPTOR && f.upload.is_some());
+        let pending = files
+            .iter()
+            .find(|f| f.name == DESCRIPTOR && f.upload.is_some());
         let parsed = el.attr("ovfDescriptorUploaded") == Some("true");
         if let (Some(d), false) = (pending, parsed) {
             let href = d.upload.clone().unwrap_or_default();
             let req = ApiRequest::put(href).body("text/xml", Bytes::from(self.descriptor.clone()));
-            self.up.ws.submit(req).await.map_err(|e| e.context("uploading the OVF descriptor"))?;
+            self.up
+                .ws
+                .submit(req)
+                .await
+                .map_err(|e| e.context("uploading the OVF descriptor"))?;
             self.up.report_bytes += self.descriptor.len() as u64;
             self.up.chunks += 1;
         } else {
@@ -1757,8 +1810,11 @@ impl Package {
         }
         self.up.done_bytes += self.descriptor.len() as u64;
         self.up.files_done += 1;
-        self.up
-            .progress(DESCRIPTOR, self.descriptor.len() as u64, self.descriptor.len() as u64);
+        self.up.progress(
+            DESCRIPTOR,
+            self.descriptor.len() as u64,
+            self.descriptor.len() as u64,
+        );
         self.up.wait_descriptor().await?;
         Ok(())
     }
@@ -1909,7 +1965,10 @@ impl VAppTemplateHandle {
         })?;
         let resp = ws
             .client
-            .send(ApiRequest::get(ovf_href.clone()).accept(crate::client::Accept::Custom("*/*".into())))
+            .send(
+                ApiRequest::get(ovf_href.clone())
+                    .accept(crate::client::Accept::Custom("*/*".into())),
+            )
             .await?;
         let descriptor = resp.into_http().body;
         let files = descriptor_files(&String::from_utf8_lossy(&descriptor))?;
@@ -1923,8 +1982,11 @@ impl VAppTemplateHandle {
         let mut progress = (0u64, total);
         let pad = |n: u64| Bytes::from(vec![0u8; ((512 - n % 512) % 512) as usize]);
         let ovf_name = format!("{}.ovf", sanitize_name(&name));
-        out.write_all(Bytes::copy_from_slice(&tar_header(&ovf_name, descriptor.len() as u64)?))
-            .await?;
+        out.write_all(Bytes::copy_from_slice(&tar_header(
+            &ovf_name,
+            descriptor.len() as u64,
+        )?))
+        .await?;
         let dlen = descriptor.len() as u64;
         out.write_all(descriptor).await?;
         out.write_all(pad(dlen)).await?;
@@ -1938,8 +2000,16 @@ impl VAppTemplateHandle {
                 .await?;
             let enc: String = url::form_urlencoded::byte_serialize(f.href.as_bytes()).collect();
             let file_href = format!("{base}/{}", enc.replace('+', "%20"));
-            let n = fetch_to(&ws, &file_href, Some(size), opts, &f.href, &mut out, &mut progress)
-                .await?;
+            let n = fetch_to(
+                &ws,
+                &file_href,
+                Some(size),
+                opts,
+                &f.href,
+                &mut out,
+                &mut progress,
+            )
+            .await?;
             out.write_all(pad(n)).await?;
             bytes += n;
         }
@@ -1952,7 +2022,13 @@ impl VAppTemplateHandle {
 fn sanitize_name(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     s.chars().take(90).collect()
 }
@@ -1963,13 +2039,17 @@ fn sanitize_name(name: &str) -> String {
 /// # Errors
 /// [`TransferError::InvalidValue`] for a name longer than 100 bytes;
 /// [`TransferError::Io`] for the writer.
-pub fn write_tar<W: Write>(out: &mut W, entries: &[(&str, &[u8])]) -> std::result::Result<(), TransferError> {
+pub fn write_tar<W: Write>(
+    out: &mut W,
+    entries: &[(&str, &[u8])],
+) -> std::result::Result<(), TransferError> {
     let io = |e: std::io::Error| TransferError::Io {
         path: "tar".into(),
         reason: e.to_string(),
     };
     for (name, data) in entries {
-        out.write_all(&tar_header(name, data.len() as u64)?).map_err(io)?;
+        out.write_all(&tar_header(name, data.len() as u64)?)
+            .map_err(io)?;
         out.write_all(data).map_err(io)?;
         let pad = (512 - data.len() % 512) % 512;
         out.write_all(&vec![0u8; pad]).map_err(io)?;
@@ -1990,11 +2070,20 @@ pub fn tar_entry_header(name: &str, size: u64) -> std::result::Result<[u8; 512],
 ///
 /// # Errors
 /// [`TransferError::InvalidManifest`] for another algorithm.
-pub fn manifest_line(algorithm: &str, file: &str, data: &[u8]) -> std::result::Result<String, TransferError> {
-    let mut h = Hasher::new(algorithm)
-        .ok_or_else(|| TransferError::InvalidManifest(format!("unknown algorithm {algorithm:?}")))?;
+pub fn manifest_line(
+    algorithm: &str,
+    file: &str,
+    data: &[u8],
+) -> std::result::Result<String, TransferError> {
+    let mut h = Hasher::new(algorithm).ok_or_else(|| {
+        TransferError::InvalidManifest(format!("unknown algorithm {algorithm:?}"))
+    })?;
     h.update(data);
-    Ok(format!("{}({file})= {}\n", algorithm.to_ascii_uppercase(), h.hex()))
+    Ok(format!(
+        "{}({file})= {}\n",
+        algorithm.to_ascii_uppercase(),
+        h.hex()
+    ))
 }
 
 #[cfg(test)]
@@ -2022,7 +2111,10 @@ mod tests {
             "SHA256(a.ovf)= ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
         );
         let sha1 = manifest_line("SHA1", "d", b"abc").expect("sha1");
-        assert!(sha1.contains("a9993e364706816aba3e25717850c26c9cd0d89d"), "{sha1}");
+        assert!(
+            sha1.contains("a9993e364706816aba3e25717850c26c9cd0d89d"),
+            "{sha1}"
+        );
         let m = parse_manifest(&format!("{line}{sha1}")).expect("parses");
         assert_eq!(m.len(), 2);
         check_digest(&m[0], b"abc").expect("matches");
