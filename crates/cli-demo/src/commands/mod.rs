@@ -16,5 +16,6 @@ pub(crate) mod profile;
 pub(crate) mod simulate;
 pub(crate) mod vcloud;
 pub(crate) mod vcloud_ans;
+pub(crate) mod vcloud_catalog;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;

@@ -21,6 +21,9 @@ use serde_json::Value;
 use crate::Ctx;
 use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
+use crate::commands::vcloud_catalog::{
+    CatalogSub, MediaSub, TemplateSub, catalog, media, template,
+};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
 use crate::output::{Table, key_values};
@@ -145,6 +148,15 @@ enum VcloudSub {
     /// Independent disks of a vDC: list, show, create, attach, detach, resize, delete.
     #[command(subcommand)]
     Disk(DiskSub),
+    /// Catalogs of the org: list, show, create, delete.
+    #[command(subcommand)]
+    Catalog(CatalogSub),
+    /// ISO and floppy media in a catalog: upload, download (resumable, with progress).
+    #[command(subcommand)]
+    Media(MediaSub),
+    /// vApp templates in a catalog: upload an OVA or OVF, download an OVA.
+    #[command(subcommand)]
+    Template(TemplateSub),
 }
 
 /// The edge an ANS command works on.
@@ -155,6 +167,8 @@ impl VcloudCmd {
         // other command has the default deadline unless --timeout says otherwise.
         let deadline = match &self.command {
             VcloudSub::Dr(sub) if !sub.is_list() => None,
+            // Uploads and downloads take as long as their bytes need.
+            VcloudSub::Media(_) | VcloudSub::Template(_) => None,
             _ => Some(crate::DEFAULT_DEADLINE),
         };
         block_on(&ctx, deadline, self.run_async(ctx))
@@ -257,6 +271,24 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 disk(sub, &client, ctx).await
+            }
+            VcloudSub::Catalog(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                catalog(sub, &client, ctx).await
+            }
+            VcloudSub::Media(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                media(sub, &client, ctx).await
+            }
+            VcloudSub::Template(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                template(sub, &client, ctx).await
             }
         }
     }
