@@ -1139,21 +1139,25 @@ mod tests {
     fn bad_descriptors_are_refused() {
         assert!(
             parse_ovf("<VAppTemplate/>")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("Envelope")
         );
         assert!(parse_ovf("not xml").is_err());
         assert!(
             parse_ovf("<Envelope/>")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("VirtualSystem")
         );
         let bad_ref = OVF.replace("ovf:fileRef=\"file1\"", "ovf:fileRef=\"nope\"");
-        assert!(parse_ovf(&bad_ref).unwrap_err().contains("unknown file"));
+        assert!(
+            parse_ovf(&bad_ref)
+                .expect_err("refused")
+                .contains("unknown file")
+        );
         let escape = OVF.replace("disk1.vmdk", "../etc/passwd");
         assert!(
             parse_ovf(&escape)
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("invalid file reference")
         );
     }

@@ -535,11 +535,11 @@ fn parse_header(h: &[u8]) -> std::result::Result<(String, u64, u8), String> {
     }
     let size = octal(&h[124..136]).ok_or("the entry size is not a number")?;
     let mut name = cstr(&h[0..100]);
-    if &h[257..262] == b"ustar" {
+    // POSIX ustar keeps a path prefix at 345; GNU tar ("ustar  ") uses those bytes for
+    // other fields.
+    if &h[257..263] == b"ustar\0" {
         let prefix = cstr(&h[345..500]);
-        if !prefix.is_empty() && h[263] == b'0' {
-            name = format!("{prefix}/{name}");
-        } else if !prefix.is_empty() && &h[257..263] == b"ustar\0" {
+        if !prefix.is_empty() {
             name = format!("{prefix}/{name}");
         }
     }
@@ -1316,10 +1316,11 @@ async fn create_item(
 async fn cleanup(opts: &TransferOptions, item: &CatalogItemHandle, err: &Error) {
     let permanent = TransferError::of(err).is_some()
         || matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::Protocol);
-    if opts.cleanup_on_failure && permanent {
-        if let Err(e) = item.delete().await {
-            tracing::warn!(error = %e, "could not delete the unfinished catalog item");
-        }
+    if opts.cleanup_on_failure
+        && permanent
+        && let Err(e) = item.delete().await
+    {
+        tracing::warn!(error = %e, "could not delete the unfinished catalog item");
     }
 }
 
