@@ -212,6 +212,7 @@ pub struct TransferOptions {
     wait_import: bool,
     poll_interval: Duration,
     descriptor_timeout: Duration,
+    chunk_timeout: Duration,
     progress: Option<ProgressFn>,
 }
 
@@ -234,7 +235,7 @@ impl fmt::Debug for TransferOptions {
 impl Default for TransferOptions {
     /// 50 MiB chunks, each retried 5 times (backoff from 500 ms), manifests checked,
     /// unfinished items of the same name resumed, an item whose upload fails for good
-    /// deleted, the import task awaited.
+    /// deleted, the import task awaited, 10 minutes per chunk.
     fn default() -> Self {
         TransferOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -248,6 +249,7 @@ impl Default for TransferOptions {
             wait_import: true,
             poll_interval: Duration::from_millis(200),
             descriptor_timeout: Duration::from_secs(600),
+            chunk_timeout: Duration::from_secs(600),
             progress: None,
         }
     }
@@ -314,6 +316,14 @@ impl TransferOptions {
     /// How often the entity is polled while vCD parses the descriptor.
     pub fn poll_interval(mut self, d: Duration) -> Self {
         self.poll_interval = d;
+        self
+    }
+
+    /// How long one chunk `PUT` (or ranged `GET`) may take (default 10 minutes, instead
+    /// of the client's request timeout); one that takes longer is retried from
+    /// `bytesTransferred`.
+    pub fn chunk_timeout(mut self, d: Duration) -> Self {
+        self.chunk_timeout = d;
         self
     }
 
@@ -1102,7 +1112,8 @@ impl Uploader {
             let range = format!("bytes {from}-{}/{size}", end - 1);
             let req = ApiRequest::put(href.to_owned())
                 .body("application/octet-stream", body.clone())
-                .header("Content-Range", range.clone());
+                .header("Content-Range", range.clone())
+                .timeout(self.opts.chunk_timeout);
             match self.ws.client.send(req).await {
                 Ok(_) => {
                     self.chunks += 1;
@@ -1862,7 +1873,8 @@ async fn fetch_to(
         let end = size.map_or(end, |s| end.min(s - 1));
         let req = ApiRequest::get(href.to_owned())
             .header("Range", format!("bytes={pos}-{end}"))
-            .accept(crate::client::Accept::Custom("*/*".into()));
+            .accept(crate::client::Accept::Custom("*/*".into()))
+            .timeout(opts.chunk_timeout);
         let resp = ws.client.send(req).await?;
         let status = resp.status().as_u16();
         let body = resp.into_http().body;
