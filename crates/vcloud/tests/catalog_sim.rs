@@ -239,3 +239,106 @@ async fn items_media_and_templates_by_name() {
         .collect();
     assert_eq!(left, ["centos7-base"]);
 }
+
+#[tokio::test]
+async fn capture_rename_and_media_in_a_vm() {
+    use nebulair_vcloud::model::vcd::Section;
+    use nebulair_vcloud::workload::{InstantiateParams, TransferOptions};
+
+    let e = env().await;
+    let devops = e.ws.catalog("DevOps");
+    let source = e.ws.vdc("VDC-Prod").vapp("db-tier");
+    let (tpl, task) = devops
+        .capture_vapp(&source, "db-golden", "captured")
+        .await
+        .expect("capture");
+    let done = e.ws.waiter().wait(&task).await.expect("capture task");
+    assert_eq!(done.operation_name.as_deref(), Some("vdcCaptureTemplate"));
+    let doc = tpl.get().await.expect("template");
+    assert_eq!(doc.status, Some(8));
+    let vms = doc.vm_templates();
+    assert_eq!(vms.len(), 1);
+    assert_eq!(vms[0].name.as_deref(), Some("db-01"));
+    let cpus = vms[0].sections.iter().find_map(|s| match s {
+        Section::VirtualHardwareSection(h) => h.cpu_count(),
+        _ => None,
+    });
+    assert_eq!(cpus, Some(4));
+    // the captured template instantiates like any other
+    let app =
+        e.ws.vdc("VDC-Prod")
+            .instantiate(&tpl, InstantiateParams::new("db-copy").power_on(false))
+            .wait()
+            .await
+            .expect("instantiate");
+    let copy = app.get().await.expect("vapp");
+    assert_eq!(copy.vms()[0].cpu_count(), Some(4));
+    assert_eq!(copy.vms()[0].memory_mb(), Some(8192));
+    // an empty name is refused before sending; a taken one by the server
+    assert!(devops.capture_vapp(&source, " ", "").await.is_err());
+    let dup = devops
+        .capture_vapp(&source, "LAMP-STACK", "")
+        .await
+        .expect_err("dup");
+    assert_eq!(
+        dup.service().and_then(|s| s.code_name()),
+        Some("DUPLICATE_NAME")
+    );
+
+    // rename and re-describe the template; the item follows
+    tpl.update(Some("db-gold"), Some("golden image"))
+        .wait()
+        .await
+        .expect("rename");
+    let doc = devops.template("db-gold").get().await.expect("renamed");
+    assert_eq!(doc.description.as_deref(), Some("golden image"));
+    assert!(devops.template("db-golden").href().await.is_err());
+    let err = tpl
+        .update(Some("lamp-stack"), None)
+        .wait()
+        .await
+        .expect_err("dup");
+    assert_eq!(
+        err.service().and_then(|s| s.code_name()),
+        Some("DUPLICATE_NAME")
+    );
+
+    // an uploaded ISO in a VM's CD drive cannot be deleted until it is ejected
+    let dir = tempfile::tempdir().expect("tmp");
+    let iso = dir.path().join("tools.iso");
+    std::fs::write(&iso, vec![5u8; 4096]).expect("write");
+    let report =
+        e.ws.catalog("Public")
+            .upload_media(&iso, &TransferOptions::default())
+            .await
+            .expect("upload");
+    let media = report.media();
+    let href = media.href().await.expect("href");
+    let vm = e.ws.vdc("VDC-Prod").vapp("web-tier").vm("web-01");
+    vm.insert_media(href.clone()).wait().await.expect("insert");
+    let err = media.delete().wait().await.expect_err("inserted");
+    assert_eq!(err.http_status(), Some(400));
+    assert!(err.to_string().contains("inserted"), "{err}");
+    vm.eject_media(href).wait().await.expect("eject");
+    media
+        .update(Some("vmware-tools.iso"), Some("guest tools"))
+        .wait()
+        .await
+        .expect("rename media");
+    let doc =
+        e.ws.catalog("Public")
+            .media("vmware-tools.iso")
+            .get()
+            .await
+            .expect("renamed");
+    assert_eq!(doc.description.as_deref(), Some("guest tools"));
+    media.delete().wait().await.expect("delete");
+    assert_eq!(
+        e.ws.catalog("Public")
+            .media_list()
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+}

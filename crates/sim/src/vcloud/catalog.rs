@@ -314,6 +314,7 @@ fn template_xml(st: &State, origin: &str, base: &str, t: &Template) -> String {
             None,
             None,
         ));
+        out.push_str(&link("edit", &href, Some(MT_TEMPLATE), None));
         out.push_str(&link("remove", &href, None, None));
         if let Some(d) = st
             .transfers
@@ -437,6 +438,12 @@ fn catalog_links(base: &str, c: &Catalog, admin: bool) -> String {
             "add",
             &format!("{me}/action/upload"),
             Some(MT_UPLOAD_PARAMS),
+            None,
+        ));
+        out.push_str(&link(
+            "add",
+            &format!("{me}/action/captureVApp"),
+            Some("application/vnd.vmware.vcloud.captureVAppParams+xml"),
             None,
         ));
         out.push_str(&link(
@@ -578,6 +585,7 @@ fn media_xml(st: &State, origin: &str, base: &str, m: &Media) -> String {
             None,
             None,
         ));
+        links.push_str(&link("edit", &href, Some(MT_MEDIA), None));
         links.push_str(&link("remove", &href, None, None));
     }
     let files = if m.ready {
@@ -1506,6 +1514,282 @@ pub(crate) fn delete_entity(ctx: &Ctx<'_>, seg: &str, template: bool) -> Respons
         (path, name, mt.to_owned()),
         Effect::Workload {
             ok: WorkloadFn(Arc::new(move |st: &mut State| remove_entity(st, id))),
+            failed: None,
+        },
+        &ctx.prefix,
+        None,
+        None,
+    );
+    task_accepted(ctx, &st, task)
+}
+
+/// `POST /api/catalog/{id}/action/captureVApp` with `CaptureVAppParams`: a new vApp
+/// template in the catalog made from a vApp's VMs (their hardware, disks and NICs); answers
+/// 201 with the VAppTemplate (status 0 with the capture task until it ends). vCD refuses a
+/// vApp that another task is changing (400 `BUSY_ENTITY`) and a duplicate item name.
+pub(crate) fn capture(ctx: &Ctx<'_>, id: &str) -> Response {
+    if let Err(r) = auth(ctx) {
+        return r;
+    }
+    let doc = match parse_body(ctx) {
+        Ok(d) if d.name == "CaptureVAppParams" => d,
+        Ok(_) => {
+            return bad_request(
+                ctx,
+                "BAD_REQUEST",
+                "The request body must be a CaptureVAppParams document.",
+            );
+        }
+        Err(r) => return r,
+    };
+    let name = attr(&doc, "name")
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty() {
+        return bad_request(ctx, "BAD_REQUEST", "The template name must not be empty.");
+    }
+    let Some(source) = doc
+        .child("Source")
+        .and_then(|s| attr(s, "href"))
+        .map(str::to_owned)
+    else {
+        return bad_request(ctx, "BAD_REQUEST", "CaptureVAppParams need a Source.");
+    };
+    let description = doc
+        .child("Description")
+        .map(|d| d.text.clone())
+        .unwrap_or_default();
+    let base = ctx.base();
+    let mut st = ctx.lock();
+    let Some(cat) = find_catalog(&st, id).cloned() else {
+        drop(st);
+        return forbidden(ctx, id);
+    };
+    let seg = source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let Some(app) = parse_id(seg, "vapp")
+        .and_then(|u| st.vapps.iter().find(|a| a.id == u))
+        .cloned()
+    else {
+        drop(st);
+        return forbidden(ctx, &source);
+    };
+    let taken = st
+        .templates
+        .iter()
+        .filter(|t| t.catalog_id == cat.id)
+        .map(|t| &t.name)
+        .chain(
+            st.media
+                .iter()
+                .filter(|m| m.catalog == cat.id)
+                .map(|m| &m.name),
+        )
+        .any(|n| n.eq_ignore_ascii_case(&name));
+    if taken {
+        drop(st);
+        return bad_request(
+            ctx,
+            "DUPLICATE_NAME",
+            &format!("The VCD entity {name} already exists."),
+        );
+    }
+    let vm_ids: Vec<Uuid> = st
+        .vms
+        .iter()
+        .filter(|v| v.vapp == app.id)
+        .map(|v| v.id)
+        .collect();
+    let now = std::time::Instant::now();
+    let busy = st.unsettled.iter().any(|t| {
+        st.tasks.get(t).is_some_and(|t| {
+            t.entities
+                .iter()
+                .any(|e| *e == app.id || vm_ids.contains(e))
+                && matches!(
+                    t.phase(now),
+                    super::state::TaskPhase::Queued | super::state::TaskPhase::Running(_)
+                )
+        })
+    });
+    if busy {
+        drop(st);
+        return bad_request(
+            ctx,
+            "BUSY_ENTITY",
+            &format!(
+                "The entity vApp \"{}\" is busy completing an operation.",
+                app.name
+            ),
+        );
+    }
+    let vms: Vec<TemplateVm> = st
+        .vms
+        .iter()
+        .filter(|v| v.vapp == app.id)
+        .map(|v| TemplateVm {
+            id: new_id(),
+            name: v.name.clone(),
+            cpus: v.cpus,
+            memory_mb: v.memory_mb,
+            disk_mb: v.disks.first().map_or(0, |d| d.size_mb),
+            guest_os: v.guest_os.clone(),
+            disks_mb: v.disks.iter().map(|d| d.size_mb).collect(),
+            nics: v.nics.iter().map(|n| n.network.clone()).collect(),
+        })
+        .collect();
+    let template = new_id();
+    let item = new_id();
+    st.templates.push(Template {
+        id: template,
+        vdc: app.vdc,
+        name: name.clone(),
+        catalog: cat.name.clone(),
+        created: super::common::iso8601(std::time::SystemTime::now()),
+        catalog_id: cat.id,
+        item_id: item,
+        description,
+        vms: Vec::new(),
+        networks: Vec::new(),
+        ready: false,
+    });
+    let networks = app.networks.clone();
+    let task = st.new_task(
+        "vdcCaptureTemplate",
+        format!("Capturing vApp {} as {name}", app.name),
+        (
+            format!("/api/vAppTemplate/vappTemplate-{template}"),
+            name.clone(),
+            MT_TEMPLATE.to_owned(),
+        ),
+        Effect::Workload {
+            ok: WorkloadFn(Arc::new(move |st: &mut State| {
+                if let Some(t) = st.templates.iter_mut().find(|t| t.id == template) {
+                    t.ready = true;
+                    t.vms = vms.clone();
+                    t.networks = networks.clone();
+                }
+            })),
+            failed: Some(WorkloadFn(Arc::new(move |st: &mut State| {
+                st.templates.retain(|t| t.id != template);
+            }))),
+        },
+        &ctx.prefix,
+        None,
+        None,
+    );
+    if let Some(t) = st.tasks.get_mut(&task) {
+        t.entities = std::iter::once(app.id).chain(vm_ids).collect();
+    }
+    let body = match st.templates.iter().find(|t| t.id == template) {
+        Some(t) => template_xml(&st, &ctx.shared.origin, &base, t),
+        None => String::new(),
+    };
+    drop(st);
+    vcd_xml(StatusCode::CREATED, MT_TEMPLATE, &ctx.version, &body)
+}
+
+/// `PUT /api/vAppTemplate/vappTemplate-{id}` with a VAppTemplate, or `PUT /api/media/{id}`
+/// with a Media: renames the entity (and its catalog item) and changes its description;
+/// a task. A name another item of the catalog uses is refused (`DUPLICATE_NAME`).
+pub(crate) fn update_entity(ctx: &Ctx<'_>, seg: &str, template: bool) -> Response {
+    if let Err(r) = auth(ctx) {
+        return r;
+    }
+    let root = if template { "VAppTemplate" } else { "Media" };
+    let doc = match parse_body(ctx) {
+        Ok(d) if d.name == root => d,
+        Ok(d) => {
+            return bad_request(
+                ctx,
+                "BAD_REQUEST",
+                &format!("Expected a {root} document, got {}.", d.name),
+            );
+        }
+        Err(r) => return r,
+    };
+    let mut st = ctx.lock();
+    let found = if template {
+        parse_id(seg, "vappTemplate")
+            .and_then(|u| st.templates.iter().find(|t| t.id == u))
+            .map(|t| {
+                (
+                    t.id,
+                    t.catalog_id,
+                    t.name.clone(),
+                    format!("/api/vAppTemplate/vappTemplate-{}", t.id),
+                )
+            })
+    } else {
+        parse_id(seg, "")
+            .and_then(|u| st.media.iter().find(|m| m.id == u))
+            .map(|m| {
+                (
+                    m.id,
+                    m.catalog,
+                    m.name.clone(),
+                    format!("/api/media/{}", m.id),
+                )
+            })
+    };
+    let Some((id, catalog, old, path)) = found else {
+        drop(st);
+        return forbidden(ctx, seg);
+    };
+    let name = attr(&doc, "name").map(str::trim).unwrap_or(&old).to_owned();
+    if name.is_empty() {
+        drop(st);
+        return bad_request(ctx, "BAD_REQUEST", "The name must not be empty.");
+    }
+    let clash = st
+        .templates
+        .iter()
+        .filter(|t| t.catalog_id == catalog && t.id != id)
+        .map(|t| &t.name)
+        .chain(
+            st.media
+                .iter()
+                .filter(|m| m.catalog == catalog && m.id != id)
+                .map(|m| &m.name),
+        )
+        .any(|n| n.eq_ignore_ascii_case(&name));
+    if clash {
+        drop(st);
+        return bad_request(
+            ctx,
+            "DUPLICATE_NAME",
+            &format!("The VCD entity {name} already exists."),
+        );
+    }
+    let description = doc.child("Description").map(|d| d.text.clone());
+    let mt = if template { MT_TEMPLATE } else { MT_MEDIA };
+    let task = st.new_task(
+        if template {
+            "vdcUpdateTemplate"
+        } else {
+            "vdcUpdateMedia"
+        },
+        format!("Updating {old}({id})"),
+        (path, old, mt.to_owned()),
+        Effect::Workload {
+            ok: WorkloadFn(Arc::new(move |st: &mut State| {
+                if let Some(t) = st.templates.iter_mut().find(|t| t.id == id) {
+                    t.name.clone_from(&name);
+                    if let Some(d) = &description {
+                        t.description.clone_from(d);
+                    }
+                }
+                if let Some(m) = st.media.iter_mut().find(|m| m.id == id) {
+                    m.name.clone_from(&name);
+                    if let Some(d) = &description {
+                        m.description.clone_from(d);
+                    }
+                }
+            })),
             failed: None,
         },
         &ctx.prefix,

@@ -213,6 +213,9 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
             | ["api", "org", _, "catalog", id, "action", "controlAccess"],
         ) => catalog::set_control_access(&ctx, id),
         (M::POST, ["api", "catalog", id, "action", "upload"]) => catalog::upload(&ctx, id),
+        (M::POST, ["api", "catalog", id, "action", "captureVApp"]) => catalog::capture(&ctx, id),
+        (M::PUT, ["api", "vAppTemplate", id]) => catalog::update_entity(&ctx, id, true),
+        (M::PUT, ["api", "media", id]) => catalog::update_entity(&ctx, id, false),
         (
             M::POST,
             ["api", "catalog", id, "action", "publish"]

@@ -852,3 +852,118 @@ impl VAppTemplateHandle {
         }
     }
 }
+
+/// Media type of a `CaptureVAppParams` document.
+pub const MT_CAPTURE_VAPP_PARAMS: &str = "application/vnd.vmware.vcloud.captureVAppParams+xml";
+
+impl CatalogHandle {
+    /// Captures a vApp as a new vApp template of this catalog
+    /// (`POST .../action/captureVApp`): the template's handle and the capture task (wait
+    /// for it with [`Workloads::waiter`] before instantiating the template).
+    ///
+    /// # Errors
+    /// [`WorkloadError::InvalidValue`] for an empty name (nothing sent); the server's
+    /// refusal (`BUSY_ENTITY` after the busy retries, `DUPLICATE_NAME`); request errors;
+    /// [`ErrorKind::Protocol`](nebulair_core::ErrorKind::Protocol) when the answer is not a
+    /// VAppTemplate with a task.
+    pub async fn capture_vapp(
+        &self,
+        vapp: &super::VAppHandle,
+        name: &str,
+        description: &str,
+    ) -> Result<(VAppTemplateHandle, crate::Task)> {
+        if name.trim().is_empty() {
+            return Err(WorkloadError::invalid("template name", "it is empty").into());
+        }
+        let source = vapp.href().await?;
+        let href = self.href().await?;
+        let el = self.core.ws.client.get_xml(&href).await?;
+        let target = link_href(&el, "add", Some(MT_CAPTURE_VAPP_PARAMS))
+            .unwrap_or_else(|| format!("{}/action/captureVApp", href.trim_end_matches('/')));
+        let body = XmlElement::new_ns(NS, "CaptureVAppParams")
+            .with_attr("name", name.to_owned())
+            .with_child(XmlElement::new_ns(NS, "Description").with_text(description.to_owned()))
+            .with_child(
+                XmlElement::new_ns(NS, "Source")
+                    .with_attr("href", source)
+                    .with_attr("type", media::VAPP),
+            )
+            .to_xml();
+        let resp = self
+            .core
+            .ws
+            .submit(ApiRequest::post(target).body(MT_CAPTURE_VAPP_PARAMS, body))
+            .await?;
+        let root = resp.xml()?;
+        let task = super::ops::task_of(&root).ok_or_else(|| {
+            nebulair_core::Error::protocol("the captured template carries no Task")
+        })?;
+        let thref = root
+            .attr("href")
+            .ok_or_else(|| nebulair_core::Error::protocol("the captured template has no href"))?
+            .to_owned();
+        Ok((
+            VAppTemplateHandle::known(self.core.ws.clone(), thref, Some(name.to_owned())),
+            task,
+        ))
+    }
+}
+
+/// The `PUT` of a renamed / re-described template or media.
+fn rename_pending(
+    ws: &Workloads,
+    href: impl std::future::Future<Output = Result<String>> + Send + 'static,
+    root: &'static str,
+    content_type: &'static str,
+    name: Option<String>,
+    description: Option<String>,
+) -> Pending {
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Pending::failed(ws, WorkloadError::invalid("name", "it is empty").into());
+    }
+    let ws2 = ws.clone();
+    Pending::new(ws, async move {
+        let href = href.await?;
+        let cur = ws2.client.get_xml(&href).await?;
+        let mut el = XmlElement::new_ns(NS, root).with_attr(
+            "name",
+            name.unwrap_or_else(|| cur.attr("name").unwrap_or_default().to_owned()),
+        );
+        if let Some(d) = description.or_else(|| cur.child_text("Description").map(str::to_owned)) {
+            el.push_child(XmlElement::new_ns(NS, "Description").with_text(d));
+        }
+        ws2.submit_task(ApiRequest::put(href).body(content_type, el.to_xml()))
+            .await
+    })
+}
+
+impl VAppTemplateHandle {
+    /// Renames the template and/or changes its description (`PUT` of the VAppTemplate);
+    /// a task. What is `None` stays.
+    pub fn update(&self, name: Option<&str>, description: Option<&str>) -> Pending {
+        let me = self.clone();
+        rename_pending(
+            &self.core.ws,
+            async move { me.href().await },
+            "VAppTemplate",
+            media::VAPP_TEMPLATE,
+            name.map(str::to_owned),
+            description.map(str::to_owned),
+        )
+    }
+}
+
+impl super::media::MediaHandle {
+    /// Renames the media and/or changes its description (`PUT` of the Media); a task.
+    pub fn update(&self, name: Option<&str>, description: Option<&str>) -> Pending {
+        let me = self.clone();
+        rename_pending(
+            &self.core.ws,
+            async move { me.href().await },
+            "Media",
+            media::MEDIA,
+            name.map(str::to_owned),
+            description.map(str::to_owned),
+        )
+    }
+}
