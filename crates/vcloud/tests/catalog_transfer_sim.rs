@@ -519,3 +519,92 @@ async fn bad_digests_and_non_tar_files_are_refused() {
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
+
+#[tokio::test]
+async fn split_files_late_manifests_and_streams() {
+    let e = env().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let catalog = e.ws.catalog("Public");
+    let disk = pattern(250 * KIB + 9, 6);
+
+    // an OVA whose disk is split with ovf:chunkSize into three parts
+    let part = 100 * KIB;
+    let ovf = descriptor(disk.len(), "split-01").replace(
+        &format!("ovf:size=\"{}\"", disk.len()),
+        &format!("ovf:size=\"{}\" ovf:chunkSize=\"{part}\"", disk.len()),
+    );
+    let mut entries: Vec<(String, Vec<u8>)> = vec![("split.ovf".into(), ovf.clone().into_bytes())];
+    for (i, c) in disk.chunks(part).enumerate() {
+        entries.push((format!("tiny-disk1.vmdk.{i:09}"), c.to_vec()));
+    }
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let split = dir.path().join("split.ova");
+    write_tar(&mut std::fs::File::create(&split).expect("f"), &refs).expect("tar");
+    let report = catalog
+        .upload_ova(&split, &opts())
+        .await
+        .expect("split upload");
+    assert_eq!(report.bytes, (ovf.len() + disk.len()) as u64);
+    let back = dir.path().join("split-back.ova");
+    catalog
+        .template("split")
+        .download_ova(&back, &opts())
+        .await
+        .expect("download");
+    assert_eq!(
+        untar(&std::fs::read(&back).expect("read"))[1].1,
+        disk,
+        "the parts joined"
+    );
+
+    // a manifest after the files (against the OVF spec): checked when it arrives
+    let late = |name: &str, digest_of: &[u8]| {
+        let ovf = descriptor(disk.len(), "late-01");
+        let mf = manifest_line("SHA256", "tiny-disk1.vmdk", digest_of).expect("mf");
+        let p = dir.path().join(name);
+        write_tar(
+            &mut std::fs::File::create(&p).expect("f"),
+            &[
+                ("late.ovf", ovf.as_bytes()),
+                ("tiny-disk1.vmdk", &disk),
+                ("late.mf", mf.as_bytes()),
+            ],
+        )
+        .expect("tar");
+        p
+    };
+    let good = late("late-good.ova", &disk);
+    catalog
+        .upload_ova(&good, &opts().item_name("late-good"))
+        .await
+        .expect("late manifest, right digest");
+    let bad = late("late-bad.ova", b"other bytes");
+    let err = catalog
+        .upload_ova(&bad, &opts().item_name("late-bad"))
+        .await
+        .expect_err("late manifest, wrong digest");
+    assert!(
+        matches!(
+            TransferError::of(&err),
+            Some(TransferError::DigestMismatch { .. })
+        ),
+        "{err}"
+    );
+    assert!(
+        catalog.template("late-bad").get().await.is_err(),
+        "the item was deleted"
+    );
+
+    // from a reader (a pipe or stdin): the same OVA, streamed
+    let bytes = std::fs::read(&good).expect("read");
+    let report = catalog
+        .upload_ova_from(Box::new(std::io::Cursor::new(bytes)), "piped", &opts())
+        .await
+        .expect("from a reader");
+    assert_eq!(report.files, 2);
+    let doc = catalog.template("piped").get().await.expect("template");
+    assert_eq!(doc.vm_templates()[0].name.as_deref(), Some("late-01"));
+}

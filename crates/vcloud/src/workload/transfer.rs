@@ -2162,6 +2162,78 @@ mod tests {
         assert!(descriptor_files(&escape).is_err());
     }
 
+    fn header_with(name: &str, size: u64, flag: u8) -> [u8; 512] {
+        let mut h = tar_header(name, size).expect("header");
+        h[156] = flag;
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u64 = h.iter().map(|b| u64::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h
+    }
+
+    fn padded(data: &[u8]) -> Vec<u8> {
+        let mut v = data.to_vec();
+        v.resize(data.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    #[tokio::test]
+    async fn tar_streams_with_long_names_pax_and_directories() {
+        let long = format!("{}/disk.vmdk", "d".repeat(120));
+        let mut tar = Vec::new();
+        // a directory entry, skipped
+        tar.extend_from_slice(&header_with("pkg/", 0, b'5'));
+        // a GNU long name for the next entry
+        tar.extend_from_slice(&header_with("././@LongLink", long.len() as u64 + 1, b'L'));
+        tar.extend(padded(format!("{long}\0").as_bytes()));
+        tar.extend_from_slice(&header_with("truncated", 5, b'0'));
+        tar.extend(padded(b"hello"));
+        // a pax header giving the path of the next entry
+        let rec = "23 path=pax/named.file\n";
+        tar.extend_from_slice(&header_with("PaxHeaders/x", rec.len() as u64, b'x'));
+        tar.extend(padded(rec.as_bytes()));
+        tar.extend_from_slice(&header_with("short", 3, b'0'));
+        tar.extend(padded(b"abc"));
+        tar.extend_from_slice(&[0u8; 1024]);
+        let reader = BlockingReader::from_reader(Box::new(std::io::Cursor::new(tar)), "t.tar");
+        let mut t = TarReader::new(reader);
+        let e = t.next_entry().await.expect("entry").expect("some");
+        assert_eq!((e.name.as_str(), e.size), (long.as_str(), 5));
+        assert_eq!(&t.read(100).await.expect("data")[..], b"hello");
+        let e = t.next_entry().await.expect("entry").expect("some");
+        assert_eq!(e.name, "pax/named.file");
+        // the data is skipped when not read
+        assert!(t.next_entry().await.expect("end").is_none());
+
+        // truncated inside a file: a typed error, not a panic
+        let mut cut = header_with("f", 2000, b'0').to_vec();
+        cut.extend_from_slice(&[1u8; 700]);
+        let reader = BlockingReader::from_reader(Box::new(std::io::Cursor::new(cut)), "cut.tar");
+        let mut t = TarReader::new(reader);
+        t.next_entry().await.expect("header").expect("entry");
+        let err = t.read(2000).await.expect_err("truncated");
+        assert!(matches!(
+            TransferError::of(&err),
+            Some(TransferError::NotATar { .. })
+        ));
+    }
+
+    #[test]
+    fn upload_links_prefer_default_then_alternate() {
+        let el = XmlElement::parse(
+            r#"<Media xmlns="http://www.vmware.com/vcloud/v1.5"><Files>
+              <File name="a" size="10" bytesTransferred="4"><Link rel="upload:alternate" href="https://alt/a"/><Link rel="upload:default" href="https://def/a"/></File>
+              <File name="b" size="-1" bytesTransferred="0"><Link rel="upload:alternate" href="https://alt/b"/></File>
+            </Files></Media>"#,
+        )
+        .expect("xml");
+        let files = server_files(&el);
+        assert_eq!(files[0].upload.as_deref(), Some("https://def/a"));
+        assert_eq!((files[0].size, files[0].transferred), (Some(10), 4));
+        assert_eq!(files[1].upload.as_deref(), Some("https://alt/b"));
+        assert_eq!(files[1].size, None);
+    }
+
     #[test]
     fn pax_records_and_octal() {
         let recs = pax_records(b"30 path=some/very/long/name.x\n11 size=42\n");
