@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{disk, dr, hybridity, query, transfer, vcd, vchs, workload};
+use super::{disk, dr, hybridity, network, query, transfer, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -202,6 +202,12 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::PUT, ["api", "disk", id]) => disk::update(&ctx, id),
         (M::DELETE, ["api", "disk", id]) => disk::delete(&ctx, id),
         (M::GET, ["api", "disk", id, "attachedVms"]) => disk::attached_vms(&ctx, id),
+        (M::POST, ["api", "admin", "vdc", id, "networks"]) => network::create(&ctx, id),
+        (M::GET, ["api", "admin", "network", id] | ["api", "network", id]) => {
+            network::get(&ctx, id)
+        }
+        (M::PUT, ["api", "admin", "network", id]) => network::update(&ctx, id),
+        (M::DELETE, ["api", "admin", "network", id]) => network::delete(&ctx, id),
         (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
         (
             M::GET,

@@ -100,6 +100,7 @@ mod disk;
 mod dr;
 mod http;
 mod hybridity;
+mod network;
 mod query;
 mod state;
 mod transfer;

@@ -430,6 +430,8 @@ pub(crate) struct State {
     pub(crate) independent_disks: Vec<IndependentDisk>,
     /// Upload and download sessions of the transfer service (`transfer.rs`).
     pub(crate) transfers: super::transfer::Transfers,
+    /// Org vDC networks (`network.rs`), besides each vDC's `default-routed`.
+    pub(crate) org_networks: Vec<super::network::OrgNetwork>,
     pub(crate) edges: Vec<Edge>,
     pub(crate) replications: Vec<Replication>,
     pub(crate) tasks: HashMap<Uuid, Task>,
@@ -485,6 +487,7 @@ impl State {
             media: Vec::new(),
             independent_disks: Vec::new(),
             transfers: super::transfer::Transfers::default(),
+            org_networks: Vec::new(),
             edges: Vec::new(),
             replications: Vec::new(),
             tasks: HashMap::new(),

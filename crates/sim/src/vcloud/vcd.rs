@@ -495,6 +495,19 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         ));
     }
     let storage_used = super::disk::storage_used_mb(&st, v.id);
+    let org_nets: String = super::network::available(&st, &base, v.id)
+        .iter()
+        .map(|(href, name)| {
+            format!(
+                "<Network{}/>",
+                attrs(&[
+                    ("href", href.as_str()),
+                    ("name", name.as_str()),
+                    ("type", "application/vnd.vmware.vcloud.network+xml"),
+                ])
+            )
+        })
+        .collect();
     let body = format!(
         "<Vdc xmlns=\"{NS_VCLOUD}\" status=\"1\"{}>{links}<Description>{}</Description>\
          <AllocationModel>AllocationPool</AllocationModel>\
@@ -502,7 +515,7 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
          <ComputeCapacity><Cpu><Units>MHz</Units><Allocated>{cpu_limit}</Allocated><Limit>{cpu_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Cpu>\
          <Memory><Units>MB</Units><Allocated>{mem_limit}</Allocated><Limit>{mem_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Memory></ComputeCapacity>\
          <ResourceEntities>{entities}</ResourceEntities>\
-         <AvailableNetworks><Network{}/></AvailableNetworks>\
+         <AvailableNetworks><Network{}/>{org_nets}</AvailableNetworks>\
          <Capabilities><SupportedHardwareVersions><SupportedHardwareVersion>vmx-13</SupportedHardwareVersion></SupportedHardwareVersions></Capabilities>\
          <NicQuota>0</NicQuota><NetworkQuota>1000</NetworkQuota><UsedNetworkCount>1</UsedNetworkCount><VmQuota>100</VmQuota><IsEnabled>true</IsEnabled>\
          <VdcStorageProfiles><VdcStorageProfile{}/></VdcStorageProfiles><VCpuInMhz2>{mhz}</VCpuInMhz2></Vdc>",

@@ -49,6 +49,7 @@ pub mod error;
 pub mod id;
 pub mod lifecycle;
 pub mod media;
+pub mod network;
 pub mod ops;
 pub mod org;
 pub mod params;
@@ -75,6 +76,7 @@ pub use lifecycle::{
     DeployOptions, MetadataDomain, MetadataVisibility, SnapshotOptions, UndeployPowerAction,
 };
 pub use media::MediaHandle;
+pub use network::{FenceMode, NetworkError, NewOrgNetwork, OrgNetwork, OrgNetworkHandle};
 pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
 pub use params::{
