@@ -1,7 +1,8 @@
 //! pyvcloud 23.0.4's catalog calls (`Org.create_catalog`, `update_catalog`,
 //! `share_catalog`, `upload_media`, `upload_ovf`, `list_catalog_items`,
 //! `get_catalog_item`, `download_catalog_item`, `delete_catalog_item`, `delete_catalog`)
-//! against the vCloud simulator at API 32, values checked. Skipped without
+//! against the vCloud simulator at API 32 (catalogs found by the Org's links) and 36
+//! (by the query service), values checked. Skipped without
 //! `$NEBULAIR_PYTHON`, except under CI.
 
 use std::path::PathBuf;
@@ -50,30 +51,34 @@ async fn pyvcloud_creates_uploads_lists_downloads_and_deletes() {
         .rev()
         .find_map(|l| l.strip_prefix("RESULT "))
         .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}\n{stderr}"));
-    let got: Value = serde_json::from_str(line).expect("json");
+    let all: Value = serde_json::from_str(line).expect("json");
     let iso = 200 * 1024 + 11;
     let disk = 300 * 1024;
-    let ovf_len = got["ovf_bytes"].as_u64().expect("ovf bytes") - disk;
-    assert!((1000..4000).contains(&ovf_len), "{got}");
-    assert_eq!(
-        got,
-        json!({
-            "created": {"name": "py-cat", "description": "from pyvcloud"},
-            "updated": {"name": "py-catalog", "description": "changed by pyvcloud"},
-            "published": "True",
-            "media_bytes": iso,
-            "media_callbacks": 4,
-            "ovf_bytes": disk + ovf_len,
-            "items": ["py-tpl", "py.iso"],
-            "item_ids": true,
-            "media": {"size": iso.to_string(), "imageType": "iso", "type": "application/vnd.vmware.vcloud.media+xml"},
-            "template": {"vm": "py-vm", "ovfDescriptorUploaded": "true"},
-            "media_download": {"bytes": iso, "same": true},
-            "ova_download": {"names": ["descriptor.ovf", "py-disk1.vmdk"], "same_disk": true},
-            "after_delete": [],
-            "gone": true,
-        })
-    );
+    for v in ["32.0", "36.0"] {
+        let got = &all[v];
+        let ovf_len = got["ovf_bytes"].as_u64().expect("ovf bytes") - disk;
+        assert!((1000..4000).contains(&ovf_len), "{v}: {got}");
+        assert_eq!(
+            got,
+            &json!({
+                "created": {"name": format!("py-cat-{v}"), "description": "from pyvcloud"},
+                "updated": {"name": format!("py-catalog-{v}"), "description": "changed by pyvcloud"},
+                "published": "True",
+                "media_bytes": iso,
+                "media_callbacks": 4,
+                "ovf_bytes": disk + ovf_len,
+                "items": ["py-tpl", "py.iso"],
+                "item_ids": true,
+                "media": {"size": iso.to_string(), "imageType": "iso", "type": "application/vnd.vmware.vcloud.media+xml"},
+                "template": {"vm": "py-vm", "ovfDescriptorUploaded": "true"},
+                "media_download": {"bytes": iso, "same": true},
+                "ova_download": {"names": ["descriptor.ovf", "py-disk1.vmdk"], "same_disk": true},
+                "after_delete": [],
+                "gone": true,
+            }),
+            "{v}"
+        );
+    }
     assert_eq!(sim.open_upload_files(), 0);
     sim.shutdown().await;
 }

@@ -566,7 +566,8 @@ pub(crate) fn update(ctx: &Ctx<'_>, seg: &str) -> Response {
     task_accepted(ctx, &st, task)
 }
 
-/// `DELETE /api/admin/network/{id}`: refused while a vApp or VM uses the network; a task.
+/// `DELETE /api/admin/network/{id}`: refused while a vApp or VM uses the network, unless
+/// `force=true`; a task.
 pub(crate) fn delete(ctx: &Ctx<'_>, seg: &str) -> Response {
     if ctx.vcd_token().is_none() {
         return unauthorized(ctx);
@@ -580,7 +581,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, seg: &str) -> Response {
         return forbidden(ctx, &format!("urn:vcloud:network:{seg}"));
     };
     let used = users(&st, &n);
-    if !used.is_empty() {
+    if !used.is_empty() && ctx.param("force") != Some("true") {
         drop(st);
         return bad(
             ctx,

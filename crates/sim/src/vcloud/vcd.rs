@@ -376,6 +376,12 @@ pub(crate) fn org(ctx: &Ctx<'_>, id: &str) -> Response {
         .collect::<String>();
     links.push_str(&link(
         "down",
+        &format!("{base}/api/query?type=catalog&format=records&filter={filter}"),
+        Some("application/vnd.vmware.vcloud.query.records+xml"),
+        None,
+    ));
+    links.push_str(&link(
+        "down",
         &format!("{base}/api/query?type=orgVdc&format=records&filter={filter}"),
         Some("application/vnd.vmware.vcloud.query.records+xml"),
         None,
@@ -423,6 +429,12 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         "add",
         &format!("{base}/api/vdc/{}/disk", v.id),
         Some("application/vnd.vmware.vcloud.diskCreateParams+xml"),
+        None,
+    ));
+    links.push_str(&link(
+        "add",
+        &format!("{base}/api/admin/vdc/{}/networks", v.id),
+        Some("application/vnd.vmware.vcloud.orgVdcNetwork+xml"),
         None,
     ));
     for (rel, action, media) in [

@@ -1,7 +1,7 @@
 """pyvcloud 23.0.4 against the simulator: Org.create_catalog, get_catalog, update_catalog,
 share_catalog, upload_media, upload_ovf (an OVA made here with tarfile), list_catalog_items,
 get_catalog_item, download_catalog_item (media and template), delete_catalog_item,
-delete_catalog. Prints one RESULT line of JSON for the Rust test to check."""
+delete_catalog, at API 32 and 36. Prints one RESULT line of JSON for the Rust test to check."""
 import hashlib
 import io
 import json
@@ -46,79 +46,87 @@ def wait_ready(client, href, status):
     raise RuntimeError("not ready: " + href)
 
 
-out = {}
-work = tempfile.mkdtemp(dir=TMP)
-os.chdir(work)  # pyvcloud extracts OVAs and stages downloads in the working directory
-c = Client(SIM, api_version="32.0", verify_ssl_certs=False,
-           log_file=os.path.join(TMP, "pyvcloud-catalogs.log"))
-c.set_credentials(BasicLoginCredentials("admin", "nebulair", "nebulair"))
-org = Org(c, resource=c.get_org())
+def run(version):
+    """One pass of every call at this API version; returns what it saw."""
+    out = {}
+    new_name = "py-cat-" + version
+    cat_name = "py-catalog-" + version
+    work = tempfile.mkdtemp(dir=TMP)
+    os.chdir(work)  # pyvcloud extracts OVAs and stages downloads in the working directory
+    c = Client(SIM, api_version=version, verify_ssl_certs=False,
+               log_file=os.path.join(TMP, "pyvcloud-catalogs.log"))
+    c.set_credentials(BasicLoginCredentials("admin", "nebulair", "nebulair"))
+    org = Org(c, resource=c.get_org())
 
-created = org.create_catalog("py-cat", "from pyvcloud")
-out["created"] = {"name": created.get("name"), "description": str(created.Description)}
-org.reload()
-org.update_catalog("py-cat", "py-catalog", "changed by pyvcloud")
-org.reload()
-cat = org.get_catalog("py-catalog")
-out["updated"] = {"name": cat.get("name"), "description": str(cat.Description)}
-org.share_catalog("py-catalog", share=True)
-out["published"] = str(org.get_catalog("py-catalog").IsPublished)
+    created = org.create_catalog(new_name, "from pyvcloud")
+    out["created"] = {"name": created.get("name"), "description": str(created.Description)}
+    org.reload()
+    org.update_catalog(new_name, cat_name, "changed by pyvcloud")
+    org.reload()
+    cat = org.get_catalog(cat_name)
+    out["updated"] = {"name": cat.get("name"), "description": str(cat.Description)}
+    org.share_catalog(cat_name, share=True)
+    out["published"] = str(org.get_catalog(cat_name).IsPublished)
 
-iso = os.path.join(work, "py.iso")
-iso_bytes = bytes((i * 7) % 251 for i in range(200 * 1024 + 11))
-with open(iso, "wb") as f:
-    f.write(iso_bytes)
-progress = []
-sent = org.upload_media("py-catalog", iso, item_name="py.iso", description="an iso",
-                        chunk_size=CHUNK, callback=lambda done, total: progress.append(done))
-out["media_bytes"] = sent
-out["media_callbacks"] = len(progress)
+    iso = os.path.join(work, "py.iso")
+    iso_bytes = bytes((i * 7) % 251 for i in range(200 * 1024 + 11))
+    with open(iso, "wb") as f:
+        f.write(iso_bytes)
+    progress = []
+    sent = org.upload_media(cat_name, iso, item_name="py.iso", description="an iso",
+                            chunk_size=CHUNK, callback=lambda done, total: progress.append(done))
+    out["media_bytes"] = sent
+    out["media_callbacks"] = len(progress)
 
-disk = bytes((i * 13) % 253 for i in range(300 * 1024))
-ova = os.path.join(work, "py.ova")
-with tarfile.open(ova, "w") as t:
-    for name, data in (("py.ovf", OVF.format(size=len(disk)).encode()),
-                       ("py-disk1.vmdk", disk)):
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-out["ovf_bytes"] = org.upload_ovf("py-catalog", ova, item_name="py-tpl", chunk_size=CHUNK)
+    disk = bytes((i * 13) % 253 for i in range(300 * 1024))
+    ova = os.path.join(work, "py.ova")
+    with tarfile.open(ova, "w") as t:
+        for name, data in (("py.ovf", OVF.format(size=len(disk)).encode()),
+                           ("py-disk1.vmdk", disk)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    out["ovf_bytes"] = org.upload_ovf(cat_name, ova, item_name="py-tpl", chunk_size=CHUNK)
 
-items = org.list_catalog_items("py-catalog")
-out["items"] = sorted(i["name"] for i in items)
-out["item_ids"] = all(i["id"] for i in items)
+    items = org.list_catalog_items(cat_name)
+    out["items"] = sorted(i["name"] for i in items)
+    out["item_ids"] = all(i["id"] for i in items)
 
-media_item = org.get_catalog_item("py-catalog", "py.iso")
-media = wait_ready(c, media_item.Entity.get("href"), "1")
-out["media"] = {"size": media.get("size"), "imageType": media.get("imageType"),
-                "type": media_item.Entity.get("type")}
-tpl_item = org.get_catalog_item("py-catalog", "py-tpl")
-tpl = wait_ready(c, tpl_item.Entity.get("href"), "8")
-vm = tpl.Children.Vm
-out["template"] = {"vm": vm.get("name"), "ovfDescriptorUploaded": tpl.get("ovfDescriptorUploaded")}
+    media_item = org.get_catalog_item(cat_name, "py.iso")
+    media = wait_ready(c, media_item.Entity.get("href"), "1")
+    out["media"] = {"size": media.get("size"), "imageType": media.get("imageType"),
+                    "type": media_item.Entity.get("type")}
+    tpl_item = org.get_catalog_item(cat_name, "py-tpl")
+    tpl = wait_ready(c, tpl_item.Entity.get("href"), "8")
+    vm = tpl.Children.Vm
+    out["template"] = {"vm": vm.get("name"), "ovfDescriptorUploaded": tpl.get("ovfDescriptorUploaded")}
 
-got = org.download_catalog_item("py-catalog", "py.iso", os.path.join(work, "back.iso"),
-                                chunk_size=CHUNK)
-with open(os.path.join(work, "back.iso"), "rb") as f:
-    out["media_download"] = {"bytes": got,
-                             "same": hashlib.sha256(f.read()).hexdigest()
-                             == hashlib.sha256(iso_bytes).hexdigest()}
-org.download_catalog_item("py-catalog", "py-tpl", os.path.join(work, "back.ova"),
-                          chunk_size=CHUNK)
-with tarfile.open(os.path.join(work, "back.ova")) as t:
-    names = sorted(t.getnames())
-    data = t.extractfile("py-disk1.vmdk").read()
-out["ova_download"] = {"names": names, "same_disk": data == disk}
+    got = org.download_catalog_item(cat_name, "py.iso", os.path.join(work, "back.iso"),
+                                    chunk_size=CHUNK)
+    with open(os.path.join(work, "back.iso"), "rb") as f:
+        out["media_download"] = {"bytes": got,
+                                 "same": hashlib.sha256(f.read()).hexdigest()
+                                 == hashlib.sha256(iso_bytes).hexdigest()}
+    org.download_catalog_item(cat_name, "py-tpl", os.path.join(work, "back.ova"),
+                              chunk_size=CHUNK)
+    with tarfile.open(os.path.join(work, "back.ova")) as t:
+        names = sorted(t.getnames())
+        data = t.extractfile("py-disk1.vmdk").read()
+    out["ova_download"] = {"names": names, "same_disk": data == disk}
 
-org.delete_catalog_item("py-catalog", "py.iso")
-org.delete_catalog_item("py-catalog", "py-tpl")
-out["after_delete"] = org.list_catalog_items("py-catalog")
-org.delete_catalog("py-catalog")
-org.reload()
-try:
-    org.get_catalog("py-catalog")
-    out["gone"] = False
-except EntityNotFoundException:
-    out["gone"] = True
-c.logout()
-sys.stdout.write("RESULT " + json.dumps(out, sort_keys=True) + "\n")
+    org.delete_catalog_item(cat_name, "py.iso")
+    org.delete_catalog_item(cat_name, "py-tpl")
+    out["after_delete"] = org.list_catalog_items(cat_name)
+    org.delete_catalog(cat_name)
+    org.reload()
+    try:
+        org.get_catalog(cat_name)
+        out["gone"] = False
+    except EntityNotFoundException:
+        out["gone"] = True
+    c.logout()
+    return out
+
+
+results = {v: run(v) for v in ("32.0", "36.0")}
+sys.stdout.write("RESULT " + json.dumps(results, sort_keys=True) + "\n")
