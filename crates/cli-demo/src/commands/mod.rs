@@ -19,3 +19,4 @@ pub(crate) mod vcloud_ans;
 pub(crate) mod vcloud_catalog;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;
+pub(crate) mod vcloud_network;

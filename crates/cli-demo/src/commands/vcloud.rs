@@ -26,6 +26,7 @@ use crate::commands::vcloud_catalog::{
 };
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
+use crate::commands::vcloud_network::{NetworkSub, network};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -157,6 +158,9 @@ enum VcloudSub {
     /// vApp templates in a catalog: upload an OVA or OVF, download an OVA.
     #[command(subcommand)]
     Template(TemplateSub),
+    /// Org vDC networks: list, show, create, delete.
+    #[command(subcommand)]
+    Network(NetworkSub),
 }
 
 /// The edge an ANS command works on.
@@ -289,6 +293,12 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 template(sub, &client, ctx).await
+            }
+            VcloudSub::Network(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                network(sub, &client, ctx).await
             }
         }
     }
