@@ -3,7 +3,8 @@
 //! sharing settings, the CatalogItem of a new upload, a media and a vApp template while
 //! their files are uploaded (`Files` with `bytesTransferred`, the running import task),
 //! the template once imported (children with hardware, the `NetworkSection`), and both
-//! once offered for download. Skipped without xmllint, except under CI.
+//! once offered for download; org vDC networks (isolated, routed, direct) and the vDC
+//! listing them. Skipped without xmllint, except under CI.
 
 use std::process::Command;
 use std::time::Duration;
@@ -217,6 +218,37 @@ async fn catalog_documents_in_every_upload_state_validate() {
     assert!(downloadable.contains("download:default"), "{downloadable}");
     docs.push(("template downloadable", downloadable));
 
+    // org vDC networks: isolated (DNS, pools), routed through the edge, direct
+    let vdc = nebulair_sim::vcloud::VDC_PROD_ID;
+    let bodies = [
+        "<OrgVdcNetwork xmlns=\"http://www.vmware.com/vcloud/v1.5\" name=\"x-iso\"><Description>d</Description><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>10.1.0.1</Gateway><Netmask>255.255.255.0</Netmask><Dns1>10.1.0.53</Dns1><DnsSuffix>x.example</DnsSuffix><IpRanges><IpRange><StartAddress>10.1.0.10</StartAddress><EndAddress>10.1.0.20</EndAddress></IpRange></IpRanges></IpScope></IpScopes><FenceMode>isolated</FenceMode></Configuration><IsShared>false</IsShared></OrgVdcNetwork>".to_owned(),
+        format!("<OrgVdcNetwork xmlns=\"http://www.vmware.com/vcloud/v1.5\" name=\"x-routed\"><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>10.2.0.1</Gateway><Netmask>255.255.0.0</Netmask></IpScope></IpScopes><FenceMode>natRouted</FenceMode></Configuration><EdgeGateway href=\"{base}api/admin/edgeGateway/{}\"/></OrgVdcNetwork>", nebulair_sim::vcloud::EDGE_ID),
+        format!("<OrgVdcNetwork xmlns=\"http://www.vmware.com/vcloud/v1.5\" name=\"x-direct\"><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>203.0.113.1</Gateway><Netmask>255.255.255.240</Netmask></IpScope></IpScopes><ParentNetwork href=\"{base}api/admin/network/6e656275-6c61-4000-8000-000000000401\"/><FenceMode>bridged</FenceMode></Configuration></OrgVdcNetwork>"),
+    ];
+    for (i, body) in bodies.into_iter().enumerate() {
+        let (status, created) = send(
+            c.post(format!("{base}api/admin/vdc/{vdc}/networks"))
+                .header(
+                    "Content-Type",
+                    "application/vnd.vmware.vcloud.orgVdcNetwork+xml",
+                )
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let href = first_attr(&created, "OrgVdcNetwork", "href").expect("href");
+        let task = created[created.find("<Task ").expect("task")..].to_owned();
+        if i == 0 {
+            docs.push(("network being created", created));
+        }
+        wait(task).await;
+        let (_, net) = send(c.get(&href)).await;
+        docs.push(("network", net));
+    }
+    let (_, vdc_doc) = send(c.get(format!("{base}api/vdc/{vdc}"))).await;
+    assert!(vdc_doc.contains("name=\"x-direct\""), "{vdc_doc}");
+    docs.push(("vdc with networks", vdc_doc));
+
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for (i, (_, body)) in docs.iter().enumerate() {
@@ -258,6 +290,6 @@ async fn catalog_documents_in_every_upload_state_validate() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(docs.len(), 10);
+    assert_eq!(docs.len(), 15);
     sim.shutdown().await;
 }

@@ -175,7 +175,7 @@ fn network_xml(base: &str, n: &OrgNetwork, st: &State) -> String {
         }
     };
     format!(
-        "<OrgVdcNetwork{}>{links}<Description>{}</Description><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>{}</Gateway><Netmask>{netmask}</Netmask><SubnetPrefixLength>{}</SubnetPrefixLength>{}{}{}<IsEnabled>true</IsEnabled>{}</IpScope></IpScopes>{parent}<FenceMode>{fence}</FenceMode><RetainNetInfoAcrossDeployments>false</RetainNetInfoAcrossDeployments></Configuration>{edge}<IsShared>{}</IsShared></OrgVdcNetwork>",
+        "<OrgVdcNetwork{}>{links}<Description>{}</Description><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>{}</Gateway><Netmask>{netmask}</Netmask>{}{}{}<IsEnabled>true</IsEnabled>{}</IpScope></IpScopes>{parent}<FenceMode>{fence}</FenceMode><RetainNetInfoAcrossDeployments>false</RetainNetInfoAcrossDeployments></Configuration>{edge}<IsShared>{}</IsShared></OrgVdcNetwork>",
         attrs(&[
             ("xmlns", NS_VCLOUD),
             ("status", if n.ready { "1" } else { "0" }),
@@ -186,7 +186,6 @@ fn network_xml(base: &str, n: &OrgNetwork, st: &State) -> String {
         ]),
         esc(&n.description),
         n.gateway,
-        n.prefix,
         opt("Dns1", &n.dns1),
         opt("Dns2", &n.dns2),
         opt("DnsSuffix", &n.dns_suffix),

@@ -339,12 +339,10 @@ impl NewOrgNetwork {
         let mut scope = XmlElement::new_ns(NS, "IpScope")
             .with_child(XmlElement::new_ns(NS, "IsInherited").with_text("false"))
             .with_child(XmlElement::new_ns(NS, "Gateway").with_text(self.gateway.to_string()))
+            // Netmask rather than SubnetPrefixLength: every API version accepts it.
             .with_child(
                 XmlElement::new_ns(NS, "Netmask")
                     .with_text(Ipv4Addr::from(mask(self.prefix)).to_string()),
-            )
-            .with_child(
-                XmlElement::new_ns(NS, "SubnetPrefixLength").with_text(self.prefix.to_string()),
             );
         if let Some(d) = self.dns1 {
             scope.push_child(XmlElement::new_ns(NS, "Dns1").with_text(d.to_string()));
