@@ -1875,7 +1875,12 @@ async fn fetch_to(
             .header("Range", format!("bytes={pos}-{end}"))
             .accept(crate::client::Accept::Custom("*/*".into()))
             .timeout(opts.chunk_timeout);
-        let resp = ws.client.send(req).await?;
+        let resp = match ws.client.send(req).await {
+            Ok(r) => r,
+            // Past the end of a file whose size was not given: it is complete.
+            Err(e) if size.is_none() && pos > 0 && e.http_status() == Some(416) => break,
+            Err(e) => return Err(e.context(format!("downloading {name:?} from byte {pos}"))),
+        };
         let status = resp.status().as_u16();
         let body = resp.into_http().body;
         let n = body.len() as u64;
