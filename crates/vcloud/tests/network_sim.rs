@@ -1,166 +1,167 @@
-//! Org vDC networks against the vCloud simulator: list, create (isolated and routed),
-//! read back, update, delete, the in-use refusal, duplicate names, bad pools refused before
-//! sending and by the server when sent anyway.
+//! Org vDC networks against the vCD simulator: isolated, routed and direct networks
+//! created, listed, read back, updated and deleted; a vApp connected to one keeps it from
+//! being deleted; refusals (a pool outside the subnet before sending; a duplicate name,
+//! an edge of another vDC, a network in use by the server).
 
-use std::time::Duration;
+mod workload_common;
 
-use nebulair_core::{Credentials, ErrorKind};
-use nebulair_sim::vcloud::{
-    DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, VDC_DEV_ID, VcloudSimulator,
-};
-use nebulair_vcloud::client::ApiRequest;
-use nebulair_vcloud::session::VcdSession;
-use nebulair_vcloud::workload::{FenceMode, NewOrgNetwork, WorkloadOptions};
+use nebulair_core::ErrorKind;
+use nebulair_vcloud::workload::{InstantiateParams, NetworkError, NetworkMapping, NewOrgNetwork};
+use workload_common::env;
 
 #[tokio::test]
-async fn org_vdc_networks_from_creation_to_deletion() {
-    let sim = VcloudSimulator::builder()
-        .task_duration(Duration::from_millis(20))
-        .start()
-        .await
-        .expect("sim");
-    let sess = VcdSession::builder(sim.base_url().as_str())
-        .org(DEFAULT_ORG)
-        .credentials(Credentials::password(DEFAULT_USER, DEFAULT_PASSWORD))
-        .build()
-        .expect("session");
-    sess.login().await.expect("login");
-    let client = sess.client().expect("client");
-    let ws =
-        client.workloads_with(WorkloadOptions::default().poll_interval(Duration::from_millis(10)));
-    let prod = ws.vdc("VDC-Prod");
-    let dev = ws.vdc("VDC-Dev");
-
-    // The seed: one routed network per vDC, through its edge.
-    let nets = prod.networks().await.expect("list");
-    assert_eq!(nets.len(), 1);
-    assert_eq!(nets[0].name, "default-routed");
-    assert_eq!(nets[0].fence_mode, Some(FenceMode::NatRouted));
-    assert_eq!(nets[0].connected_to.as_deref(), Some("edge-prod"));
+async fn org_vdc_networks_with_state_reread() {
+    let e = env().await;
+    let vdc = e.ws.vdc("VDC-Prod");
+    let before = vdc.networks().await.expect("list");
     assert_eq!(
-        dev.networks().await.expect("dev")[0]
-            .connected_to
-            .as_deref(),
-        Some("edge-nsxt-dev")
+        before.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["default-routed"]
     );
 
-    // Isolated, with pools and DNS; re-read as vCD stored it.
     let spec = NewOrgNetwork::isolated("backend", "10.20.0.1/24")
-        .and_then(|n| n.ip_range("10.20.0.10", "10.20.0.49"))
-        .and_then(|n| n.ip_range("10.20.0.100", "10.20.0.149"))
-        .and_then(|n| n.dns("10.20.0.2", Some("10.20.0.3")))
         .expect("spec")
-        .dns_suffix("backend.example")
-        .description("app backends");
-    let net = prod.create_network(&spec).wait().await.expect("create");
+        .description("app tier")
+        .dns("10.20.0.53", Some("10.20.0.54"))
+        .expect("dns")
+        .dns_suffix("corp.example")
+        .pool("10.20.0.100", "10.20.0.149")
+        .expect("pool")
+        .pool("10.20.0.200", "10.20.0.209")
+        .expect("pool");
+    let (net, task) = vdc.create_network(&spec).await.expect("create");
+    e.ws.waiter().wait(&task).await.expect("create task");
     let doc = net.get().await.expect("get");
-    assert_eq!(doc.name.as_deref(), Some("backend"));
-    assert_eq!(doc.description.as_deref(), Some("app backends"));
-    assert_eq!(doc.fence_mode(), Some(FenceMode::Isolated));
-    let scope = doc.ip_scope().expect("scope");
-    assert_eq!(scope.gateway.as_deref(), Some("10.20.0.1"));
-    assert_eq!(scope.netmask.as_deref(), Some("255.255.255.0"));
-    assert_eq!(scope.dns2.as_deref(), Some("10.20.0.3"));
-    assert_eq!(scope.ip_ranges.as_ref().map(|r| r.ip_ranges.len()), Some(2));
-    let listed = prod.networks().await.expect("list");
-    assert!(
-        listed
-            .iter()
-            .any(|n| n.name == "backend" && n.fence_mode == Some(FenceMode::Isolated))
-    );
-    // ... and by name through a fresh handle, and in the vDC document.
-    assert_eq!(
-        prod.network("backend").get().await.expect("by name").id,
-        doc.id
-    );
-    let vdc_doc = prod.get().await.expect("vdc");
-    let avail = format!("{:?}", vdc_doc.available_networks);
-    assert!(avail.contains("backend"), "{avail}");
-
-    // Routed through the vDC's edge, by the edge's name.
-    let routed = NewOrgNetwork::routed("dmz", "172.16.5.1/24", "edge-prod")
-        .and_then(|n| n.ip_range("172.16.5.10", "172.16.5.20"))
-        .expect("routed");
-    let dmz = prod
-        .create_network(&routed)
-        .wait()
-        .await
-        .expect("create routed");
-    let d = dmz.get().await.expect("get");
-    assert_eq!(d.fence_mode(), Some(FenceMode::NatRouted));
-    assert_eq!(
-        d.edge_gateway.as_ref().and_then(|e| e.name.as_deref()),
-        Some("edge-prod")
-    );
-    let e = dev
-        .create_network(&NewOrgNetwork::routed("x", "172.16.6.1/24", "edge-prod").expect("spec"))
-        .wait()
-        .await
-        .expect_err("edge of another vDC");
-    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-
-    // Duplicate names are refused by the server.
-    let e = prod
-        .create_network(&NewOrgNetwork::isolated("Backend", "10.21.0.1/24").expect("spec"))
-        .wait()
-        .await
-        .expect_err("duplicate");
-    assert!(
-        e.to_string().contains("DUPLICATE_NAME") || e.to_string().contains("already exists"),
-        "{e}"
-    );
-
-    // A pool outside the subnet: refused by the library, and by the server when sent raw.
-    assert!(
-        NewOrgNetwork::isolated("bad", "10.22.0.1/24")
-            .expect("spec")
-            .ip_range("10.23.0.5", "10.23.0.9")
-            .is_err()
-    );
-    let raw = r#"<OrgVdcNetwork xmlns="http://www.vmware.com/vcloud/v1.5" name="bad"><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>10.22.0.1</Gateway><Netmask>255.255.255.0</Netmask><IpRanges><IpRange><StartAddress>10.23.0.5</StartAddress><EndAddress>10.23.0.9</EndAddress></IpRange></IpRanges></IpScope></IpScopes><FenceMode>isolated</FenceMode></Configuration></OrgVdcNetwork>"#;
-    let e = client
-        .send(
-            ApiRequest::post(format!("api/admin/vdc/{VDC_DEV_ID}/networks"))
-                .body("application/vnd.vmware.vcloud.orgVdcNetwork+xml", raw),
-        )
-        .await
-        .expect_err("server refuses");
-    assert_eq!(e.http_status(), Some(400));
-    assert!(e.to_string().contains("not within the network"), "{e}");
-
-    // Update: renamed and re-described, then re-read.
-    net.update(Some("backend-2".into()), Some("renamed".into()))
-        .wait()
-        .await
-        .expect("update");
-    let doc = net.get().await.expect("get");
-    assert_eq!(doc.name.as_deref(), Some("backend-2"));
-    assert_eq!(doc.description.as_deref(), Some("renamed"));
-    assert_eq!(
-        doc.ip_scope().and_then(|s| s.dns_suffix.as_deref()),
-        Some("backend.example"),
-        "the rest kept"
-    );
-
-    // The seeded network is in use by vApps: deleting it is refused.
-    let e = prod
-        .network("default-routed")
-        .delete()
-        .wait()
-        .await
-        .expect_err("in use");
-    assert!(e.to_string().contains("in use"), "{e}");
-    net.delete().wait().await.expect("delete");
-    dmz.delete().wait().await.expect("delete dmz");
-    let names: Vec<String> = prod
+    assert_eq!(doc.name, "backend");
+    assert_eq!(doc.fence_mode, "isolated");
+    assert_eq!(doc.gateway, Some("10.20.0.1".parse().expect("ip")));
+    assert_eq!(doc.prefix, Some(24));
+    assert_eq!(doc.dns.len(), 2);
+    assert_eq!(doc.dns_suffix.as_deref(), Some("corp.example"));
+    assert_eq!(doc.pools.len(), 2);
+    assert_eq!(doc.status, Some(1));
+    // listed by the vDC and found by name (without regard to case) and by id
+    let names: Vec<String> = vdc
         .networks()
         .await
         .expect("list")
         .into_iter()
-        .map(|n| n.name)
+        .map(|(n, _)| n)
         .collect();
-    assert_eq!(names, ["default-routed"]);
-    let e = prod.network("backend-2").get().await.expect_err("gone");
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    sim.shutdown().await;
+    assert_eq!(names, ["default-routed", "backend"]);
+    assert_eq!(
+        vdc.network("BACKEND").get().await.expect("by name").href,
+        doc.href
+    );
+    let id = doc.id.clone().expect("id");
+    assert_eq!(
+        vdc.network(id.as_str()).get().await.expect("by id").name,
+        "backend"
+    );
+    let err =
+        e.ws.vdc("VDC-Dev")
+            .network("backend")
+            .get()
+            .await
+            .expect_err("other vdc");
+    assert!(matches!(
+        NetworkError::of(&err),
+        Some(NetworkError::NotFound { .. })
+    ));
+
+    // routed through the vDC's edge; the other vDC's edge is refused by the server
+    let edge = format!(
+        "{}api/admin/edgeGateway/{}",
+        e.sim.base_url(),
+        nebulair_sim::vcloud::EDGE_ID
+    );
+    let routed = NewOrgNetwork::routed("web", "172.16.5.1/24", &edge).expect("spec");
+    let (web, task) = vdc.create_network(&routed).await.expect("routed");
+    e.ws.waiter().wait(&task).await.expect("task");
+    let w = web.get().await.expect("get");
+    assert_eq!(
+        (w.fence_mode.as_str(), w.edge.as_deref()),
+        ("natRouted", Some("edge-prod"))
+    );
+    let err =
+        e.ws.vdc("VDC-Dev")
+            .create_network(&routed)
+            .await
+            .expect_err("edge of another vDC");
+    assert_eq!(err.http_status(), Some(400));
+    assert!(err.to_string().contains("another vDC"), "{err}");
+    // a direct network on the provider's external network
+    let direct = NewOrgNetwork::direct(
+        "public",
+        "203.0.113.1/28",
+        "api/admin/network/6e656275-6c61-4000-8000-000000000401",
+    )
+    .expect("spec");
+    let (_, task) = vdc.create_network(&direct).await.expect("direct");
+    e.ws.waiter().wait(&task).await.expect("task");
+    // a duplicate name
+    let err = vdc
+        .create_network(&NewOrgNetwork::isolated("Backend", "10.9.0.1/24").expect("spec"))
+        .await
+        .expect_err("dup");
+    assert_eq!(
+        err.service().and_then(|s| s.code_name()),
+        Some("DUPLICATE_NAME")
+    );
+    // a pool outside the subnet never leaves the client
+    let err = NewOrgNetwork::isolated("x", "10.20.0.1/24")
+        .expect("spec")
+        .pool("10.21.0.1", "10.21.0.9")
+        .expect_err("outside");
+    assert!(err.to_string().contains("outside the subnet"), "{err}");
+
+    // update: new description and pool, read back
+    let changed = spec
+        .clone()
+        .description("app tier, v2")
+        .pool("10.20.0.230", "10.20.0.239")
+        .expect("pool");
+    net.update(&changed).wait().await.expect("update");
+    let doc = net.get().await.expect("re-read");
+    assert_eq!(doc.description.as_deref(), Some("app tier, v2"));
+    assert_eq!(doc.pools.len(), 3);
+    // the subnet cannot change
+    let moved = NewOrgNetwork::isolated("backend", "10.30.0.1/24").expect("spec");
+    let err = net.update(&moved).wait().await.expect_err("subnet change");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+    // a vApp on the network keeps it from being deleted
+    let tpl = e.ws.vapp_template("centos7-base");
+    let app = vdc
+        .instantiate(
+            &tpl,
+            InstantiateParams::new("on-backend")
+                .deploy(false)
+                .power_on(false)
+                .network(NetworkMapping::bridged("backend")),
+        )
+        .wait()
+        .await
+        .expect("instantiate");
+    let vms = app.get().await.expect("vapp").vms().to_vec();
+    assert_eq!(
+        vms[0].network_connections()[0].network.as_deref(),
+        Some("backend")
+    );
+    let err = net.delete().wait().await.expect_err("in use");
+    assert_eq!(err.http_status(), Some(400));
+    assert!(
+        err.to_string().contains("in use by vApp on-backend"),
+        "{err}"
+    );
+    app.delete().wait().await.expect("delete vapp");
+    net.delete().wait().await.expect("delete network");
+    let names: Vec<String> = vdc
+        .networks()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["default-routed", "web", "public"]);
 }

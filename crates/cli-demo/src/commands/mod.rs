@@ -17,6 +17,7 @@ pub(crate) mod simulate;
 pub(crate) mod vcloud;
 pub(crate) mod vcloud_admin;
 pub(crate) mod vcloud_ans;
+pub(crate) mod vcloud_catalog;
 pub(crate) mod vcloud_disk;
 pub(crate) mod vcloud_dr;
 pub(crate) mod vcloud_network;

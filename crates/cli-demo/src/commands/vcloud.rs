@@ -22,6 +22,9 @@ use crate::Ctx;
 use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
 use crate::commands::vcloud_admin::{OrgSub, TokenSub, UserSub, org, token, user};
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
+use crate::commands::vcloud_catalog::{
+    CatalogSub, MediaSub, TemplateSub, catalog, media, template,
+};
 use crate::commands::vcloud_disk::{DiskSub, disk};
 use crate::commands::vcloud_dr::{DrSub, dr};
 use crate::commands::vcloud_network::{NetworkSub, network};
@@ -153,9 +156,6 @@ enum VcloudSub {
     /// Independent disks of a vDC: list, show, create, attach, detach, resize, delete.
     #[command(subcommand)]
     Disk(DiskSub),
-    /// Org vDC networks: list, show, create (isolated, routed, direct), update, delete.
-    #[command(subcommand)]
-    Network(NetworkSub),
     /// Orgs (system administrators): list, show, create, enable, disable, delete.
     #[command(subcommand)]
     Org(OrgSub),
@@ -180,6 +180,18 @@ enum VcloudSub {
         #[command(subcommand)]
         sub: Box<VmSub>,
     },
+    /// Catalogs of the org: list, show, create, delete.
+    #[command(subcommand)]
+    Catalog(CatalogSub),
+    /// ISO and floppy media in a catalog: upload, download (resumable, with progress).
+    #[command(subcommand)]
+    Media(MediaSub),
+    /// vApp templates in a catalog: upload an OVA or OVF, download an OVA.
+    #[command(subcommand)]
+    Template(TemplateSub),
+    /// Org vDC networks: list, show, create, delete.
+    #[command(subcommand)]
+    Network(NetworkSub),
 }
 
 /// The edge an ANS command works on.
@@ -194,6 +206,8 @@ impl VcloudCmd {
             // timeout); reads keep the default.
             VcloudSub::Vapp { sub, .. } if !sub.is_read() => None,
             VcloudSub::Vm { sub, .. } if !sub.is_read() => None,
+            // Uploads and downloads take as long as their bytes need.
+            VcloudSub::Media(_) | VcloudSub::Template(_) => None,
             _ => Some(crate::DEFAULT_DEADLINE),
         };
         block_on(&ctx, deadline, self.run_async(ctx))
@@ -300,6 +314,24 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 disk(sub, &client, ctx).await
+            }
+            VcloudSub::Catalog(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                catalog(sub, &client, ctx).await
+            }
+            VcloudSub::Media(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                media(sub, &client, ctx).await
+            }
+            VcloudSub::Template(sub) => {
+                let org = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                template(sub, &client, ctx).await
             }
             VcloudSub::Network(sub) => {
                 let org = self.conn.login(&ctx).await?.org_info;

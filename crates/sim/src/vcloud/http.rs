@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::catalog;
 pub(crate) use super::common::Shared;
 use super::common::{Ctx, accept_version, cloudapi_error, nsx_json_error, vcd_error};
-use super::{admin, disk, dr, hybridity, network, nsxt, query, vcd, vchs, workload};
+use super::{admin, disk, dr, hybridity, network, nsxt, query, transfer, vcd, vchs, workload};
 
 /// Largest request body accepted (bigger bodies get 413).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -29,14 +29,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
     let request_id = crate::random_uuid().to_string();
     let (parts, body) = req.into_parts();
-    let mut resp = match to_bytes(body, MAX_BODY).await {
-        Ok(body) => dispatch(&shared, parts, body),
-        Err(_) => vcd_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BAD_REQUEST",
-            "The request body is too large.",
-            "36.0",
-        ),
+    // The transfer service streams its bodies (uploads are not limited by MAX_BODY).
+    let mut resp = if parts.uri.path().starts_with("/transfer/") {
+        shared.lock().request_count += 1;
+        transfer::handle(&shared, parts, body).await
+    } else {
+        match to_bytes(body, MAX_BODY).await {
+            Ok(body) => dispatch(&shared, parts, body),
+            Err(_) => vcd_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_REQUEST",
+                "The request body is too large.",
+                "36.0",
+            ),
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-vmware-vcloud-request-id", v);
@@ -234,19 +240,48 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::PUT, ["api", "disk", id]) => disk::update(&ctx, id),
         (M::DELETE, ["api", "disk", id]) => disk::delete(&ctx, id),
         (M::GET, ["api", "disk", id, "attachedVms"]) => disk::attached_vms(&ctx, id),
-        (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
-        (M::GET, ["api", "catalogItem", id]) => catalog::catalog_item(&ctx, id),
-        (M::GET, ["api", "vAppTemplate", id]) => catalog::vapp_template(&ctx, id),
-        (M::GET, ["api", "media", id]) => catalog::media(&ctx, id),
-        (M::POST, ["api", "admin", "org", id, "catalogs"]) => catalog::create(&ctx, id),
-        (M::DELETE, ["api", "admin", "catalog", id]) => catalog::delete(&ctx, id),
-        (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
         (M::POST, ["api", "admin", "vdc", id, "networks"]) => network::create(&ctx, id),
-        (M::GET, ["api", "network", id] | ["api", "admin", "network", id]) => {
+        (M::GET, ["api", "admin", "network", id] | ["api", "network", id]) => {
             network::get(&ctx, id)
         }
         (M::PUT, ["api", "admin", "network", id]) => network::update(&ctx, id),
         (M::DELETE, ["api", "admin", "network", id]) => network::delete(&ctx, id),
+        (M::GET, ["api", "catalog", id]) => catalog::catalog(&ctx, id),
+        (
+            M::GET,
+            ["api", "catalog", id, "controlAccess"] | ["api", "catalog", id, "controlAccess", ""],
+        ) => catalog::control_access(&ctx, id),
+        (
+            M::POST,
+            ["api", "catalog", id, "action", "controlAccess"]
+            | ["api", "org", _, "catalog", id, "action", "controlAccess"],
+        ) => catalog::set_control_access(&ctx, id),
+        (M::POST, ["api", "catalog", id, "action", "upload"]) => catalog::upload(&ctx, id),
+        (M::POST, ["api", "catalog", id, "action", "captureVApp"]) => catalog::capture(&ctx, id),
+        (M::PUT, ["api", "vAppTemplate", id]) => catalog::update_entity(&ctx, id, true),
+        (M::PUT, ["api", "media", id]) => catalog::update_entity(&ctx, id, false),
+        (
+            M::POST,
+            ["api", "catalog", id, "action", "publish"]
+            | ["api", "admin", "catalog", id, "action", "publish"],
+        ) => catalog::publish(&ctx, id),
+        (M::GET, ["api", "catalogItem", id]) => catalog::catalog_item(&ctx, id),
+        (M::DELETE, ["api", "catalogItem", id]) => catalog::delete_item(&ctx, id),
+        (M::GET, ["api", "vAppTemplate", id]) => catalog::vapp_template(&ctx, id),
+        (M::DELETE, ["api", "vAppTemplate", id]) => catalog::delete_entity(&ctx, id, true),
+        (M::POST, ["api", "vAppTemplate", id, "action", "enableDownload"]) => {
+            catalog::enable_download(&ctx, id, true)
+        }
+        (M::GET, ["api", "media", id]) => catalog::media(&ctx, id),
+        (M::DELETE, ["api", "media", id]) => catalog::delete_entity(&ctx, id, false),
+        (M::POST, ["api", "media", id, "action", "enableDownload"]) => {
+            catalog::enable_download(&ctx, id, false)
+        }
+        (M::POST, ["api", "admin", "org", id, "catalogs"]) => catalog::create(&ctx, id),
+        (M::GET, ["api", "admin", "catalog", id]) => catalog::admin_catalog(&ctx, id),
+        (M::PUT, ["api", "admin", "catalog", id]) => catalog::update(&ctx, id),
+        (M::DELETE, ["api", "admin", "catalog", id]) => catalog::delete(&ctx, id),
+        (M::GET, ["api", "admin", "edgeGateway", id]) => vcd::edge(&ctx, id),
         (
             M::POST,
             [

@@ -106,6 +106,7 @@ mod network;
 mod nsxt;
 mod query;
 mod state;
+mod transfer;
 mod vcd;
 mod vchs;
 mod workload;

@@ -1,21 +1,17 @@
-//! Org vDC networks (`OrgVdcNetwork`), as vCD serves them:
+//! vCD org vDC networks: create in a vDC (`OrgVdcNetwork`: isolated, routed through the
+//! vDC's edge gateway, or direct on an external network), get, update, delete.
 //!
-//! - `POST /api/admin/vdc/{id}/networks` creates one (201, the network with its creation
-//!   Task; the vDC's `Link rel="add"` of type `orgVdcNetwork+xml` points here), after the
-//!   checks vCD makes: a unique name in the vDC (400 `DUPLICATE_NAME`), a fence mode, a
-//!   gateway and netmask that form a subnet, static pools inside it that hold neither the
-//!   gateway nor overlap, an edge gateway of the same vDC for routed networks, a parent
-//!   network for direct ones (400 `BAD_REQUEST` otherwise);
-//! - `GET /api/network/{id}` and `/api/admin/network/{id}`, `PUT /api/admin/network/{id}`
-//!   (name, description, DNS and pools; a Task), `DELETE /api/admin/network/{id}` (a Task;
-//!   refused with 400 `BAD_REQUEST` while a vApp network or a VM NIC of the vDC uses it);
-//! - query records of type `orgVdcNetwork` (`query.rs`) with `linkType` 0 direct,
-//!   1 routed, 2 isolated.
-//!
-//! Every vDC starts with the routed network `default-routed` (its id is the vDC's with
-//! the last byte flipped, as the vDC document links it).
+//! Rules as vCD applies them: the gateway and every static IP pool lie inside the subnet
+//! (gateway plus prefix length or netmask), pools do not contain the gateway or overlap;
+//! a routed network needs an edge gateway of the same vDC, a direct one the provider's
+//! external network; names are unique in the vDC without regard to case
+//! (`DUPLICATE_NAME`); a network a vApp or VM of the vDC uses is not deleted (400); an
+//! unknown id is 403. Changes apply when their task succeeds.
+
+#![allow(clippy::result_large_err)]
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use axum::response::Response;
 use http::StatusCode;
@@ -23,436 +19,454 @@ use uuid::Uuid;
 
 use super::common::{Ctx, parse_id, unauthorized, vcd_error, vcd_xml};
 use super::state::{Effect, State, WorkloadFn};
-use super::xml::{Element, NS_VCLOUD, attrs, esc, parse};
+use super::vcd::task_accepted;
+use super::xml::{self as x, Element, NS_VCLOUD, attrs, esc, link};
 
-/// The media type of the network document.
-pub(crate) const MT_NETWORK: &str = "application/vnd.vmware.vcloud.orgVdcNetwork+xml";
+/// Media type of an admin `OrgVdcNetwork` document.
+pub(crate) const MT_ORG_VDC_NETWORK: &str = "application/vnd.vmware.vcloud.orgVdcNetwork+xml";
+/// Id of the provider's external network that direct networks attach to.
+pub(crate) const EXTERNAL_NETWORK: Uuid =
+    Uuid::from_u128(0x6e65_6275_6c61_4000_8000_0000_0000_0401);
+const EXTERNAL_NAME: &str = "ext-public";
 
-/// One org vDC network.
-#[derive(Debug, Clone, PartialEq)]
+/// How an org vDC network reaches the outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fence {
+    Isolated,
+    /// Routed through this edge gateway (`natRouted`).
+    Routed(Uuid),
+    /// Directly on the external network (`bridged`).
+    Direct,
+}
+
+/// An org vDC network.
+#[derive(Debug, Clone)]
 pub(crate) struct OrgNetwork {
     pub(crate) id: Uuid,
     pub(crate) vdc: Uuid,
     pub(crate) name: String,
     pub(crate) description: String,
-    /// `isolated`, `natRouted`, `bridged`.
-    pub(crate) fence_mode: String,
-    pub(crate) gateway: String,
-    pub(crate) netmask: String,
+    pub(crate) fence: Fence,
+    pub(crate) gateway: Ipv4Addr,
+    pub(crate) prefix: u8,
     pub(crate) dns1: String,
     pub(crate) dns2: String,
     pub(crate) dns_suffix: String,
-    pub(crate) ranges: Vec<(String, String)>,
-    /// Routed: the edge gateway.
-    pub(crate) edge: Option<Uuid>,
-    /// Direct: the parent network's href.
-    pub(crate) parent: Option<String>,
+    pub(crate) pools: Vec<(Ipv4Addr, Ipv4Addr)>,
     pub(crate) shared: bool,
-}
-
-impl OrgNetwork {
-    /// The seeded `default-routed` network of a vDC.
-    pub(crate) fn default_for(vdc: Uuid, edge: Option<Uuid>, third_octet: u8) -> OrgNetwork {
-        OrgNetwork {
-            id: default_id(vdc),
-            vdc,
-            name: "default-routed".into(),
-            description: "Routed network of the vDC".into(),
-            fence_mode: if edge.is_some() {
-                "natRouted"
-            } else {
-                "isolated"
-            }
-            .into(),
-            gateway: format!("192.168.{third_octet}.1"),
-            netmask: "255.255.255.0".into(),
-            dns1: "8.8.8.8".into(),
-            dns2: String::new(),
-            dns_suffix: String::new(),
-            ranges: vec![(
-                format!("192.168.{third_octet}.100"),
-                format!("192.168.{third_octet}.199"),
-            )],
-            edge,
-            parent: None,
-            shared: false,
-        }
-    }
-
-    /// The query service's `linkType`.
-    pub(crate) fn link_type(&self) -> &'static str {
-        match self.fence_mode.as_str() {
-            "bridged" => "0",
-            "natRouted" => "1",
-            _ => "2",
-        }
-    }
-}
-
-/// The id of a vDC's `default-routed` network.
-pub(crate) fn default_id(vdc: Uuid) -> Uuid {
-    Uuid::from_u128(vdc.as_u128() ^ 0xff)
-}
-
-/// The network document.
-pub(crate) fn network_xml(base: &str, st: &State, n: &OrgNetwork, tasks: &str) -> String {
-    let admin = format!("{base}/api/admin/network/{}", n.id);
-    let mut links = String::new();
-    for (rel, href, ty) in [
-        (
-            "up",
-            format!("{base}/api/vdc/{}", n.vdc),
-            "application/vnd.vmware.vcloud.vdc+xml",
-        ),
-        ("edit", admin.clone(), MT_NETWORK),
-        ("remove", admin.clone(), ""),
-    ] {
-        let mut a = vec![("rel", rel), ("href", href.as_str())];
-        if !ty.is_empty() {
-            a.push(("type", ty));
-        }
-        links.push_str(&format!("<Link{}/>", attrs(&a)));
-    }
-    let mut scope = String::new();
-    if n.fence_mode != "bridged" {
-        scope.push_str("<IpScopes><IpScope><IsInherited>false</IsInherited>");
-        scope.push_str(&format!(
-            "<Gateway>{}</Gateway><Netmask>{}</Netmask>",
-            esc(&n.gateway),
-            esc(&n.netmask)
-        ));
-        if !n.dns1.is_empty() {
-            scope.push_str(&format!("<Dns1>{}</Dns1>", esc(&n.dns1)));
-        }
-        if !n.dns2.is_empty() {
-            scope.push_str(&format!("<Dns2>{}</Dns2>", esc(&n.dns2)));
-        }
-        if !n.dns_suffix.is_empty() {
-            scope.push_str(&format!("<DnsSuffix>{}</DnsSuffix>", esc(&n.dns_suffix)));
-        }
-        scope.push_str("<IsEnabled>true</IsEnabled>");
-        if !n.ranges.is_empty() {
-            scope.push_str("<IpRanges>");
-            for (s, e) in &n.ranges {
-                scope.push_str(&format!(
-                    "<IpRange><StartAddress>{}</StartAddress><EndAddress>{}</EndAddress></IpRange>",
-                    esc(s),
-                    esc(e)
-                ));
-            }
-            scope.push_str("</IpRanges>");
-        }
-        scope.push_str("</IpScope></IpScopes>");
-    }
-    let parent = n
-        .parent
-        .as_ref()
-        .map(|p| format!("<ParentNetwork{}/>", attrs(&[("href", p.as_str())])))
-        .unwrap_or_default();
-    let edge_name = n.edge.and_then(|e| {
-        st.edges
-            .iter()
-            .find(|x| x.id == e)
-            .map(|x| x.name.clone())
-            .or_else(|| {
-                st.nsxt
-                    .edges
-                    .iter()
-                    .find(|x| x.id == e)
-                    .map(|x| x.name.clone())
-            })
-    });
-    let edge = match (n.edge, edge_name) {
-        (Some(id), Some(name)) => format!(
-            "<EdgeGateway{}/>",
-            attrs(&[
-                ("href", &format!("{base}/api/admin/edgeGateway/{id}")),
-                ("name", &name),
-                ("type", "application/vnd.vmware.admin.edgeGateway+xml"),
-            ])
-        ),
-        _ => String::new(),
-    };
-    format!(
-        "<OrgVdcNetwork xmlns=\"{NS_VCLOUD}\" status=\"1\"{}>{links}<Description>{}</Description>{tasks}\
-         <Configuration>{scope}{parent}<FenceMode>{}</FenceMode>\
-         <RetainNetInfoAcrossDeployments>false</RetainNetInfoAcrossDeployments></Configuration>\
-         {edge}<IsShared>{}</IsShared></OrgVdcNetwork>",
-        attrs(&[
-            ("name", &n.name),
-            ("id", &format!("urn:vcloud:network:{}", n.id)),
-            ("href", &admin),
-            ("type", MT_NETWORK),
-        ]),
-        esc(&n.description),
-        esc(&n.fence_mode),
-        n.shared
-    )
+    pub(crate) ready: bool,
 }
 
 fn bad(ctx: &Ctx<'_>, msg: &str) -> Response {
     vcd_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", msg, &ctx.version)
 }
 
-fn forbidden(ctx: &Ctx<'_>, id: &str) -> Response {
+fn forbidden(ctx: &Ctx<'_>, what: &str) -> Response {
     vcd_error(
         StatusCode::FORBIDDEN,
         "ACCESS_TO_RESOURCE_IS_FORBIDDEN",
-        &format!(
-            "Either you need some or all of the following rights [ORG_VDC_NETWORK_VIEW] to perform operations [ORG_VDC_NETWORK_VIEW] for {id} or the target entity is invalid."
-        ),
+        &format!("No access to entity \"{what}\"."),
         &ctx.version,
     )
 }
 
-/// `GET /api/network/{id}` and `/api/admin/network/{id}`.
-pub(crate) fn get(ctx: &Ctx<'_>, id: &str) -> Response {
-    if ctx.vcd_token().is_none() {
-        return unauthorized(ctx);
-    }
-    let st = ctx.lock();
-    let Some(n) = parse_id(id, "").and_then(|u| st.org_networks.iter().find(|n| n.id == u)) else {
-        drop(st);
-        return forbidden(ctx, id);
-    };
-    let body = network_xml(&ctx.base(), &st, n, "");
-    vcd_xml(StatusCode::OK, MT_NETWORK, &ctx.version, &body)
-}
-
-fn attr<'e>(el: &'e Element, k: &str) -> Option<&'e str> {
-    el.attrs
+fn attr<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
+    e.attrs
         .iter()
-        .find(|(n, _)| n == k)
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn ip(text: &str) -> Option<Ipv4Addr> {
-    text.trim().parse().ok()
+fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    }
 }
 
-/// What a request body says about a network (the checks of vCD applied).
-fn parse_body(
-    ctx: &Ctx<'_>,
-    st: &State,
-    vdc: Uuid,
-    id: Option<Uuid>,
-) -> Result<OrgNetwork, String> {
-    let body =
-        std::str::from_utf8(&ctx.body).map_err(|_| "The request body is not UTF-8.".to_owned())?;
-    let doc = parse(body).map_err(|e| format!("Bad request body: {e}"))?;
+fn in_subnet(ip: Ipv4Addr, gw: Ipv4Addr, prefix: u8) -> bool {
+    u32::from(ip) & mask(prefix) == u32::from(gw) & mask(prefix)
+}
+
+/// The prefix length of a dotted netmask, if it is one.
+fn netmask_prefix(m: &str) -> Option<u8> {
+    let v = u32::from(m.trim().parse::<Ipv4Addr>().ok()?);
+    let ones = v.leading_ones();
+    (v.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
+}
+
+/// The networks of a vDC, as the vDC's `AvailableNetworks` lists them after
+/// `default-routed`: (href, name).
+pub(crate) fn available(st: &State, base: &str, vdc: Uuid) -> Vec<(String, String)> {
+    st.org_networks
+        .iter()
+        .filter(|n| n.vdc == vdc && n.ready)
+        .map(|n| (format!("{base}/api/network/{}", n.id), n.name.clone()))
+        .collect()
+}
+
+fn network_xml(base: &str, n: &OrgNetwork, st: &State) -> String {
+    let href = format!("{base}/api/admin/network/{}", n.id);
+    let mut links = link(
+        "up",
+        &format!("{base}/api/admin/vdc/{}", n.vdc),
+        Some("application/vnd.vmware.admin.vdc+xml"),
+        None,
+    );
+    links.push_str(&link(
+        "alternate",
+        &format!("{base}/api/network/{}", n.id),
+        Some("application/vnd.vmware.vcloud.orgNetwork+xml"),
+        None,
+    ));
+    links.push_str(&link("edit", &href, Some(MT_ORG_VDC_NETWORK), None));
+    links.push_str(&link("remove", &href, None, None));
+    let mut pools = String::new();
+    for (a, b) in &n.pools {
+        pools.push_str(&format!(
+            "<IpRange><StartAddress>{a}</StartAddress><EndAddress>{b}</EndAddress></IpRange>"
+        ));
+    }
+    let netmask = Ipv4Addr::from(mask(n.prefix));
+    let fence = match n.fence {
+        Fence::Isolated => "isolated",
+        Fence::Routed(_) => "natRouted",
+        Fence::Direct => "bridged",
+    };
+    let parent = if n.fence == Fence::Direct {
+        format!(
+            "<ParentNetwork{}/>",
+            attrs(&[
+                (
+                    "href",
+                    &format!("{base}/api/admin/network/{EXTERNAL_NETWORK}")
+                ),
+                ("name", EXTERNAL_NAME),
+                ("type", "application/vnd.vmware.admin.network+xml"),
+            ])
+        )
+    } else {
+        String::new()
+    };
+    let edge = match &n.fence {
+        Fence::Routed(e) => format!(
+            "<EdgeGateway{}/>",
+            attrs(&[
+                ("href", &format!("{base}/api/admin/edgeGateway/{e}")),
+                (
+                    "name",
+                    &st.edges
+                        .iter()
+                        .find(|x| x.id == *e)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default(),
+                ),
+                ("type", "application/vnd.vmware.admin.edgeGateway+xml"),
+            ])
+        ),
+        _ => String::new(),
+    };
+    let opt = |tag: &str, v: &str| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!("<{tag}>{}</{tag}>", esc(v))
+        }
+    };
+    format!(
+        "<OrgVdcNetwork{}>{links}<Description>{}</Description><Configuration><IpScopes><IpScope><IsInherited>false</IsInherited><Gateway>{}</Gateway><Netmask>{netmask}</Netmask>{}{}{}<IsEnabled>true</IsEnabled>{}</IpScope></IpScopes>{parent}<FenceMode>{fence}</FenceMode><RetainNetInfoAcrossDeployments>false</RetainNetInfoAcrossDeployments></Configuration>{edge}<IsShared>{}</IsShared></OrgVdcNetwork>",
+        attrs(&[
+            ("xmlns", NS_VCLOUD),
+            ("status", if n.ready { "1" } else { "0" }),
+            ("name", &n.name),
+            ("id", &format!("urn:vcloud:network:{}", n.id)),
+            ("href", &href),
+            ("type", MT_ORG_VDC_NETWORK),
+        ]),
+        esc(&n.description),
+        n.gateway,
+        opt("Dns1", &n.dns1),
+        opt("Dns2", &n.dns2),
+        opt("DnsSuffix", &n.dns_suffix),
+        if pools.is_empty() {
+            String::new()
+        } else {
+            format!("<IpRanges>{pools}</IpRanges>")
+        },
+        n.shared
+    )
+}
+
+/// Reads an `OrgVdcNetwork` body into a network (checked as vCD checks it).
+fn parse_network(st: &State, vdc: Uuid, doc: &Element) -> Result<OrgNetwork, String> {
     if doc.name != "OrgVdcNetwork" {
         return Err(format!(
             "Expected an OrgVdcNetwork document, got {}.",
             doc.name
         ));
     }
-    let name = attr(&doc, "name").unwrap_or("").trim().to_owned();
-    if name.is_empty() {
-        return Err("The network name must not be empty.".into());
-    }
-    let conf = doc.child("Configuration");
-    let fence = conf
-        .and_then(|c| c.child_text("FenceMode"))
-        .unwrap_or_default()
+    let name = attr(doc, "name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or("The network name must not be empty.")?
         .to_owned();
-    if !matches!(fence.as_str(), "isolated" | "natRouted" | "bridged") {
+    let cfg = doc
+        .child("Configuration")
+        .ok_or("The network has no Configuration.")?;
+    let fence = match cfg.child_text("FenceMode").unwrap_or_default() {
+        "isolated" => Fence::Isolated,
+        "natRouted" => {
+            let href = doc
+                .child("EdgeGateway")
+                .and_then(|e| attr(e, "href"))
+                .ok_or("A routed network needs an EdgeGateway.")?;
+            let seg = href
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            let edge = parse_id(seg, "")
+                .and_then(|u| st.edges.iter().find(|e| e.id == u))
+                .ok_or_else(|| format!("The edge gateway \"{href}\" does not exist."))?;
+            if edge.vdc != vdc {
+                return Err(format!(
+                    "The edge gateway \"{}\" belongs to another vDC.",
+                    edge.name
+                ));
+            }
+            Fence::Routed(edge.id)
+        }
+        "bridged" => {
+            let href = cfg
+                .child("ParentNetwork")
+                .and_then(|p| attr(p, "href"))
+                .ok_or("A direct network needs a ParentNetwork.")?;
+            if !href
+                .trim_end_matches('/')
+                .ends_with(&EXTERNAL_NETWORK.to_string())
+            {
+                return Err(format!("The external network \"{href}\" does not exist."));
+            }
+            Fence::Direct
+        }
+        other => {
+            return Err(format!(
+                "Invalid FenceMode \"{other}\"; use isolated, natRouted or bridged."
+            ));
+        }
+    };
+    let scope = cfg
+        .child("IpScopes")
+        .and_then(|s| s.child("IpScope"))
+        .ok_or("The network has no IpScope.")?;
+    let ip = |tag: &str| -> Result<Option<Ipv4Addr>, String> {
+        match scope.child_text(tag) {
+            None | Some("") => Ok(None),
+            Some(t) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{tag} \"{t}\" is not an IPv4 address.")),
+        }
+    };
+    let gateway = ip("Gateway")?.ok_or("The IpScope has no Gateway.")?;
+    let prefix = match (
+        scope.child_text("SubnetPrefixLength"),
+        scope.child_text("Netmask"),
+    ) {
+        (Some(p), _) if !p.is_empty() => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| (1..=30).contains(p))
+            .ok_or_else(|| format!("Invalid SubnetPrefixLength \"{p}\"."))?,
+        (_, Some(m)) => netmask_prefix(m)
+            .filter(|p| (1..=30).contains(p))
+            .ok_or_else(|| format!("Invalid Netmask \"{m}\"."))?,
+        _ => return Err("The IpScope needs a Netmask or a SubnetPrefixLength.".into()),
+    };
+    let host = u32::from(gateway) & !mask(prefix);
+    if host == 0 || host == !mask(prefix) {
         return Err(format!(
-            "Invalid fence mode \"{fence}\" for an org VDC network."
+            "The gateway {gateway} is the network or broadcast address of its subnet."
         ));
     }
-    let scope = conf
-        .and_then(|c| c.child("IpScopes"))
-        .and_then(|s| s.child("IpScope"));
-    let text = |k: &str| {
-        scope
-            .and_then(|s| s.child_text(k))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let mut net = OrgNetwork {
-        id: id.unwrap_or_else(crate::random_uuid),
+    let mut pools: Vec<(Ipv4Addr, Ipv4Addr)> = Vec::new();
+    if let Some(ranges) = scope.child("IpRanges") {
+        for r in ranges.children.iter().filter(|c| c.name == "IpRange") {
+            let parse = |tag: &str| -> Result<Ipv4Addr, String> {
+                let t = r.child_text(tag).unwrap_or_default();
+                t.parse()
+                    .map_err(|_| format!("{tag} \"{t}\" is not an IPv4 address."))
+            };
+            let (a, b) = (parse("StartAddress")?, parse("EndAddress")?);
+            if u32::from(a) > u32::from(b) {
+                return Err(format!("The IP range {a}-{b} ends before it starts."));
+            }
+            for end in [a, b] {
+                if !in_subnet(end, gateway, prefix) {
+                    return Err(format!(
+                        "The IP range {a}-{b} is not within the network {}/{prefix}.",
+                        Ipv4Addr::from(u32::from(gateway) & mask(prefix))
+                    ));
+                }
+            }
+            if (u32::from(a)..=u32::from(b)).contains(&u32::from(gateway)) {
+                return Err(format!(
+                    "The IP range {a}-{b} contains the gateway {gateway}."
+                ));
+            }
+            if pools
+                .iter()
+                .any(|(c, d)| u32::from(a) <= u32::from(*d) && u32::from(*c) <= u32::from(b))
+            {
+                return Err(format!("The IP range {a}-{b} overlaps another range."));
+            }
+            pools.push((a, b));
+        }
+    }
+    for dns in ["Dns1", "Dns2"] {
+        ip(dns)?;
+    }
+    Ok(OrgNetwork {
+        id: crate::random_uuid(),
         vdc,
         name,
-        description: doc.child_text("Description").unwrap_or_default().to_owned(),
-        fence_mode: fence.clone(),
-        gateway: text("Gateway"),
-        netmask: text("Netmask"),
-        dns1: text("Dns1"),
-        dns2: text("Dns2"),
-        dns_suffix: text("DnsSuffix"),
-        ranges: scope
-            .and_then(|s| s.child("IpRanges"))
-            .map(|r| {
-                r.children
-                    .iter()
-                    .filter(|x| x.name == "IpRange")
-                    .map(|x| {
-                        (
-                            x.child_text("StartAddress").unwrap_or_default().to_owned(),
-                            x.child_text("EndAddress").unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
+        description: doc
+            .child("Description")
+            .map(|d| d.text.clone())
             .unwrap_or_default(),
-        edge: None,
-        parent: conf
-            .and_then(|c| c.child("ParentNetwork"))
-            .and_then(|p| attr(p, "href").map(str::to_owned)),
+        fence,
+        gateway,
+        prefix,
+        dns1: scope.child_text("Dns1").unwrap_or_default().to_owned(),
+        dns2: scope.child_text("Dns2").unwrap_or_default().to_owned(),
+        dns_suffix: scope.child_text("DnsSuffix").unwrap_or_default().to_owned(),
+        pools,
         shared: doc.child_text("IsShared") == Some("true"),
-    };
-    if fence == "bridged" {
-        if net.parent.is_none() {
-            return Err("A directly connected network needs a ParentNetwork.".into());
-        }
-        return Ok(net);
-    }
-    let (Some(gw), Some(mask)) = (ip(&net.gateway), ip(&net.netmask)) else {
-        return Err(format!(
-            "Invalid gateway \"{}\" or netmask \"{}\".",
-            net.gateway, net.netmask
-        ));
-    };
-    let m = u32::from(mask);
-    if m.leading_ones() + m.trailing_zeros() != 32 || m.leading_ones() == 0 || m.leading_ones() > 30
-    {
-        return Err(format!("Invalid netmask \"{mask}\"."));
-    }
-    let network = u32::from(gw) & m;
-    let broadcast = network | !m;
-    if u32::from(gw) == network || u32::from(gw) == broadcast {
-        return Err(format!(
-            "The gateway {gw} is not a host address of its subnet."
-        ));
-    }
-    for dns in [&net.dns1, &net.dns2] {
-        if !dns.is_empty() && ip(dns).is_none() {
-            return Err(format!("Invalid DNS server \"{dns}\"."));
-        }
-    }
-    let mut seen: Vec<(u32, u32)> = Vec::new();
-    for (s, e) in &net.ranges {
-        let (Some(a), Some(b)) = (ip(s), ip(e)) else {
-            return Err(format!("Invalid IP range {s} - {e}."));
-        };
-        let (a, b) = (u32::from(a), u32::from(b));
-        if a > b {
-            return Err(format!(
-                "Invalid IP range {s} - {e}: the start is after the end."
-            ));
-        }
-        if a & m != network || b & m != network {
-            return Err(format!(
-                "The IP range {s} - {e} is not within the network {}/{}.",
-                Ipv4Addr::from(network),
-                m.leading_ones()
-            ));
-        }
-        if (a..=b).contains(&u32::from(gw)) {
-            return Err(format!(
-                "The IP range {s} - {e} contains the gateway address {gw}."
-            ));
-        }
-        if a == network || b == broadcast {
-            return Err(format!(
-                "The IP range {s} - {e} contains the network or broadcast address."
-            ));
-        }
-        if seen.iter().any(|(x, y)| *x <= b && a <= *y) {
-            return Err(format!("The IP range {s} - {e} overlaps another range."));
-        }
-        seen.push((a, b));
-    }
-    if fence == "natRouted" {
-        let edge_href = doc
-            .child("EdgeGateway")
-            .and_then(|e| attr(e, "href").map(str::to_owned))
-            .ok_or_else(|| "A routed network needs an EdgeGateway.".to_owned())?;
-        let edge = edge_href
-            .rsplit('/')
-            .next()
-            .and_then(|s| parse_id(s, ""))
-            .filter(|u| {
-                st.edges.iter().any(|e| e.id == *u && e.vdc == vdc)
-                    || st.nsxt.edges.iter().any(|e| e.id == *u && e.vdc == vdc)
-            })
-            .ok_or_else(|| {
-                format!("The edge gateway {edge_href} is not an edge gateway of this VDC.")
-            })?;
-        net.edge = Some(edge);
-    }
-    Ok(net)
+        ready: false,
+    })
 }
 
-/// `POST /api/admin/vdc/{id}/networks`.
-pub(crate) fn create(ctx: &Ctx<'_>, vdc_id: &str) -> Response {
+fn parse_body(ctx: &Ctx<'_>) -> Result<Element, Response> {
+    let body = ctx.body_str().map_err(|e| *e)?;
+    x::parse(body).map_err(|e| bad(ctx, &format!("Bad request body: {e}")))
+}
+
+fn net_task(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    n: &OrgNetwork,
+    op: &str,
+    what: String,
+    ok: impl Fn(&mut State) + Send + Sync + 'static,
+    failed: Option<WorkloadFn>,
+) -> Uuid {
+    st.new_task(
+        op,
+        what,
+        (
+            format!("/api/admin/network/{}", n.id),
+            n.name.clone(),
+            MT_ORG_VDC_NETWORK.to_owned(),
+        ),
+        Effect::Workload {
+            ok: WorkloadFn(Arc::new(ok)),
+            failed,
+        },
+        &ctx.prefix,
+        None,
+        None,
+    )
+}
+
+/// `POST /api/admin/vdc/{id}/networks` with an `OrgVdcNetwork`: 201 with the network and
+/// its creation task.
+pub(crate) fn create(ctx: &Ctx<'_>, vdc_seg: &str) -> Response {
     if ctx.vcd_token().is_none() {
         return unauthorized(ctx);
     }
-    let mut st = ctx.lock();
-    let Some(vdc) = parse_id(vdc_id, "").filter(|u| st.vdcs.iter().any(|v| v.id == *u)) else {
-        drop(st);
-        return forbidden(ctx, vdc_id);
+    let doc = match parse_body(ctx) {
+        Ok(d) => d,
+        Err(r) => return r,
     };
-    let net = match parse_body(ctx, &st, vdc, None) {
+    let base = ctx.base();
+    let mut st = ctx.lock();
+    let Some(vdc) = parse_id(vdc_seg, "").filter(|u| st.vdcs.iter().any(|v| v.id == *u)) else {
+        drop(st);
+        return forbidden(ctx, &format!("urn:vcloud:vdc:{vdc_seg}"));
+    };
+    let n = match parse_network(&st, vdc, &doc) {
         Ok(n) => n,
         Err(m) => {
             drop(st);
             return bad(ctx, &m);
         }
     };
-    if st
-        .org_networks
-        .iter()
-        .any(|n| n.vdc == vdc && n.name.eq_ignore_ascii_case(&net.name))
-    {
-        let msg = format!(
-            "An org VDC network named \"{}\" already exists in this VDC.",
-            net.name
-        );
+    let taken = n.name.eq_ignore_ascii_case("default-routed")
+        || st
+            .org_networks
+            .iter()
+            .any(|o| o.vdc == vdc && o.name.eq_ignore_ascii_case(&n.name));
+    if taken {
         drop(st);
         return vcd_error(
             StatusCode::BAD_REQUEST,
             "DUPLICATE_NAME",
-            &msg,
+            &format!("The VCD entity {} already exists.", n.name),
             &ctx.version,
         );
     }
-    st.org_networks.push(net.clone());
-    let base = ctx.base();
-    let owner = (
-        format!("/api/admin/network/{}", net.id),
-        net.name.clone(),
-        MT_NETWORK.to_owned(),
-    );
-    let id = net.id;
-    let tid = st.new_task(
+    let id = n.id;
+    st.org_networks.push(n.clone());
+    let task = net_task(
+        ctx,
+        &mut st,
+        &n,
         "networkCreateOrgVdcNetwork",
-        format!("Creating Org VDC network {}({})", net.name, net.id),
-        owner,
-        Effect::Workload {
-            ok: WorkloadFn(std::sync::Arc::new(|_| {})),
-            failed: Some(WorkloadFn(std::sync::Arc::new(move |st: &mut State| {
-                st.org_networks.retain(|n| n.id != id);
-            }))),
+        format!("Creating Network {}({id})", n.name),
+        move |st: &mut State| {
+            if let Some(x) = st.org_networks.iter_mut().find(|x| x.id == id) {
+                x.ready = true;
+            }
         },
-        &ctx.prefix,
-        None,
-        None,
+        Some(WorkloadFn(Arc::new(move |st: &mut State| {
+            st.org_networks.retain(|x| x.id != id)
+        }))),
     );
-    let task = match st.tasks.get(&tid) {
-        Some(t) => super::vcd::task_xml(&ctx.shared.origin, &st, t, ctx.now).replacen(
-            &format!(" xmlns=\"{NS_VCLOUD}\""),
-            "",
-            1,
-        ),
-        None => String::new(),
-    };
-    let doc = network_xml(&base, &st, &net, &format!("<Tasks>{task}</Tasks>"));
-    vcd_xml(StatusCode::CREATED, MT_NETWORK, &ctx.version, &doc)
+    let task_xml = st
+        .tasks
+        .get(&task)
+        .map(|t| super::vcd::task_xml(&ctx.shared.origin, &st, t, ctx.now))
+        .unwrap_or_default();
+    let mut body = network_xml(&base, &n, &st);
+    let tasks = format!(
+        "<Tasks>{}</Tasks>",
+        task_xml.replacen(&format!(" xmlns=\"{NS_VCLOUD}\""), "", 1)
+    );
+    if let Some(pos) = body.find("<Configuration>") {
+        body.insert_str(pos, &tasks);
+    }
+    vcd_xml(StatusCode::CREATED, MT_ORG_VDC_NETWORK, &ctx.version, &body)
 }
 
-/// Whether a vApp network or a VM NIC of the network's vDC uses it.
+/// `GET /api/admin/network/{id}` and `GET /api/network/{id}`.
+pub(crate) fn get(ctx: &Ctx<'_>, seg: &str) -> Response {
+    if ctx.vcd_token().is_none() {
+        return unauthorized(ctx);
+    }
+    let st = ctx.lock();
+    match parse_id(seg, "").and_then(|u| st.org_networks.iter().find(|n| n.id == u)) {
+        Some(n) => vcd_xml(
+            StatusCode::OK,
+            MT_ORG_VDC_NETWORK,
+            &ctx.version,
+            &network_xml(&ctx.base(), n, &st),
+        ),
+        None => forbidden(ctx, &format!("urn:vcloud:network:{seg}")),
+    }
+}
+
+/// Who uses a network: the names of the vApps and VMs of its vDC connected to it.
 fn users(st: &State, n: &OrgNetwork) -> Vec<String> {
     let mut out: Vec<String> = st
         .vapps
@@ -460,130 +474,146 @@ fn users(st: &State, n: &OrgNetwork) -> Vec<String> {
         .filter(|a| a.vdc == n.vdc && a.networks.iter().any(|x| x == &n.name))
         .map(|a| format!("vApp {}", a.name))
         .collect();
-    for vm in st.vms.iter().filter(|m| m.vdc == n.vdc) {
-        if vm.nics.iter().any(|c| c.network == n.name) {
-            out.push(format!("VM {}", vm.name));
-        }
-    }
+    out.extend(
+        st.vms
+            .iter()
+            .filter(|v| v.vdc == n.vdc && v.nics.iter().any(|x| x.network == n.name))
+            .map(|v| format!("VM {}", v.name)),
+    );
     out
 }
 
-/// `PUT /api/admin/network/{id}`: name, description, DNS, pools and sharing.
-pub(crate) fn update(ctx: &Ctx<'_>, id: &str) -> Response {
+/// `PUT /api/admin/network/{id}` with an `OrgVdcNetwork`: the new name, description, DNS
+/// and pools (the fence mode and subnet stay); a task.
+pub(crate) fn update(ctx: &Ctx<'_>, seg: &str) -> Response {
     if ctx.vcd_token().is_none() {
         return unauthorized(ctx);
     }
+    let doc = match parse_body(ctx) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
     let mut st = ctx.lock();
-    let Some(cur) = parse_id(id, "")
+    let Some(cur) = parse_id(seg, "")
         .and_then(|u| st.org_networks.iter().find(|n| n.id == u))
         .cloned()
     else {
         drop(st);
-        return forbidden(ctx, id);
+        return forbidden(ctx, &format!("urn:vcloud:network:{seg}"));
     };
-    let mut next = match parse_body(ctx, &st, cur.vdc, Some(cur.id)) {
+    let new = match parse_network(&st, cur.vdc, &doc) {
         Ok(n) => n,
         Err(m) => {
             drop(st);
             return bad(ctx, &m);
         }
     };
-    if next.fence_mode != cur.fence_mode {
+    if new.fence != cur.fence || new.gateway != cur.gateway || new.prefix != cur.prefix {
         drop(st);
         return bad(
             ctx,
-            "The fence mode of an org VDC network cannot be changed.",
+            "The fence mode, gateway and subnet of a network cannot be changed.",
         );
     }
-    if next.edge.is_none() {
-        next.edge = cur.edge;
+    if !new.name.eq_ignore_ascii_case(&cur.name) {
+        if st
+            .org_networks
+            .iter()
+            .any(|o| o.vdc == cur.vdc && o.id != cur.id && o.name.eq_ignore_ascii_case(&new.name))
+        {
+            drop(st);
+            return vcd_error(
+                StatusCode::BAD_REQUEST,
+                "DUPLICATE_NAME",
+                &format!("The VCD entity {} already exists.", new.name),
+                &ctx.version,
+            );
+        }
+        let used = users(&st, &cur);
+        if !used.is_empty() {
+            drop(st);
+            return bad(
+                ctx,
+                &format!(
+                    "The network \"{}\" cannot be renamed while it is in use by {}.",
+                    cur.name,
+                    used.join(", ")
+                ),
+            );
+        }
     }
-    if st
-        .org_networks
-        .iter()
-        .any(|n| n.vdc == cur.vdc && n.id != cur.id && n.name.eq_ignore_ascii_case(&next.name))
-    {
-        let msg = format!(
-            "An org VDC network named \"{}\" already exists in this VDC.",
-            next.name
-        );
-        drop(st);
-        return vcd_error(
-            StatusCode::BAD_REQUEST,
-            "DUPLICATE_NAME",
-            &msg,
-            &ctx.version,
-        );
-    }
-    let owner = (
-        format!("/api/admin/network/{}", cur.id),
-        cur.name.clone(),
-        MT_NETWORK.to_owned(),
-    );
-    let nid = cur.id;
-    let tid = st.new_task(
+    let id = cur.id;
+    let task = net_task(
+        ctx,
+        &mut st,
+        &cur,
         "networkUpdateNetwork",
-        format!("Updating Org VDC network {}({})", cur.name, cur.id),
-        owner,
-        Effect::Workload {
-            ok: WorkloadFn(std::sync::Arc::new(move |st: &mut State| {
-                if let Some(n) = st.org_networks.iter_mut().find(|n| n.id == nid) {
-                    *n = next.clone();
-                }
-            })),
-            failed: None,
+        format!("Updating Network {}({id})", cur.name),
+        move |st: &mut State| {
+            if let Some(x) = st.org_networks.iter_mut().find(|x| x.id == id) {
+                x.name.clone_from(&new.name);
+                x.description.clone_from(&new.description);
+                x.dns1.clone_from(&new.dns1);
+                x.dns2.clone_from(&new.dns2);
+                x.dns_suffix.clone_from(&new.dns_suffix);
+                x.pools.clone_from(&new.pools);
+                x.shared = new.shared;
+            }
         },
-        &ctx.prefix,
-        None,
         None,
     );
-    super::vcd::task_accepted(ctx, &st, tid)
+    task_accepted(ctx, &st, task)
 }
 
-/// `DELETE /api/admin/network/{id}`.
-pub(crate) fn delete(ctx: &Ctx<'_>, id: &str) -> Response {
+/// `DELETE /api/admin/network/{id}`: refused while a vApp or VM uses the network, unless
+/// `force=true`; a task.
+pub(crate) fn delete(ctx: &Ctx<'_>, seg: &str) -> Response {
     if ctx.vcd_token().is_none() {
         return unauthorized(ctx);
     }
     let mut st = ctx.lock();
-    let Some(cur) = parse_id(id, "")
+    let Some(n) = parse_id(seg, "")
         .and_then(|u| st.org_networks.iter().find(|n| n.id == u))
         .cloned()
     else {
         drop(st);
-        return forbidden(ctx, id);
+        return forbidden(ctx, &format!("urn:vcloud:network:{seg}"));
     };
-    let used = users(&st, &cur);
-    if !used.is_empty() {
+    let used = users(&st, &n);
+    if !used.is_empty() && ctx.param("force") != Some("true") {
         drop(st);
         return bad(
             ctx,
             &format!(
-                "Cannot delete network \"{}\": it is in use by {}.",
-                cur.name,
+                "The network \"{}\" cannot be deleted, because it is in use by {}.",
+                n.name,
                 used.join(", ")
             ),
         );
     }
-    let owner = (
-        format!("/api/admin/network/{}", cur.id),
-        cur.name.clone(),
-        MT_NETWORK.to_owned(),
-    );
-    let nid = cur.id;
-    let tid = st.new_task(
+    let id = n.id;
+    let task = net_task(
+        ctx,
+        &mut st,
+        &n,
         "networkDelete",
-        format!("Deleting Org VDC network {}({})", cur.name, cur.id),
-        owner,
-        Effect::Workload {
-            ok: WorkloadFn(std::sync::Arc::new(move |st: &mut State| {
-                st.org_networks.retain(|n| n.id != nid);
-            })),
-            failed: None,
-        },
-        &ctx.prefix,
-        None,
+        format!("Deleting Network {}({id})", n.name),
+        move |st: &mut State| st.org_networks.retain(|x| x.id != id),
         None,
     );
-    super::vcd::task_accepted(ctx, &st, tid)
+    task_accepted(ctx, &st, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_and_masks() {
+        assert_eq!(netmask_prefix("255.255.255.0"), Some(24));
+        assert_eq!(netmask_prefix("255.255.0.255"), None);
+        let gw: Ipv4Addr = "10.0.5.1".parse().expect("ip");
+        assert!(in_subnet("10.0.5.200".parse().expect("ip"), gw, 24));
+        assert!(!in_subnet("10.0.6.2".parse().expect("ip"), gw, 24));
+    }
 }

@@ -56,6 +56,18 @@ const TYPES: &[(&str, &str, &str, &str)] = &[
         "OrgVdcNetworkReference",
         "application/vnd.vmware.vcloud.orgVdcNetwork+xml",
     ),
+    (
+        "catalog",
+        "CatalogRecord",
+        "CatalogReference",
+        "application/vnd.vmware.vcloud.catalog+xml",
+    ),
+    (
+        "media",
+        "MediaRecord",
+        "MediaReference",
+        "application/vnd.vmware.vcloud.media+xml",
+    ),
 ];
 
 /// One query record: href, urn id and attributes (name first).
@@ -280,42 +292,111 @@ fn records(st: &State, typ: &str, base: &str, now: std::time::Instant) -> Vec<Re
         "orgVdcNetwork" => st
             .org_networks
             .iter()
-            .map(|n| Rec {
-                href: format!("{base}/api/admin/network/{}", n.id),
-                id: format!("urn:vcloud:network:{}", n.id),
-                attrs: vec![
-                    ("name", n.name.clone()),
-                    ("vdc", vdc_href(n.vdc)),
-                    ("vdcName", vdc_name(n.vdc)),
-                    ("description", n.description.clone()),
-                    ("linkType", n.link_type().into()),
-                    ("defaultGateway", n.gateway.clone()),
-                    ("netmask", n.netmask.clone()),
-                    ("dns1", n.dns1.clone()),
-                    ("dns2", n.dns2.clone()),
-                    ("dnsSuffix", n.dns_suffix.clone()),
-                    ("isShared", b(n.shared)),
-                    ("isIpScopeInherited", b(n.fence_mode == "bridged")),
-                    (
-                        "connectedTo",
-                        n.edge
-                            .and_then(|e| {
-                                st.edges
-                                    .iter()
-                                    .find(|x| x.id == e)
-                                    .map(|x| x.name.clone())
-                                    .or_else(|| {
-                                        st.nsxt
-                                            .edges
-                                            .iter()
-                                            .find(|x| x.id == e)
-                                            .map(|x| x.name.clone())
-                                    })
-                            })
-                            .or_else(|| n.parent.clone())
+            .map(|n| {
+                use super::network::Fence;
+                let (link_type, connected) = match &n.fence {
+                    Fence::Direct => ("0", "ext-public".to_owned()),
+                    Fence::Routed(e) => (
+                        "1",
+                        st.edges
+                            .iter()
+                            .find(|x| x.id == *e)
+                            .map(|x| x.name.clone())
                             .unwrap_or_default(),
                     ),
-                    ("isBusy", b(false)),
+                    Fence::Isolated => ("2", String::new()),
+                };
+                Rec {
+                    href: format!("{base}/api/admin/network/{}", n.id),
+                    id: format!("urn:vcloud:network:{}", n.id),
+                    attrs: vec![
+                        ("name", n.name.clone()),
+                        ("vdc", vdc_href(n.vdc)),
+                        ("vdcName", vdc_name(n.vdc)),
+                        ("defaultGateway", n.gateway.to_string()),
+                        (
+                            "netmask",
+                            std::net::Ipv4Addr::from(u32::MAX << (32 - u32::from(n.prefix)))
+                                .to_string(),
+                        ),
+                        ("dns1", n.dns1.clone()),
+                        ("dns2", n.dns2.clone()),
+                        ("dnsSuffix", n.dns_suffix.clone()),
+                        ("linkType", link_type.into()),
+                        ("connectedTo", connected),
+                        ("isShared", b(n.shared)),
+                        ("isBusy", b(!n.ready)),
+                    ],
+                }
+            })
+            .collect(),
+        "catalog" => st
+            .catalogs
+            .iter()
+            .map(|c| Rec {
+                href: format!("{base}/api/catalog/{}", c.id),
+                id: format!("urn:vcloud:catalog:{}", c.id),
+                attrs: vec![
+                    ("name", c.name.clone()),
+                    ("description", c.description.clone()),
+                    ("isPublished", b(c.published)),
+                    ("isShared", b(c.everyone.is_some() || !c.access.is_empty())),
+                    (
+                        "orgName",
+                        st.orgs
+                            .iter()
+                            .find(|o| o.id == c.org)
+                            .map(|o| o.name.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("ownerName", "admin".into()),
+                    ("creationDate", c.created.clone()),
+                    (
+                        "numberOfVAppTemplates",
+                        st.templates
+                            .iter()
+                            .filter(|t| t.catalog_id == c.id)
+                            .count()
+                            .to_string(),
+                    ),
+                    (
+                        "numberOfMedia",
+                        st.media
+                            .iter()
+                            .filter(|m| m.catalog == c.id)
+                            .count()
+                            .to_string(),
+                    ),
+                ],
+            })
+            .collect(),
+        "media" => st
+            .media
+            .iter()
+            .map(|m| Rec {
+                href: format!("{base}/api/media/{}", m.id),
+                id: format!("urn:vcloud:media:{}", m.id),
+                attrs: vec![
+                    ("name", m.name.clone()),
+                    (
+                        "catalogName",
+                        st.catalogs
+                            .iter()
+                            .find(|c| c.id == m.catalog)
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("catalog", format!("{base}/api/catalog/{}", m.catalog)),
+                    ("catalogItem", format!("{base}/api/catalogItem/{}", m.item)),
+                    ("vdc", vdc_href(m.vdc)),
+                    ("vdcName", vdc_name(m.vdc)),
+                    ("storageB", m.size.to_string()),
+                    ("ownerName", "admin".into()),
+                    ("isBusy", b(!m.ready)),
+                    (
+                        "status",
+                        if m.ready { "RESOLVED" } else { "UNRESOLVED" }.into(),
+                    ),
                 ],
             })
             .collect(),

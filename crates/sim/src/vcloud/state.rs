@@ -147,6 +147,15 @@ pub(crate) struct Catalog {
     pub(crate) org: Uuid,
     pub(crate) name: String,
     pub(crate) description: String,
+    /// Published to other orgs (`PublishCatalogParams`).
+    pub(crate) published: bool,
+    /// Shared with everyone in the org at this access level (`ReadOnly`...), if at all.
+    pub(crate) everyone: Option<String>,
+    /// Access settings: (subject href, subject name, subject type, access level).
+    pub(crate) access: Vec<(String, String, String, String)>,
+    /// `VersionNumber`, increased by every change.
+    pub(crate) version: u32,
+    pub(crate) created: String,
 }
 
 /// A VM inside a vApp template.
@@ -158,6 +167,10 @@ pub(crate) struct TemplateVm {
     pub(crate) memory_mb: u32,
     pub(crate) disk_mb: u64,
     pub(crate) guest_os: String,
+    /// Every hard disk (MB), the first being `disk_mb` (OVF imports may have more).
+    pub(crate) disks_mb: Vec<u64>,
+    /// The networks its NICs connect to (OVF `rasd:Connection`).
+    pub(crate) nics: Vec<String>,
 }
 
 /// A media (ISO) in a catalog.
@@ -169,6 +182,11 @@ pub(crate) struct Media {
     pub(crate) item: Uuid,
     pub(crate) name: String,
     pub(crate) size: u64,
+    /// `iso` or `floppy`.
+    pub(crate) image_type: String,
+    pub(crate) description: String,
+    /// Its upload has finished (`status="1"`); `false` while the file is uploaded.
+    pub(crate) ready: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +251,10 @@ pub(crate) struct Template {
     pub(crate) item_id: Uuid,
     pub(crate) description: String,
     pub(crate) vms: Vec<TemplateVm>,
+    /// The networks of the template (OVF `NetworkSection`).
+    pub(crate) networks: Vec<String>,
+    /// Its import has finished (`status="8"`); `false` while files are uploaded.
+    pub(crate) ready: bool,
 }
 
 /// One ANS section (firewall, NAT, IPsec) of an edge.
@@ -406,11 +428,13 @@ pub(crate) struct State {
     pub(crate) media: Vec<Media>,
     /// Independent disks (`disk.rs`).
     pub(crate) independent_disks: Vec<IndependentDisk>,
+    /// Upload and download sessions of the transfer service (`transfer.rs`).
+    pub(crate) transfers: super::transfer::Transfers,
+    /// Org vDC networks (`network.rs`), besides each vDC's `default-routed`.
+    pub(crate) org_networks: Vec<super::network::OrgNetwork>,
     pub(crate) edges: Vec<Edge>,
     /// Users, org settings and API tokens of the cloudapi administration (`admin.rs`).
     pub(crate) admin: super::admin::AdminState,
-    /// Org vDC networks (`network.rs`).
-    pub(crate) org_networks: Vec<super::network::OrgNetwork>,
     /// NSX-T edge gateways of the cloudapi (`nsxt.rs`).
     pub(crate) nsxt: super::nsxt::NsxtState,
     pub(crate) replications: Vec<Replication>,
@@ -466,9 +490,10 @@ impl State {
             catalogs: Vec::new(),
             media: Vec::new(),
             independent_disks: Vec::new(),
+            transfers: super::transfer::Transfers::default(),
+            org_networks: Vec::new(),
             edges: Vec::new(),
             nsxt: super::nsxt::NsxtState::default(),
-            org_networks: Vec::new(),
             admin: super::admin::AdminState::default(),
             replications: Vec::new(),
             tasks: HashMap::new(),
@@ -658,14 +683,6 @@ impl State {
             busy_for: 0,
         });
         self.nsxt = super::nsxt::NsxtState::seeded();
-        self.org_networks = vec![
-            super::network::OrgNetwork::default_for(ids::VDC_PROD, Some(ids::EDGE), 100),
-            super::network::OrgNetwork::default_for(
-                ids::VDC_DEV,
-                Some(super::nsxt::NSXT_EDGE),
-                200,
-            ),
-        ];
     }
 
     /// A new task; decides now whether it fails.

@@ -403,6 +403,12 @@ pub(crate) fn org(ctx: &Ctx<'_>, id: &str) -> Response {
             ));
         }
     }
+    links.push_str(&link(
+        "add",
+        &format!("{base}/api/admin/org/{}/catalogs", org.id),
+        Some("application/vnd.vmware.admin.catalog+xml"),
+        None,
+    ));
     for c in st.catalogs.iter().filter(|c| c.org == org.id) {
         links.push_str(&link(
             "down",
@@ -413,6 +419,12 @@ pub(crate) fn org(ctx: &Ctx<'_>, id: &str) -> Response {
     }
     let filter = url::form_urlencoded::byte_serialize(format!("orgName=={}", org.name).as_bytes())
         .collect::<String>();
+    links.push_str(&link(
+        "down",
+        &format!("{base}/api/query?type=catalog&format=records&filter={filter}"),
+        Some("application/vnd.vmware.vcloud.query.records+xml"),
+        None,
+    ));
     links.push_str(&link(
         "down",
         &format!("{base}/api/query?type=orgVdc&format=records&filter={filter}"),
@@ -470,7 +482,6 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         Some("application/vnd.vmware.vcloud.orgVdcNetwork+xml"),
         None,
     ));
-
     for (rel, action, media) in [
         (
             "add",
@@ -541,17 +552,14 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         ));
     }
     let storage_used = super::disk::storage_used_mb(&st, v.id);
-    let networks: String = st
-        .org_networks
+    let org_nets: String = super::network::available(&st, &base, v.id)
         .iter()
-        .filter(|n| n.vdc == v.id)
-        .map(|n| {
+        .map(|(href, name)| {
             format!(
                 "<Network{}/>",
                 attrs(&[
-                    ("href", &format!("{base}/api/network/{}", n.id)),
-                    ("id", &format!("urn:vcloud:network:{}", n.id)),
-                    ("name", &n.name),
+                    ("href", href.as_str()),
+                    ("name", name.as_str()),
                     ("type", "application/vnd.vmware.vcloud.network+xml"),
                 ])
             )
@@ -564,7 +572,7 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
          <ComputeCapacity><Cpu><Units>MHz</Units><Allocated>{cpu_limit}</Allocated><Limit>{cpu_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Cpu>\
          <Memory><Units>MB</Units><Allocated>{mem_limit}</Allocated><Limit>{mem_limit}</Limit><Reserved>0</Reserved><Used>{}</Used><Overhead>0</Overhead></Memory></ComputeCapacity>\
          <ResourceEntities>{entities}</ResourceEntities>\
-         <AvailableNetworks>{networks}</AvailableNetworks>\
+         <AvailableNetworks><Network{}/>{org_nets}</AvailableNetworks>\
          <Capabilities><SupportedHardwareVersions><SupportedHardwareVersion>vmx-13</SupportedHardwareVersion></SupportedHardwareVersions></Capabilities>\
          <NicQuota>0</NicQuota><NetworkQuota>1000</NetworkQuota><UsedNetworkCount>1</UsedNetworkCount><VmQuota>100</VmQuota><IsEnabled>true</IsEnabled>\
          <VdcStorageProfiles><VdcStorageProfile{}/></VdcStorageProfiles><VCpuInMhz2>{mhz}</VCpuInMhz2></Vdc>",
@@ -577,6 +585,17 @@ pub(crate) fn vdc(ctx: &Ctx<'_>, id: &str) -> Response {
         esc(&v.description),
         cpu_used,
         mem_used,
+        attrs(&[
+            (
+                "href",
+                &format!(
+                    "{base}/api/network/{}",
+                    Uuid::from_u128(v.id.as_u128() ^ 0xff)
+                )
+            ),
+            ("name", "default-routed"),
+            ("type", "application/vnd.vmware.vcloud.network+xml"),
+        ]),
         attrs(&[
             (
                 "href",

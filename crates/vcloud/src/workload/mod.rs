@@ -48,11 +48,13 @@ pub mod disk;
 pub mod error;
 pub mod id;
 pub mod lifecycle;
+pub mod media;
 pub mod network;
 pub mod ops;
 pub mod org;
 pub mod params;
 pub mod reconfig;
+pub mod transfer;
 pub mod vapp;
 pub mod vdc;
 pub mod vm;
@@ -64,14 +66,17 @@ use tokio::sync::OnceCell;
 
 use crate::client::VcdClient;
 
-pub use catalog::{CatalogHandle, CatalogItemHandle, VAppTemplateHandle};
+pub use catalog::{
+    AccessLevel, AccessSetting, CatalogAccess, CatalogHandle, CatalogItemHandle, VAppTemplateHandle,
+};
 pub use disk::{DiskBus, DiskError, DiskHandle, DiskSummary, IndependentDisk, NewDisk};
 pub use error::WorkloadError;
 pub use id::{EntityKind, Locator, VcdId};
 pub use lifecycle::{
     DeployOptions, MetadataDomain, MetadataVisibility, SnapshotOptions, UndeployPowerAction,
 };
-pub use network::{FenceMode, NetworkHandle, NetworkSummary, NewOrgNetwork, PendingNetwork};
+pub use media::MediaHandle;
+pub use network::{FenceMode, NetworkError, NewOrgNetwork, OrgNetwork, OrgNetworkHandle};
 pub use ops::{Pending, PendingVApp, WorkloadOptions, Workloads, is_busy_entity};
 pub use org::OrgHandle;
 pub use params::{
@@ -80,6 +85,9 @@ pub use params::{
 };
 pub use reconfig::{
     AdminPassword, BusType, DiskSpec, GuestCustomization, NicSpec, NicUpdate, ToolsStatus,
+};
+pub use transfer::{
+    ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
 };
 pub use vapp::{DeleteOptions, VAppHandle};
 pub use vdc::VdcHandle;

@@ -14,7 +14,7 @@ use crate::query::{OrgVdcRecord, Query, QueryType};
 /// An organization, by name or id. See [`VcdClient::org`](crate::VcdClient::org).
 #[derive(Debug, Clone)]
 pub struct OrgHandle {
-    core: Core,
+    pub(crate) core: Core,
 }
 
 impl OrgHandle {
