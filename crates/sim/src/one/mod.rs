@@ -427,6 +427,7 @@ impl Engine {
                     if r.is_ok() {
                         handlers::hook::fire_api(&mut st, &call.method);
                         handlers::hook::fire_state(&mut st);
+                        handlers::vm::copy_closed_history(&mut st);
                     }
                     r
                 };
@@ -498,6 +499,7 @@ impl Engine {
         }
         handlers::vm_ops::fire_sched(&mut st, &self.ctx);
         handlers::hook::fire_state(&mut st);
+        handlers::vm::copy_closed_history(&mut st);
         let live: BTreeSet<i32> = st.pool(Kind::Vm).objs.keys().copied().collect();
         phases.retain(|id, _| live.contains(id));
         next

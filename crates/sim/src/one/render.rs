@@ -877,12 +877,24 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
     cdata_elem(out, "BRIDGE_TYPE", "linux");
     cdata_elem(out, "STATE", &state.to_string());
     cdata_elem(out, "PREV_STATE", &prev.to_string());
-    out.push_str("<PARENT_NETWORK_ID/><TEMPLATE_ID/>");
+    // a reservation keeps its parent in the state's template; oned shows it here only
+    let parent = o.template.get("PARENT_NETWORK_ID");
+    match parent {
+        Some(p) => el_text(out, "PARENT_NETWORK_ID", p),
+        None => out.push_str("<PARENT_NETWORK_ID/>"),
+    }
+    out.push_str("<TEMPLATE_ID/>");
     cdata_elem(out, "VN_MAD", &v.vn_mad);
     out.push_str("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/><VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>");
     el(out, "USED_LEASES", used);
     out.push_str("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
-    o.template.render(out, "TEMPLATE");
+    if parent.is_some() {
+        let mut t = o.template.clone();
+        t.remove("PARENT_NETWORK_ID");
+        t.render(out, "TEMPLATE");
+    } else {
+        o.template.render(out, "TEMPLATE");
+    }
     out.push_str("<AR_POOL>");
     if state != 2 {
         for ar in &v.ars {
@@ -1136,10 +1148,9 @@ fn vm_short(out: &mut String, s: &State, o: &Obj) {
     el_text(out, "DEPLOY_ID", &v.deploy_id);
     lock(out, &o.meta);
     out.push_str("<TEMPLATE>");
+    // oned writes the three always, empty when the template has none
     for n in ["CPU", "MEMORY", "VCPU"] {
-        if let Some(x) = o.template.get(n) {
-            el_text(out, n, x);
-        }
+        el_text(out, n, o.template.get(n).unwrap_or(""));
     }
     for d in o.template.vectors("DISK") {
         out.push_str("<DISK>");

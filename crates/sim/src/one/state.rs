@@ -413,6 +413,10 @@ pub(crate) struct History {
     pub(crate) uid: i32,
     pub(crate) gid: i32,
     pub(crate) req_id: i32,
+    /// The VM's document when the record was closed (oned keeps it with the record;
+    /// `one.vmpool.accounting` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vm_copy: Option<String>,
 }
 
 /// VM-specific data.

@@ -23,6 +23,7 @@ pub(crate) mod user;
 pub(crate) mod vdc;
 pub(crate) mod vm;
 pub(crate) mod vm_ops;
+pub(crate) mod vm_template;
 pub(crate) mod zone;
 
 /// What every handler module uses: the bottom layers' types and the shared helpers.

@@ -266,10 +266,26 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
         }
     }
     if kind == Kind::Vrouter {
-        // oned numbers a virtual router's NICs (NIC_ID) when it is created
+        // oned numbers a virtual router's NICs (NIC_ID) when it is created, and names
+        // the network of a NIC given by NETWORK_ID (recorded-sweep 395)
+        let names: BTreeMap<i32, String> = s
+            .pool(Kind::Vnet)
+            .objs
+            .values()
+            .map(|o| (o.meta.id, o.meta.name.clone()))
+            .collect();
         for (i, nic) in t.vectors_mut("NIC").into_iter().enumerate() {
             nic.retain(|(k, _)| k != "NIC_ID");
             nic.push(("NIC_ID".into(), i.to_string()));
+            if !nic.iter().any(|(k, _)| k == "NETWORK")
+                && let Some(n) = nic
+                    .iter()
+                    .find(|(k, _)| k == "NETWORK_ID")
+                    .and_then(|(_, v)| v.trim().parse::<i32>().ok())
+                    .and_then(|id| names.get(&id))
+            {
+                nic.push(("NETWORK".into(), n.clone()));
+            }
             nic.sort();
         }
     }
@@ -437,10 +453,54 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
             let o = s.get(kind, a.int(0))?;
             s.authorize(c, Op::Use, kind, &o.meta, false)?;
             let mut out = String::new();
-            render::obj(&mut out, s, o, false, a.bool(1));
+            if kind == Kind::Template && a.bool(1) {
+                // extended: the disks numbered and the NICs' networks resolved, as
+                // oned's template.info fills them (recorded 052)
+                let mut x = o.clone();
+                extend_template(s, &mut x.template, o.meta.uid);
+                render::obj(&mut out, s, &x, false, a.bool(2));
+            } else {
+                render::obj(&mut out, s, o, false, a.bool(1));
+            }
             Ok(Ret::Str(out))
         }
         _ => Err(not_implemented(method)),
+    }
+}
+
+/// A VM template's extended form: DISK_ID on every disk, NETWORK_ID on every NIC that
+/// names its network (by `NETWORK` and `NETWORK_UNAME` / `NETWORK_UID`, the template
+/// owner's otherwise).
+fn extend_template(s: &State, t: &mut Tmpl, owner: i32) {
+    use super::vm_template::{vget, vset};
+    for (i, d) in t.vectors_mut("DISK").into_iter().enumerate() {
+        vset(d, "DISK_ID", i.to_string());
+        d.sort();
+    }
+    for nic in t.vectors_mut("NIC") {
+        if vget(nic, "NETWORK_ID").is_some() {
+            continue;
+        }
+        let Some(name) = vget(nic, "NETWORK").map(str::to_owned) else {
+            continue;
+        };
+        let uid = if let Some(u) = vget(nic, "NETWORK_UID") {
+            u.parse().unwrap_or(-1)
+        } else if let Some(u) = vget(nic, "NETWORK_UNAME") {
+            s.users.values().find(|x| x.name == u).map_or(-1, |x| x.id)
+        } else {
+            owner
+        };
+        if let Some(id) = s
+            .pool(Kind::Vnet)
+            .objs
+            .values()
+            .find(|o| o.meta.name == name && o.meta.uid == uid)
+            .map(|o| o.meta.id)
+        {
+            vset(nic, "NETWORK_ID", id.to_string());
+            nic.sort();
+        }
     }
 }
 

@@ -90,7 +90,16 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
             }
             Ok(Ret::Int(id))
         }
-        "exec" | "retryexec" | "cancelexec" => exec(s, k.op, id, a),
+        "exec" | "retryexec" | "cancelexec" => {
+            let r = exec(s, k.op, id, a)?;
+            let action = match k.op {
+                "exec" => 61,
+                "retryexec" => 62,
+                _ => 63,
+            };
+            super::vm::history_action(s, c, id, action);
+            Ok(r)
+        }
         "attachsg" | "detachsg" => {
             let (nic_id, sg) = (a.int(1), a.int(2));
             s.get(Kind::SecGroup, sg)?;
@@ -129,6 +138,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
                     .join(","),
             ));
             nic.sort();
+            super::vm_template::refresh_security_group_rules(s, id);
             Ok(Ret::Int(id))
         }
         "updatenic" => {
@@ -162,6 +172,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
                 }
             }
             nic.sort();
+            super::vm::history_action(s, c, id, 51);
             Ok(Ret::Int(id))
         }
         "attachpci" | "detachpci" => {
