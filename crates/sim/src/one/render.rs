@@ -907,14 +907,7 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
             attrs.push(("MAC".into(), mac_str(ar.mac)));
             // oned's allocator goes on after the last address it gave a VM; holds do not
             // move it (recorded-sweep 137, recorded 047)
-            let next = ar
-                .leases
-                .iter()
-                .filter(|(_, vm)| **vm >= 0)
-                .map(|(i, _)| i + 1)
-                .max()
-                .map_or(0, |n| n % ar.size.max(1));
-            attrs.push(("NEXT_INDEX".into(), next.to_string()));
+            attrs.push(("NEXT_INDEX".into(), ar.next_index.to_string()));
             if short && !ar.leases.is_empty() {
                 // the stored form: " index owner" pairs, owner = VM type bit | VM id
                 let mut packed = String::new();

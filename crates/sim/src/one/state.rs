@@ -389,6 +389,10 @@ pub(crate) struct AddressRange {
     pub(crate) extra: Vec<(String, String)>,
     /// Lease index -> VM id (-1 = on hold).
     pub(crate) leases: BTreeMap<u32, i32>,
+    /// Where oned's allocator looks first: after the last address it gave a VM (holds do
+    /// not move it), wrapping at the end.
+    #[serde(default)]
+    pub(crate) next_index: u32,
 }
 
 /// A history record of a VM.

@@ -237,6 +237,7 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
         let mut extra = src.extra.clone();
         extra.push(("PARENT_NETWORK_AR_ID".into(), ar_id.to_string()));
         v.ars.push(AddressRange {
+            next_index: 0,
             id: new_id,
             ar_type: src.ar_type.clone(),
             ip: src.ip.map(|ip| ip + first),

@@ -377,6 +377,17 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             if t.get("DEV_PREFIX").is_none() {
                 t.set("DEV_PREFIX", "sd");
             }
+            // the dummy datastore driver's cp answers "dummy_path dummy_format" for an
+            // image copied from PATH; an empty datablock is made in the template's FORMAT,
+            // raw by default (recorded 110/111, recorded-sweep 097)
+            let format = if path.is_empty() {
+                t.get("FORMAT")
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or("raw")
+                    .to_owned()
+            } else {
+                "dummy_format".to_owned()
+            };
             Extra::Image(ImageData {
                 img_type,
                 persistent,
@@ -385,7 +396,7 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
                 ds_id,
                 source: "dummy_path".into(),
                 path,
-                format: "dummy_format".into(),
+                format,
                 vms: BTreeSet::new(),
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
             })

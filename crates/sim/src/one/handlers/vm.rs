@@ -339,8 +339,15 @@ fn lease_for_nic(
     };
     let mut found = None;
     for ar in v.ars.iter_mut() {
-        if let Some(idx) = (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
+        // oned's AddressRange::allocate_addr: from the index after the last one given
+        let size = ar.size.max(1);
+        let start = ar.next_index % size;
+        if let Some(idx) = (0..ar.size)
+            .map(|k| (start + k) % size)
+            .find(|i| !ar.leases.contains_key(i))
+        {
             ar.leases.insert(idx, vm_id);
+            ar.next_index = (idx + 1) % size;
             found = Some((ar.id, idx, super::super::render::lease_addr(ar, idx)));
             break;
         }
@@ -734,6 +741,7 @@ pub(crate) fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
     let id = v.next_ar;
     v.next_ar += 1;
     v.ars.push(AddressRange {
+        next_index: 0,
         id,
         ar_type,
         ip,
@@ -975,7 +983,9 @@ pub(crate) fn write(
         }
         "disksnapshotcreate" | "disksnapshotrevert" | "disksnapshotdelete"
         | "disksnapshotrename" => {
-            return disk_snapshot(s, id, op, a).map(Ret::Int);
+            let r = disk_snapshot(s, id, op, a)?;
+            snapshot_total_size(s, id, a.int(1));
+            return Ok(Ret::Int(r));
         }
         "diskresize" => disk_resize(s, id, a)?,
         "recover" => recover(s, c, id, a.int(1))?,
@@ -1543,6 +1553,25 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
         set_state(v, st::ACTIVE, lcm::HOTPLUG_SNAPSHOT);
     }
     Ok(answer)
+}
+
+/// A disk's DISK_SNAPSHOT_TOTAL_SIZE (an image disk's attribute) follows its snapshots.
+fn snapshot_total_size(s: &mut State, id: i32, disk_id: i32) {
+    let Ok(o) = s.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let total: i64 = o
+        .vm()
+        .and_then(|v| v.disk_snapshots.iter().find(|d| d.disk_id == disk_id))
+        .map_or(0, |d| d.snaps.iter().map(|x| x.size).sum());
+    let want = disk_id.to_string();
+    for d in o.template.vectors_mut("DISK") {
+        if vt::vget(d, "DISK_ID") == Some(want.as_str())
+            && vt::vget(d, "DISK_SNAPSHOT_TOTAL_SIZE").is_some()
+        {
+            vt::vset(d, "DISK_SNAPSHOT_TOTAL_SIZE", total.to_string());
+        }
+    }
 }
 
 /// `one.vm.disksnapshot{create,revert,delete,rename}`: a tree of snapshots per disk (the
