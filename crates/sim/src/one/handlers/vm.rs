@@ -1009,10 +1009,12 @@ pub(crate) fn write(
                     .map(|d| d.to_vec())
                     .ok_or_else(|| RpcError::internal("Wrong format for DISK attribute"))?;
                 let o = s.get_mut(Kind::Vm, id)?;
+                // the context CD's DISK_ID counts as taken, as oned's get_next_disk_id
                 let next = o
                     .template
                     .vectors("DISK")
                     .iter()
+                    .chain(o.template.vectors("CONTEXT").iter())
                     .filter_map(|d| {
                         d.iter()
                             .find(|(k, _)| k == "DISK_ID")
@@ -1025,8 +1027,12 @@ pub(crate) fn write(
                 vt::vset(&mut d, "DISK_ID", next.to_string());
                 let tsys = o.template.get("TM_MAD_SYSTEM").map(str::to_owned);
                 let uid = o.meta.uid;
-                let mut others: Vec<Vec<(String, String)>> =
-                    o.template.vectors("DISK").iter().map(|x| x.to_vec()).collect();
+                let mut others: Vec<Vec<(String, String)>> = o
+                    .template
+                    .vectors("DISK")
+                    .iter()
+                    .map(|x| x.to_vec())
+                    .collect();
                 let has_context = !o.template.vectors("CONTEXT").is_empty();
                 match vt::acquire_image_disk(s, uid, id, &mut d, tsys.as_deref(), true) {
                     Ok(true) => {}
@@ -1946,13 +1952,20 @@ pub(crate) fn copy_closed_history(s: &mut State) {
         };
         let mut doc = String::new();
         render::obj(&mut doc, s, o, false, false);
-        if let (Some(i), Some(j)) = (doc.find("<HISTORY_RECORDS>"), doc.find("</HISTORY_RECORDS>")) {
+        if let (Some(i), Some(j)) = (
+            doc.find("<HISTORY_RECORDS>"),
+            doc.find("</HISTORY_RECORDS>"),
+        ) {
             doc.replace_range(i..j + "</HISTORY_RECORDS>".len(), "<HISTORY_RECORDS/>");
         }
         if let Ok(o) = s.get_mut(Kind::Vm, id)
             && let Some(v) = o.vm_mut()
         {
-            for h in v.history.iter_mut().filter(|h| h.etime != 0 && h.vm_copy.is_none()) {
+            for h in v
+                .history
+                .iter_mut()
+                .filter(|h| h.etime != 0 && h.vm_copy.is_none())
+            {
                 h.vm_copy = Some(doc.clone());
             }
         }

@@ -206,10 +206,7 @@ pub(crate) fn acquire_image_disk(
         let owner = if let Some(u) = vget(disk, "IMAGE_UID") {
             u.trim().parse().unwrap_or(-1)
         } else if let Some(u) = vget(disk, "IMAGE_UNAME") {
-            s.users
-                .values()
-                .find(|x| x.name == u)
-                .map_or(-1, |x| x.id)
+            s.users.values().find(|x| x.name == u).map_or(-1, |x| x.id)
         } else {
             uid
         };
@@ -480,12 +477,7 @@ pub(crate) fn automatic_requirements(t: &mut Tmpl) -> Result<(), String> {
     t.remove("AUTOMATIC_DS_REQUIREMENTS");
     t.remove("AUTOMATIC_NIC_REQUIREMENTS");
     let mut clusters: Option<BTreeSet<i32>> = None;
-    let join = |c: &BTreeSet<i32>| {
-        c.iter()
-            .map(i32::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let join = |c: &BTreeSet<i32>| c.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     for (what, name) in [("DISK", "DISK"), ("NIC", "NIC")] {
         for (i, d) in t.vectors(name).iter().enumerate() {
             if name == "NIC"
@@ -530,7 +522,10 @@ pub(crate) fn automatic_requirements(t: &mut Tmpl) -> Result<(), String> {
         .is_some_and(|p| !p.is_empty() && !p.eq_ignore_ascii_case("NONE"));
     let mut req = String::new();
     if !clusters.is_empty() {
-        let parts: Vec<String> = clusters.iter().map(|c| format!("CLUSTER_ID = {c}")).collect();
+        let parts: Vec<String> = clusters
+            .iter()
+            .map(|c| format!("CLUSTER_ID = {c}"))
+            .collect();
         req.push_str(&format!("({}) & ", parts.join(" | ")));
     }
     req.push_str(if pinned {
@@ -681,7 +676,15 @@ pub(crate) fn network_context(s: &State, t: &Tmpl) -> Vector {
 /// The CONTEXT variables oned substitutes (`$NAME`, `$VMID`, `$UID`, `$UNAME`, `$GID`,
 /// `$GNAME`, `$USER[ATTR]`, `$TEMPLATE`-level `$ATTR` and `$ATTR[KEY]`), unknown ones as
 /// the empty string, as oned's `parse_template_attribute` does.
-pub(crate) fn substitute(s: &State, uid: i32, gid: i32, vm_id: i32, name: &str, t: &Tmpl, value: &str) -> String {
+pub(crate) fn substitute(
+    s: &State,
+    uid: i32,
+    gid: i32,
+    vm_id: i32,
+    name: &str,
+    t: &Tmpl,
+    value: &str,
+) -> String {
     if !value.contains('$') {
         return value.to_owned();
     }
@@ -770,9 +773,8 @@ pub(crate) fn deploy(s: &mut State, vm_id: i32, ds_id: i32, cluster: i32) {
     }
     if let Some(g) = t.vectors_mut("GRAPHICS").into_iter().next()
         && vget(g, "PORT").is_none()
-        && vget(g, "TYPE").is_some_and(|ty| {
-            ty.eq_ignore_ascii_case("VNC") || ty.eq_ignore_ascii_case("SPICE")
-        })
+        && vget(g, "TYPE")
+            .is_some_and(|ty| ty.eq_ignore_ascii_case("VNC") || ty.eq_ignore_ascii_case("SPICE"))
     {
         let taken: BTreeSet<i64> = s
             .pool(Kind::Vm)
@@ -828,10 +830,9 @@ mod tests {
 
     #[test]
     fn requirements_from_clusters() {
-        let mut t = Tmpl::parse(
-            "DISK = [ CLUSTER_ID = \"0,100\" ]\nNIC = [ CLUSTER_ID = \"100\" ]",
-        )
-        .expect("parse");
+        let mut t =
+            Tmpl::parse("DISK = [ CLUSTER_ID = \"0,100\" ]\nNIC = [ CLUSTER_ID = \"100\" ]")
+                .expect("parse");
         automatic_requirements(&mut t).expect("compatible");
         assert_eq!(
             t.get("AUTOMATIC_REQUIREMENTS"),
@@ -850,7 +851,10 @@ mod tests {
         );
         let mut t = Tmpl::parse("CPU = 1").expect("parse");
         automatic_requirements(&mut t).expect("none");
-        assert_eq!(t.get("AUTOMATIC_REQUIREMENTS"), Some("!(PIN_POLICY = PINNED)"));
+        assert_eq!(
+            t.get("AUTOMATIC_REQUIREMENTS"),
+            Some("!(PIN_POLICY = PINNED)")
+        );
         assert_eq!(t.get("AUTOMATIC_NIC_REQUIREMENTS"), None);
     }
 
