@@ -50,6 +50,18 @@ while True:
     time.sleep(0.02)
 assert vm.TEMPLATE["NIC"]["IP"].startswith("192.168.150."), vm.TEMPLATE["NIC"]
 assert vm.TEMPLATE["TEMPLATE_ID"] == "0"
+# the TEMPLATE as oned completes it
+t = vm.TEMPLATE
+assert t["AUTOMATIC_REQUIREMENTS"] == "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)", t
+assert t["AUTOMATIC_NIC_REQUIREMENTS"] == '("CLUSTERS/ID" @> 0)', t
+rules = t["SECURITY_GROUP_RULE"]
+assert [r["RULE_TYPE"] for r in rules] == ["OUTBOUND", "INBOUND"], rules
+assert all(r["SECURITY_GROUP_NAME"] == "default" for r in rules), rules
+assert t["GRAPHICS"]["PORT"] == str(5900 + vmid), t["GRAPHICS"]
+assert t["DISK"]["DRIVER"] == "raw" and t["DISK"]["TARGET"] == "sda", t["DISK"]
+ctx = t["CONTEXT"]
+assert ctx["ETH0_IP"] == t["NIC"]["IP"] and ctx["ETH0_MAC"] == t["NIC"]["MAC"], ctx
+assert ctx["SSH_PUBLIC_KEY"] is None and "ETH0_VROUTER_MANAGEMENT" in ctx, ctx  # empty CDATA
 assert vm.HISTORY_RECORDS.HISTORY[0].HOSTNAME in ("host01", "host02", "pyone-host")
 
 # update the user template with a dict, read it back
