@@ -1259,7 +1259,7 @@ pub(crate) fn template_with_sched(
             ("END_VALUE", a.end_value.to_string()),
             ("DONE", a.done.to_string()),
             ("MESSAGE", a.message.clone()),
-            ("WARNING", "0".to_owned()),
+            ("WARNING", a.warning.to_string()),
         ] {
             cdata_elem(out, k, &v);
         }

@@ -587,6 +587,9 @@ pub(crate) struct SchedAction {
     pub(crate) end_value: i64,
     pub(crate) done: i64,
     pub(crate) message: String,
+    /// WARNING (seconds before TIME, absolute once parsed; 0 none).
+    #[serde(default)]
+    pub(crate) warning: i64,
 }
 
 /// Backup-job-specific data.
@@ -694,6 +697,10 @@ pub(crate) struct State {
     /// Showback records computed by `one.vmpool.calculateshowback`.
     #[serde(default)]
     pub(crate) showback: Vec<Showback>,
+    /// Seconds the scheduled actions' clock is ahead of the wall clock
+    /// (`OneSimHandle::advance_clock`).
+    #[serde(default)]
+    pub(crate) clock_offset: i64,
 }
 
 /// One VM's showback for one month.
@@ -764,6 +771,12 @@ pub(crate) fn check_name(name: &str) -> R<()> {
 }
 
 impl State {
+    /// The clock scheduled actions and backup job schedules fire on: the wall clock plus
+    /// what `OneSimHandle::advance_clock` added.
+    pub(crate) fn sched_now(&self) -> i64 {
+        now() + self.clock_offset
+    }
+
     pub(crate) fn pool(&self, kind: Kind) -> &Pool {
         static EMPTY: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
         self.pools

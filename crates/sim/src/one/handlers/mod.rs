@@ -17,6 +17,7 @@ pub(crate) mod market;
 pub(crate) mod misc;
 pub(crate) mod objects;
 pub(crate) mod quota;
+pub(crate) mod sched;
 pub(crate) mod showback;
 pub(crate) mod system;
 pub(crate) mod user;

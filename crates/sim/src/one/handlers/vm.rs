@@ -234,7 +234,13 @@ fn create_vm(
     let snapshot = t.clone();
     if let Some(cv) = t.vectors_mut("CONTEXT").into_iter().next() {
         for (_, v) in cv.iter_mut() {
-            *v = vt::substitute(s, meta.uid, meta.gid, id, &name, &snapshot, v);
+            *v = vt::substitute(
+                s,
+                (meta.uid, meta.gid, id),
+                &name,
+                &[&snapshot, &user_template],
+                v,
+            );
         }
         cv.retain(|(k, _)| k != "TOKEN");
         vt::vset(cv, "DISK_ID", disk_count.to_string());

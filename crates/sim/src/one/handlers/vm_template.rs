@@ -674,15 +674,13 @@ pub(crate) fn network_context(s: &State, t: &Tmpl) -> Vector {
 }
 
 /// The CONTEXT variables oned substitutes (`$NAME`, `$VMID`, `$UID`, `$UNAME`, `$GID`,
-/// `$GNAME`, `$USER[ATTR]`, `$TEMPLATE`-level `$ATTR` and `$ATTR[KEY]`), unknown ones as
-/// the empty string, as oned's `parse_template_attribute` does.
+/// `$GNAME`, `$USER[ATTR]`, and `$ATTR` / `$ATTR[KEY]` from the VM's template, then its user
+/// template), unknown ones as the empty string, as oned's `parse_template_attribute` does.
 pub(crate) fn substitute(
     s: &State,
-    uid: i32,
-    gid: i32,
-    vm_id: i32,
+    (uid, gid, vm_id): (i32, i32, i32),
     name: &str,
-    t: &Tmpl,
+    templates: &[&Tmpl],
     value: &str,
 ) -> String {
     if !value.contains('$') {
@@ -733,12 +731,18 @@ pub(crate) fn substitute(
                     .and_then(|u| u.template.get(k).map(str::to_owned))
                     .unwrap_or_default(),
             },
-            (v, Some(k)) => t
-                .vectors(v)
-                .first()
-                .and_then(|x| vget(x, &k.to_ascii_uppercase()).map(str::to_owned))
+            (v, Some(k)) => templates
+                .iter()
+                .find_map(|t| {
+                    t.vectors(v)
+                        .first()
+                        .and_then(|x| vget(x, &k.to_ascii_uppercase()).map(str::to_owned))
+                })
                 .unwrap_or_default(),
-            (v, None) => t.get(v).unwrap_or("").to_owned(),
+            (v, None) => templates
+                .iter()
+                .find_map(|t| t.get(v).map(str::to_owned))
+                .unwrap_or_default(),
         };
         out.push_str(&resolved);
         i = end;
