@@ -35,7 +35,8 @@
 //! `oneadmin` (0) and `users` (1) with oned's default ACL rules; cluster `default` (0);
 //! datastores `system` (0), `default` (1, images) and `files` (2); hosts `host01` and
 //! `host02` (monitored, 8 CPUs and 16 GB each); network `public` (0) with a 100-address
-//! IPv4 range 192.168.150.100+; VM template `ttylinux` (0) with one NIC on `public`; zone
+//! IPv4 range 192.168.150.100+; VM template `ttylinux` (0) with one NIC on `public`; OS
+//! image `ttylinux` (0, READY in `default`); zone
 //! `OpenNebula` (0). New objects get ids as in oned (users from 2, groups, clusters and
 //! datastores from 100, the rest from the next free id).
 //!
@@ -1198,6 +1199,28 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
             },
         );
         s.pool_mut(Kind::Template).next_id = 1;
+        // the OS image a marketplace's ttylinux app gives (what templates' DISK =
+        // [ IMAGE_ID = 0 ] name), READY in `default`
+        s.pool_mut(Kind::Image).objs.insert(
+            0,
+            Obj {
+                meta: meta(0, "ttylinux", [1, 1, 0, 0, 0, 0, 0, 0, 0]),
+                template: tmpl("DEV_PREFIX = \"sd\""),
+                extra: Extra::Image(state::ImageData {
+                    img_type: 0,
+                    persistent: false,
+                    state: 1,
+                    size: 200,
+                    ds_id: 1,
+                    source: "dummy_path".into(),
+                    path: "https://marketplace.opennebula.io//appliance/ttylinux".into(),
+                    format: "raw".into(),
+                    vms: Default::default(),
+                    ready_at: 0,
+                }),
+            },
+        );
+        s.pool_mut(Kind::Image).next_id = 1;
     }
     s
 }
