@@ -1217,6 +1217,7 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
                     format: "raw".into(),
                     vms: Default::default(),
                     ready_at: 0,
+                    snapshots: None,
                 }),
             },
         );

@@ -621,7 +621,13 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             out.push_str("<SNAPSHOTS>");
             cdata_elem(out, "ALLOW_ORPHANS", "NO");
             cdata_elem(out, "CURRENT_BASE", "-1");
-            cdata_elem(out, "NEXT_SNAPSHOT", "0");
+            match &i.snapshots {
+                Some(d) => {
+                    cdata_elem(out, "NEXT_SNAPSHOT", &d.next.to_string());
+                    snapshot_list(out, d);
+                }
+                None => cdata_elem(out, "NEXT_SNAPSHOT", "0"),
+            }
             out.push_str("</SNAPSHOTS><BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS></IMAGE>");
         }
         Extra::Datastore(d) => {
@@ -1070,6 +1076,17 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         el(out, "CURRENT_BASE", -1);
         el(out, "DISK_ID", d.disk_id);
         el(out, "NEXT_SNAPSHOT", d.next);
+        snapshot_list(out, d);
+        out.push_str("</SNAPSHOTS>");
+    }
+    out.push_str("<BACKUPS><BACKUP_CONFIG/>");
+    ids(out, "BACKUP_IDS", v.backup_ids.iter().copied());
+    out.push_str("</BACKUPS></VM>");
+}
+
+/// The SNAPSHOT elements of a disk's (or image's) snapshot tree.
+fn snapshot_list(out: &mut String, d: &super::state::DiskSnapshots) {
+    {
         for x in &d.snaps {
             out.push_str("<SNAPSHOT>");
             if x.active {
@@ -1091,11 +1108,7 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
             el(out, "SIZE", x.size);
             out.push_str("</SNAPSHOT>");
         }
-        out.push_str("</SNAPSHOTS>");
     }
-    out.push_str("<BACKUPS><BACKUP_CONFIG/>");
-    ids(out, "BACKUP_IDS", v.backup_ids.iter().copied());
-    out.push_str("</BACKUPS></VM>");
 }
 
 const SHORT_DISK: [&str; 11] = [

@@ -494,6 +494,10 @@ pub(crate) struct ImageData {
     pub(crate) vms: BTreeSet<i32>,
     /// UNIX time at which INIT turns READY.
     pub(crate) ready_at: i64,
+    /// The image's snapshots (a persistent image's disk snapshots, saved into it when
+    /// its VM lets it go); `disk_id` is unused.
+    #[serde(default)]
+    pub(crate) snapshots: Option<DiskSnapshots>,
 }
 
 /// Datastore-specific data.

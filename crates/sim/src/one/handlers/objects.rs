@@ -399,6 +399,7 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
                 format,
                 vms: BTreeSet::new(),
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
+                snapshots: None,
             })
         }
         Kind::Vm | Kind::Market | Kind::MarketApp | Kind::BackupJob | Kind::Hook => {

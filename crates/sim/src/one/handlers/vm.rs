@@ -219,6 +219,11 @@ fn create_vm(
     let has_context = !t.vectors("CONTEXT").is_empty();
     vt::assign_targets(&mut disks, has_context);
     let disk_count = disks.len();
+    // a persistent image's snapshots come along with its disk
+    let image_snapshots: Vec<DiskSnapshots> = disks
+        .iter()
+        .filter_map(|d| vt::image_disk_snapshots(s, d))
+        .collect();
     for mut d in disks {
         d.sort();
         t.push("DISK", AttrValue::Vector(d));
@@ -280,7 +285,7 @@ fn create_vm(
         token: token_value,
         monitoring: Vec::new(),
         forced_host: None,
-        disk_snapshots: Vec::new(),
+        disk_snapshots: image_snapshots,
         sched: Vec::new(),
         next_sched: 0,
         exec: None,
@@ -410,6 +415,19 @@ fn release_lease(s: &mut State, vnet: i32, ar: i32, idx: u32) {
 
 /// Release every lease and image held by a VM.
 fn release_vm_leases(s: &mut State, vm_id: i32) {
+    let disks: Vec<Vec<(String, String)>> = s
+        .get(Kind::Vm, vm_id)
+        .map(|o| {
+            o.template
+                .vectors("DISK")
+                .iter()
+                .map(|d| d.to_vec())
+                .collect()
+        })
+        .unwrap_or_default();
+    for d in &disks {
+        vt::save_disk_to_image(s, vm_id, d);
+    }
     vt::release_images(s, vm_id, None);
     // and its VNC port (oned's free_vm_resources)
     if let Ok(o) = s.get_mut(Kind::Vm, vm_id) {
@@ -1053,8 +1071,12 @@ pub(crate) fn write(
                 vt::assign_targets(&mut others, has_context);
                 let mut d = others.pop().unwrap_or_default();
                 d.sort();
+                let snaps = vt::image_disk_snapshots(s, &d);
                 let o = s.get_mut(Kind::Vm, id)?;
                 o.template.push("DISK", AttrValue::Vector(d));
+                if let (Some(sn), Some(v)) = (snaps, o.vm_mut()) {
+                    v.disk_snapshots.push(sn);
+                }
             } else {
                 let mut nic = t
                     .vectors("NIC")
@@ -1120,16 +1142,18 @@ pub(crate) fn write(
             for r in rest {
                 o.template.push(name, AttrValue::Vector(r));
             }
-            // a detached disk takes its snapshots along (recorded-sweep 349/350)
-            if op == "detach"
-                && let Some(v) = o.vm_mut()
-            {
-                v.disk_snapshots.retain(|d| d.disk_id.to_string() != want);
-            }
-            if op == "detach"
-                && let Some(img) = vt::vget(&found, "IMAGE_ID").and_then(|x| x.parse().ok())
-            {
-                vt::release_images(s, id, Some(img));
+            if op == "detach" {
+                // a persistent image keeps the disk's snapshots; the VM loses them
+                // (recorded-sweep 349/350)
+                vt::save_disk_to_image(s, id, &found);
+                if let Ok(o) = s.get_mut(Kind::Vm, id)
+                    && let Some(v) = o.vm_mut()
+                {
+                    v.disk_snapshots.retain(|d| d.disk_id.to_string() != want);
+                }
+                if let Some(img) = vt::vget(&found, "IMAGE_ID").and_then(|x| x.parse().ok()) {
+                    vt::release_images(s, id, Some(img));
+                }
             }
             if op == "detachnic" {
                 let get = |k: &str| {

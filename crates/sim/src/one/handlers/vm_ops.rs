@@ -464,6 +464,7 @@ fn new_image(
                 format: "raw".into(),
                 vms: BTreeSet::new(),
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
+                snapshots: None,
             }),
         },
     );

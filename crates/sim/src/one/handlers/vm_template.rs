@@ -297,7 +297,11 @@ pub(crate) fn acquire_image_disk(
     if vget(disk, "SIZE").is_none_or(str::is_empty) {
         vset(disk, "SIZE", img.size.to_string());
     }
-    vset(disk, "DISK_SNAPSHOT_TOTAL_SIZE", "0");
+    let snap_total: i64 = img
+        .snapshots
+        .as_ref()
+        .map_or(0, |d| d.snaps.iter().map(|x| x.size).sum());
+    vset(disk, "DISK_SNAPSHOT_TOTAL_SIZE", snap_total.to_string());
     if img.format.is_empty() {
         vremove(disk, "DRIVER");
         vremove(disk, "FORMAT");
@@ -345,6 +349,68 @@ pub(crate) fn acquire_image_disk(
     datastore_disk_attribute(s, img.ds_id, disk);
     disk.sort();
     Ok(true)
+}
+
+/// A persistent image's snapshots, which its disk starts from (`ImagePool::acquire_disk`
+/// hands them to the VM), for the disk `disk` just acquired.
+pub(crate) fn image_disk_snapshots(s: &State, disk: &[(String, String)]) -> Option<DiskSnapshots> {
+    if vget(disk, "PERSISTENT") != Some("YES") {
+        return None;
+    }
+    let iid: i32 = vget(disk, "IMAGE_ID")?.parse().ok()?;
+    let disk_id: i32 = vget(disk, "DISK_ID")?.parse().ok()?;
+    match &s.get(Kind::Image, iid).ok()?.extra {
+        Extra::Image(i) => i.snapshots.clone().map(|mut d| {
+            d.disk_id = disk_id;
+            d
+        }),
+        _ => None,
+    }
+}
+
+/// What a VM leaving a persistent image disk saves into the image
+/// (`VirtualMachineDisks::release_images`, `ImageManager::set_image_snapshots`): the disk's
+/// snapshots (when PERSISTENT_SNAPSHOTS is not NO; none clears them) and a grown SIZE.
+pub(crate) fn save_disk_to_image(s: &mut State, vm_id: i32, disk: &[(String, String)]) {
+    if vget(disk, "PERSISTENT") != Some("YES") {
+        return;
+    }
+    let (Some(iid), Some(disk_id)) = (
+        vget(disk, "IMAGE_ID").and_then(|x| x.parse::<i32>().ok()),
+        vget(disk, "DISK_ID").and_then(|x| x.parse::<i32>().ok()),
+    ) else {
+        return;
+    };
+    let keep = vget(disk, "PERSISTENT_SNAPSHOTS").is_none_or(|p| !p.eq_ignore_ascii_case("NO"));
+    let snaps = s
+        .get(Kind::Vm, vm_id)
+        .ok()
+        .and_then(|o| o.vm())
+        .and_then(|v| {
+            v.disk_snapshots
+                .iter()
+                .find(|d| d.disk_id == disk_id)
+                .cloned()
+        })
+        .filter(|d| keep && !d.snaps.is_empty());
+    let size = vget(disk, "SIZE").and_then(|x| x.parse::<i64>().ok());
+    let original = vget(disk, "ORIGINAL_SIZE").and_then(|x| x.parse::<i64>().ok());
+    if let Ok(o) = s.get_mut(Kind::Image, iid)
+        && let Extra::Image(i) = &mut o.extra
+        && matches!(i.img_type, 0 | 2)
+        && i.persistent
+        && i.vms.contains(&vm_id)
+    {
+        i.snapshots = snaps.map(|mut d| {
+            d.disk_id = -1;
+            d
+        });
+        if let (Some(sz), Some(orig)) = (size, original)
+            && sz > orig
+        {
+            i.size = sz;
+        }
+    }
 }
 
 /// Release the images a VM holds (it left, or a disk was detached).
