@@ -292,3 +292,22 @@ async fn vm_allocate_errors_like_oned() {
     assert!(pool.vm.is_empty(), "{pool:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_network_lists_its_virtual_routers() {
+    let (sim, c) = start().await;
+    let vnet = nebulair_opennebula::ids::VnetId::new(0);
+    assert!(c.vnet(vnet).info().await.expect("vnet").vrouters.is_empty());
+    let vr = c
+        .vrouters()
+        .allocate(&tpl("NAME = \"gw\"\nNIC = [ NETWORK_ID = \"0\" ]"))
+        .await
+        .expect("vrouter");
+    assert_eq!(c.vnet(vnet).info().await.expect("vnet").vrouters, vec![vr]);
+    // the router's NIC names its network, as oned fills it
+    let r = c.vrouter(vr).info().await.expect("vrouter");
+    let nic = r.template.vectors("NIC").next().expect("nic");
+    assert_eq!(nic.get("NETWORK"), Some("public"));
+    assert_eq!(nic.get("NIC_ID"), Some("0"));
+    sim.shutdown().await;
+}

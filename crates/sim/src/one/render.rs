@@ -893,7 +893,23 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
     cdata_elem(out, "VN_MAD", &v.vn_mad);
     out.push_str("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/><VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>");
     el(out, "USED_LEASES", used);
-    out.push_str("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+    // the virtual routers with a NIC on this network
+    let vnet_id = o.meta.id.to_string();
+    ids(
+        out,
+        "VROUTERS",
+        s.pool(Kind::Vrouter)
+            .objs
+            .values()
+            .filter(|r| {
+                r.template.vectors("NIC").iter().any(|n| {
+                    n.iter()
+                        .any(|(k, v)| k == "NETWORK_ID" && v.trim() == vnet_id)
+                })
+            })
+            .map(|r| r.meta.id),
+    );
+    out.push_str("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
     if parent.is_some() {
         let mut t = o.template.clone();
         t.remove("PARENT_NETWORK_ID");
