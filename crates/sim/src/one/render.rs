@@ -930,7 +930,7 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
             // oned's allocator goes on after the last address it gave a VM; holds do not
             // move it (recorded-sweep 137, recorded 047)
             attrs.push(("NEXT_INDEX".into(), ar.next_index.to_string()));
-            if short && !ar.leases.is_empty() {
+            if short && (ar.ever_allocated || !ar.leases.is_empty()) {
                 // the stored form: " index owner" pairs, owner = VM type bit | VM id
                 let mut packed = String::new();
                 for (idx, vm) in &ar.leases {

@@ -393,6 +393,10 @@ pub(crate) struct AddressRange {
     /// not move it), wrapping at the end.
     #[serde(default)]
     pub(crate) next_index: u32,
+    /// Whether the range ever gave an address (oned keeps its ALLOCATED attribute, empty,
+    /// after the last one goes back: recorded 049).
+    #[serde(default)]
+    pub(crate) ever_allocated: bool,
 }
 
 /// A history record of a VM.

@@ -238,6 +238,7 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
         extra.push(("PARENT_NETWORK_AR_ID".into(), ar_id.to_string()));
         v.ars.push(AddressRange {
             next_index: 0,
+            ever_allocated: false,
             id: new_id,
             ar_type: src.ar_type.clone(),
             ip: src.ip.map(|ip| ip + first),
@@ -251,6 +252,7 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
     if let Some(r) = v.ars.iter_mut().find(|r| r.id == ar_id) {
         for i in first..first + size {
             r.leases.insert(i, -1);
+            r.ever_allocated = true;
         }
     }
     Ok(Ret::Int(resv_id))

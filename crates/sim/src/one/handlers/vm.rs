@@ -358,6 +358,7 @@ fn lease_for_nic(
             .find(|i| !ar.leases.contains_key(i))
         {
             ar.leases.insert(idx, vm_id);
+            ar.ever_allocated = true;
             ar.next_index = (idx + 1) % size;
             found = Some((ar.id, idx, super::super::render::lease_addr(ar, idx)));
             break;
@@ -766,6 +767,7 @@ pub(crate) fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
     v.next_ar += 1;
     v.ars.push(AddressRange {
         next_index: 0,
+        ever_allocated: false,
         id,
         ar_type,
         ip,
@@ -856,6 +858,7 @@ pub(crate) fn vnet_op(s: &mut State, c: &Caller, op: &str, a: &Args) -> R<Ret> {
                             return Err(RpcError::internal("Address already in use"));
                         }
                         ar.leases.insert(idx, -1);
+                        ar.ever_allocated = true;
                     } else if ar.leases.get(&idx) == Some(&-1) {
                         ar.leases.remove(&idx);
                     } else {
