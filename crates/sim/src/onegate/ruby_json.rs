@@ -16,10 +16,7 @@ pub(crate) fn parse_error(text: &str) -> Option<String> {
         b: text.as_bytes(),
         i: 0,
     };
-    match p.document() {
-        Ok(()) => None,
-        Err(e) => Some(e),
-    }
+    p.document().err()
 }
 
 struct P<'a> {

@@ -776,11 +776,12 @@ pub(crate) fn substitute(
         let var = &value[start..j];
         let mut key: Option<&str> = None;
         let mut end = j;
-        if j < value.len() && bytes[j] == b'[' {
-            if let Some(close) = value[j..].find(']') {
-                key = Some(value[j + 1..j + close].trim());
-                end = j + close + 1;
-            }
+        if j < value.len()
+            && bytes[j] == b'['
+            && let Some(close) = value[j..].find(']')
+        {
+            key = Some(value[j + 1..j + close].trim());
+            end = j + close + 1;
         }
         let user = s.users.get(&uid);
         let resolved = match (var.to_ascii_uppercase().as_str(), key) {
