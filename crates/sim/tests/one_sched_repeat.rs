@@ -122,6 +122,40 @@ async fn repeating_actions_fire_on_the_clock() {
     // ctime's form: "Wed Dec  2 13:45:13 2026 : ..."
     assert_eq!(msg.split(" : ").next().map(str::len), Some(24), "{msg}");
 
+    // snapshot actions take their ARGS, as oned's vm_action_call
+    let snap = c
+        .vm(vm)
+        .schedadd(&tpl(
+            "SCHED_ACTION = [ ACTION = \"snapshot-create\", ARGS = \"nightly\", TIME = \"1\" ]",
+        ))
+        .await
+        .expect("schedadd");
+    let bad_args = c
+        .vm(vm)
+        .schedadd(&tpl(
+            "SCHED_ACTION = [ ACTION = \"disk-snapshot-create\", ARGS = \"x\", TIME = \"1\" ]",
+        ))
+        .await
+        .expect("schedadd");
+    sim.run_scheduler();
+    assert!(num(&sched(&c, vm, snap).await, "DONE") > 0);
+    let v = c.vm(vm).info().await.expect("vm");
+    assert!(
+        v.template
+            .vectors("SNAPSHOT")
+            .any(|x| x.get("NAME") == Some("nightly")),
+        "{:?}",
+        v.template
+    );
+    let m = sched(&c, vm, bad_args).await;
+    assert!(
+        m.get("MESSAGE").unwrap_or("").ends_with(
+            " : Missing or malformed ARGS for: disk-snapshot-create. Format: disk-id, snapshot-name"
+        ),
+        "{m:?}"
+    );
+    wait(&sim, &c, vm, 3, 3).await;
+
     // oned's parse errors and codes
     for (text, want) in [
         (

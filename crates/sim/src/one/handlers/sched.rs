@@ -3,8 +3,9 @@
 //! is stored absolute, from the VM's start), `is_due`, and `next_action` with REPEAT
 //! (WEEKLY, MONTHLY, YEARLY, HOURLY), DAYS and END_TYPE / END_VALUE (NEVER, TIMES, DATE);
 //! and the scheduler pass (`ScheduledActionManager`) that runs the due ones on the
-//! simulator's clock: success clears MESSAGE and moves the action on, a failure leaves it
-//! due and says why in MESSAGE (`<ctime> : <error>`). Days are UTC days.
+//! simulator's clock as oneadmin (snapshot and backup actions with their ARGS): success
+//! clears MESSAGE and moves the action on, a failure leaves it due and says why in MESSAGE
+//! (`<ctime> : <error>`). Days are UTC days.
 
 use super::prelude::*;
 
@@ -345,18 +346,109 @@ pub(crate) fn log_time(t: i64) -> String {
     )
 }
 
-/// The caller an owner's scheduled action runs as.
-fn owner_caller(s: &State, uid: i32, gid: i32) -> Caller {
-    let groups = s
-        .users
-        .get(&uid)
-        .map(|u| u.groups.clone())
-        .unwrap_or_default();
+/// oned's scheduler runs scheduled actions as oneadmin (`RequestAttributes(ADMIN,
+/// ONEADMIN_ID, ONEADMIN_ID)` in `ScheduledActionManager::vm_action_call`).
+fn oneadmin() -> Caller {
     Caller {
-        uid,
-        gid,
-        admin: uid == 0 || groups.contains(&0),
-        groups,
+        uid: 0,
+        gid: 0,
+        admin: true,
+        groups: [0].into(),
+    }
+}
+
+/// The leading integer of an ARGS token, as `istringstream >> int` reads it.
+fn leading_int(t: &str) -> Option<i32> {
+    let t = t.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().ok()
+}
+
+/// `ScheduledActionManager::vm_action_call`: the snapshot and backup actions take their
+/// ARGS (comma-separated), the others are `one.vm.action`s.
+fn vm_action_call(s: &mut State, ctx: &Ctx, vm: i32, action: &str, args: &str) -> R<()> {
+    use super::super::xmlrpc::Value;
+    let c = oneadmin();
+    let tokens: Vec<&str> = if args.is_empty() {
+        Vec::new()
+    } else {
+        args.split(',').collect()
+    };
+    let bad = |format: &str| {
+        RpcError::internal(format!(
+            "Missing or malformed ARGS for: {action}. Format: {format}"
+        ))
+    };
+    let mut call = |op: &str, vals: Vec<Value>| {
+        super::vm::write(
+            s,
+            ctx,
+            &c,
+            op,
+            &super::super::methods::Args(vals),
+            &format!("one.vm.{op}"),
+        )
+        .map(|_| ())
+    };
+    let int = |k: usize| tokens.get(k).and_then(|t| leading_int(t));
+    match action {
+        "snapshot-create" => {
+            let name = tokens.first().ok_or_else(|| bad("snapshot-name"))?;
+            call(
+                "snapshotcreate",
+                vec![Value::Int(vm), Value::Str((*name).to_owned())],
+            )
+        }
+        "snapshot-revert" | "snapshot-delete" => {
+            let snap = int(0).ok_or_else(|| bad("snapshot-id"))?;
+            let op = if action == "snapshot-revert" {
+                "snapshotrevert"
+            } else {
+                "snapshotdelete"
+            };
+            call(op, vec![Value::Int(vm), Value::Int(snap)])
+        }
+        "disk-snapshot-create" => {
+            let (Some(disk), Some(name)) = (int(0), tokens.get(1)) else {
+                return Err(bad("disk-id, snapshot-name"));
+            };
+            call(
+                "disksnapshotcreate",
+                vec![
+                    Value::Int(vm),
+                    Value::Int(disk),
+                    Value::Str((*name).to_owned()),
+                ],
+            )
+        }
+        "disk-snapshot-revert" | "disk-snapshot-delete" => {
+            let (Some(disk), Some(snap)) = (int(0), int(1)) else {
+                return Err(bad("disk-id, snapshot-id"));
+            };
+            let op = if action == "disk-snapshot-revert" {
+                "disksnapshotrevert"
+            } else {
+                "disksnapshotdelete"
+            };
+            call(op, vec![Value::Int(vm), Value::Int(disk), Value::Int(snap)])
+        }
+        "backup" => {
+            // ARGS "ds" alone means reset = false; no ARGS at all is malformed
+            let ds = int(0).ok_or_else(|| bad("datastore-id, reset"))?;
+            let reset = match tokens.get(1) {
+                None => false,
+                Some(t) => match leading_int(t) {
+                    Some(0) => false,
+                    Some(1) => true,
+                    _ => return Err(bad("datastore-id, reset")),
+                },
+            };
+            super::vm_ops::backup_now(s, ctx, &c, vm, ds, reset)
+        }
+        _ => super::vm::vm_action(s, ctx, &c, vm, action),
     }
 }
 
@@ -364,24 +456,18 @@ fn owner_caller(s: &State, uid: i32, gid: i32) -> Caller {
 /// simulator's clock.
 pub(crate) fn fire(s: &mut State, ctx: &Ctx) {
     let t = s.sched_now();
-    let mut due: Vec<(i32, i32, String)> = Vec::new();
+    let mut due: Vec<(i32, i32, String, String)> = Vec::new();
     for o in s.pool(Kind::Vm).objs.values() {
         let Some(v) = o.vm() else { continue };
         if v.state == st::DONE {
             continue;
         }
         for sa in v.sched.iter().filter(|sa| is_due(sa, t)) {
-            due.push((o.meta.id, sa.id, sa.action.clone()));
+            due.push((o.meta.id, sa.id, sa.action.clone(), sa.args.clone()));
         }
     }
-    for (vm, sid, action) in due {
-        let Ok(o) = s.get(Kind::Vm, vm) else { continue };
-        let caller = owner_caller(s, o.meta.uid, o.meta.gid);
-        let r = if action == "backup" {
-            super::vm_ops::backup_now(s, ctx, &caller, vm, -1, false)
-        } else {
-            super::vm::vm_action(s, ctx, &caller, vm, &action)
-        };
+    for (vm, sid, action, args) in due {
+        let r = vm_action_call(s, ctx, vm, &action, &args);
         if let Ok(o) = s.get_mut(Kind::Vm, vm)
             && let Some(v) = o.vm_mut()
             && let Some(sa) = v.sched.iter_mut().find(|x| x.id == sid)
@@ -410,11 +496,7 @@ pub(crate) fn fire(s: &mut State, ctx: &Ctx) {
         .collect();
     // one due schedule per job and pass, as oned's scheduled_backup_jobs
     for (job, sid) in jobs {
-        let Ok(o) = s.get(Kind::BackupJob, job) else {
-            continue;
-        };
-        let caller = owner_caller(s, o.meta.uid, o.meta.gid);
-        let r = super::backupjob::run(s, ctx, &caller, job);
+        let r = super::backupjob::run(s, ctx, &oneadmin(), job);
         if let Ok(o) = s.get_mut(Kind::BackupJob, job)
             && let Extra::BackupJob(b) = &mut o.extra
             && let Some(sa) = b.sched.iter_mut().find(|x| x.id == sid)
