@@ -263,3 +263,40 @@ async fn backup_job_schedules_fire_on_the_clock() {
     let _ = sa;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn sched_actions_in_the_vm_template() {
+    let (sim, c) = start().await;
+    let vm = c
+        .vms()
+        .allocate_with(
+            &tpl("NAME = \"s\"\nCPU = \"1\"\nMEMORY = \"64\"\nSCHED_ACTION = [ ACTION = \"release\", TIME = \"+3600\" ]\nSCHED_ACTION = [ ACTION = \"terminate\", TIME = \"+7200\" ]"),
+            true,
+        )
+        .await
+        .expect("allocate");
+    let v = c.vm(vm).info().await.expect("vm");
+    let stime = v.stime.expect("stime");
+    assert_eq!(v.sched_actions.len(), 2);
+    let times: Vec<i64> = v
+        .template
+        .vectors("SCHED_ACTION")
+        .map(|s| num(s, "TIME"))
+        .collect();
+    assert_eq!(times, [stime + 3600, stime + 7200]);
+    assert!(v.user_template.get("SCHED_ACTION").is_none());
+    // an hour later the release fires, as oneadmin
+    sim.advance_clock(Duration::from_secs(3601));
+    wait(&sim, &c, vm, 3, 3).await;
+    // a bad one refuses the VM, as oned rolls it back
+    let err = c
+        .vms()
+        .allocate(&tpl(
+            "NAME = \"s2\"\nCPU = \"1\"\nMEMORY = \"64\"\nSCHED_ACTION = [ ACTION = \"fly\", TIME = \"1\" ]",
+        ))
+        .await
+        .expect_err("bad action");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Internal));
+    assert!(err.message().ends_with("fly is not supported."), "{err}");
+    sim.shutdown().await;
+}

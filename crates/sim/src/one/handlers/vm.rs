@@ -151,6 +151,17 @@ fn create_vm(
     let mut meta = s.new_meta(Kind::Vm, c, name.clone());
     meta.id = id;
 
+    // SCHED_ACTIONs become the VM's scheduled actions (oned's pool_allocate), parsed
+    // from now; any error drops the VM
+    let stime = now();
+    let mut sched = Vec::new();
+    for (k, v) in t.vectors("SCHED_ACTION").into_iter().enumerate() {
+        let mut sa = super::sched::fresh(s.next_sched + k as i32);
+        super::sched::parse_into(&mut sa, v, super::sched::Owner::Vm { stime })
+            .map_err(RpcError::internal)?;
+        sched.push(sa);
+    }
+    t.remove("SCHED_ACTION");
     // Split TEMPLATE / USER_TEMPLATE.
     let user_template = t.extract(|n| !VM_TEMPLATE_ATTRS.contains(&n));
     let mut t = t;
@@ -277,7 +288,7 @@ fn create_vm(
         prev_state: if hold { st::HOLD } else { st::PENDING },
         prev_lcm_state: 0,
         resched: 0,
-        stime: now(),
+        stime,
         etime: 0,
         deploy_id: String::new(),
         user_template,
@@ -286,12 +297,13 @@ fn create_vm(
         monitoring: Vec::new(),
         forced_host: None,
         disk_snapshots: image_snapshots,
-        sched: Vec::new(),
+        sched,
         next_sched: 0,
         exec: None,
         backup_ids: Vec::new(),
     };
     meta.regtime = now();
+    s.next_sched += data.sched.len() as i32;
     s.pool_mut(Kind::Vm).objs.insert(
         id,
         Obj {
