@@ -217,7 +217,8 @@ async fn users_groups_acls_and_quotas() {
         .expect("default quota update");
     let vm = updated.vm_quota.and_then(|q| q.vm).expect("VM defaults");
     assert_eq!(vm.vms.as_deref(), Some("10"));
-    assert_eq!(vm.cpu.as_deref(), Some("-1"));
+    // a limit the default quotas are not given is UNLIMITED (-2) there (recorded-sweep 226)
+    assert_eq!(vm.cpu.as_deref(), Some("-2"));
     let read = c.users().default_quota_info().await.expect("defaults");
     let vm = read.vm_quota.and_then(|q| q.vm).expect("VM defaults");
     assert_eq!(vm.memory.as_deref(), Some("8192"));

@@ -1167,6 +1167,7 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
         vnet.ars.push(state::AddressRange {
             next_index: 0,
             ever_allocated: false,
+            reserved: Default::default(),
             id: 0,
             ar_type: "IP4".into(),
             ip: Some(u32::from(std::net::Ipv4Addr::new(192, 168, 150, 100))),

@@ -554,7 +554,7 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
     let _ = decrypt;
     match &o.extra {
         Extra::Vm(_) if short => vm_short(out, s, o),
-        Extra::Vm(_) => vm_full(out, s, o),
+        Extra::Vm(_) => vm_full(out, s, o, false),
         Extra::Template | Extra::VnTemplate => {
             let root = if matches!(o.extra, Extra::Template) {
                 "VMTEMPLATE"
@@ -645,17 +645,9 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             el(out, "DISK_TYPE", 0);
             el(out, "STATE", d.state);
             ids(out, "CLUSTERS", d.clusters.iter().copied());
-            let used: i64 = s
-                .pool(Kind::Image)
-                .objs
-                .values()
-                .filter_map(|i| match &i.extra {
-                    Extra::Image(x) if x.ds_id == o.meta.id => Some(x.size),
-                    _ => None,
-                })
-                .sum();
-            el(out, "TOTAL_MB", d.total_mb);
-            el(out, "FREE_MB", (d.total_mb - used).max(0));
+            let (total, free, used) = datastore_capacity(s, o, d);
+            el(out, "TOTAL_MB", total);
+            el(out, "FREE_MB", free);
             el(out, "USED_MB", used);
             ids(
                 out,
@@ -828,6 +820,38 @@ pub(crate) fn image_state(i: &super::state::ImageData) -> i32 {
     }
 }
 
+/// A datastore's (TOTAL_MB, FREE_MB, USED_MB) as its monitor reports them: the dummy
+/// datastore driver's fixed 20480 / 20480 / 9720 (`datastore_mad/remotes/dummy/monitor`),
+/// a dummy system datastore the dummy TM's 4796800 / 3333260 / 1429920
+/// (`tm_mad/dummy/monitor`), a system datastore that is not shared nothing (its hosts
+/// report it), and the others (a real front-end's `df`) the simulator's own 102400 MB with
+/// its images' sizes used (recorded-sweep 088, 089, 096).
+pub(crate) fn datastore_capacity(s: &State, o: &Obj, d: &super::state::DsData) -> (i64, i64, i64) {
+    if d.ds_type != 1 && d.ds_mad == "dummy" {
+        return (20_480, 20_480, 9_720);
+    }
+    if d.ds_type == 1 && d.tm_mad == "dummy" {
+        return (4_796_800, 3_333_260, 1_429_920);
+    }
+    if d.ds_type == 1
+        && o.template
+            .get("SHARED")
+            .is_some_and(|x| x.eq_ignore_ascii_case("NO"))
+    {
+        return (0, 0, 0);
+    }
+    let used: i64 = s
+        .pool(Kind::Image)
+        .objs
+        .values()
+        .filter_map(|i| match &i.extra {
+            Extra::Image(x) if x.ds_id == o.meta.id => Some(x.size),
+            _ => None,
+        })
+        .sum();
+    (d.total_mb, (d.total_mb - used).max(0), used)
+}
+
 /// The effective virtual network state.
 pub(crate) fn vnet_state(v: &super::state::VnetData) -> (i32, i32) {
     if v.state == 2 && v.ready_at_ms <= super::state::now_ms() {
@@ -931,10 +955,17 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
             // move it (recorded-sweep 137, recorded 047)
             attrs.push(("NEXT_INDEX".into(), ar.next_index.to_string()));
             if short && (ar.ever_allocated || !ar.leases.is_empty()) {
-                // the stored form: " index owner" pairs, owner = VM type bit | VM id
+                // the stored form: " index owner" pairs, owner = object type bit | id (oned's
+                // set_allocated_addr: a VM's lease VM | id, a hold VM | -1, a reservation
+                // NET | the reservation's id)
+                const VM: i64 = 0x10_0000_0000;
+                const NET: i64 = 0x40_0000_0000;
                 let mut packed = String::new();
                 for (idx, vm) in &ar.leases {
-                    let owner = 0x40_0000_0000_i64 | (i64::from(*vm) & 0xFFFF_FFFF);
+                    let owner = match ar.reserved.get(idx) {
+                        Some(net) => NET | (i64::from(*net) & 0xFFFF_FFFF),
+                        None => VM | (i64::from(*vm) & 0xFFFF_FFFF),
+                    };
                     packed.push_str(&format!(" {idx} {owner}"));
                 }
                 attrs.push(("ALLOCATED".into(), packed));
@@ -1048,7 +1079,14 @@ pub(crate) fn monitoring_records(
     }
 }
 
-fn vm_full(out: &mut String, s: &State, o: &Obj) {
+/// A VM in an extended pool listing (`vmpool.infoextended`, `vmpool.infoset`): the full
+/// VM with only its last history record, as oned's pool query gives it
+/// (recorded-sweep 412, 414).
+pub(crate) fn vm_in_pool(out: &mut String, s: &State, o: &Obj) {
+    vm_full(out, s, o, true);
+}
+
+fn vm_full(out: &mut String, s: &State, o: &Obj, last_history_only: bool) {
     let Some(v) = o.vm() else { return };
     out.push_str("<VM>");
     owner(out, s, &o.meta);
@@ -1082,7 +1120,12 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         out.push_str("<HISTORY_RECORDS/>");
     } else {
         out.push_str("<HISTORY_RECORDS>");
-        for h in &v.history {
+        let skip = if last_history_only {
+            v.history.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for h in v.history.iter().skip(skip) {
             history_record(out, o.meta.id, h);
         }
         out.push_str("</HISTORY_RECORDS>");

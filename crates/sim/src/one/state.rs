@@ -397,6 +397,9 @@ pub(crate) struct AddressRange {
     /// after the last one goes back: recorded 049).
     #[serde(default)]
     pub(crate) ever_allocated: bool,
+    /// Lease index -> the reservation (network id) it was reserved for.
+    #[serde(default)]
+    pub(crate) reserved: BTreeMap<u32, i32>,
 }
 
 /// A history record of a VM.

@@ -239,6 +239,7 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
         v.ars.push(AddressRange {
             next_index: 0,
             ever_allocated: false,
+            reserved: Default::default(),
             id: new_id,
             ar_type: src.ar_type.clone(),
             ip: src.ip.map(|ip| ip + first),
@@ -252,8 +253,11 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
     if let Some(r) = v.ars.iter_mut().find(|r| r.id == ar_id) {
         for i in first..first + size {
             r.leases.insert(i, -1);
+            r.reserved.insert(i, resv_id);
             r.ever_allocated = true;
         }
+        // the parent's allocator goes on after the reserved block (recorded-sweep 137)
+        r.next_index = (first + size) % r.size.max(1);
     }
     Ok(Ret::Int(resv_id))
 }

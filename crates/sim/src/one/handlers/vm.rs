@@ -780,6 +780,7 @@ pub(crate) fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
     v.ars.push(AddressRange {
         next_index: 0,
         ever_allocated: false,
+        reserved: Default::default(),
         id,
         ar_type,
         ip,
@@ -2390,7 +2391,11 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
                 if let Ok(o) = s.get(Kind::Vm, *id)
                     && s.can(c, Op::Use, Kind::Vm, &o.meta)
                 {
-                    render::obj(&mut out, s, o, !extended, false);
+                    if extended {
+                        render::vm_in_pool(&mut out, s, o);
+                    } else {
+                        render::obj(&mut out, s, o, true, false);
+                    }
                 }
             }
             out.push_str("</VM_POOL>");
@@ -2406,7 +2411,11 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
             let mut out = String::with_capacity(objs.len() * 700 + 32);
             out.push_str("<VM_POOL>");
             for o in objs {
-                render::obj(&mut out, s, o, k.op == "info", false);
+                if k.op == "info" {
+                    render::obj(&mut out, s, o, true, false);
+                } else {
+                    render::vm_in_pool(&mut out, s, o);
+                }
             }
             out.push_str("</VM_POOL>");
             Ok(Ret::Str(out))
