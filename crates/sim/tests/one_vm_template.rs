@@ -311,3 +311,62 @@ async fn a_network_lists_its_virtual_routers() {
     assert_eq!(nic.get("NIC_ID"), Some("0"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn datastores_take_oned_conf_tm_mad_attributes() {
+    let (sim, c) = start().await;
+    let cl = nebulair_opennebula::ids::ClusterId::new(-1);
+    let sys = c
+        .datastores()
+        .allocate(
+            &tpl("NAME = \"sys\"\nTYPE = \"SYSTEM_DS\"\nTM_MAD = \"dummy\""),
+            cl,
+        )
+        .await
+        .expect("system ds");
+    let d = c.datastore(sys).info().await.expect("ds");
+    for (k, v) in [
+        ("SHARED", "YES"),
+        ("DS_MIGRATE", "YES"),
+        ("ALLOW_ORPHANS", "NO"),
+        ("PERSISTENT_SNAPSHOTS", "YES"),
+    ] {
+        assert_eq!(d.template.get_str(k), Some(v), "{k}");
+    }
+    assert_eq!(d.template.get_str("LN_TARGET"), None);
+    // the dummy TM's monitor numbers
+    assert_eq!(
+        (d.total_mb, d.free_mb, d.used_mb),
+        (Some(4_796_800), Some(3_333_260), Some(1_429_920))
+    );
+    let img = c
+        .datastores()
+        .allocate(
+            &tpl("NAME = \"img\"\nDS_MAD = \"dummy\"\nTM_MAD = \"dummy\""),
+            cl,
+        )
+        .await
+        .expect("image ds");
+    let d = c.datastore(img).info().await.expect("ds");
+    assert_eq!(d.template.get_str("LN_TARGET"), Some("NONE"));
+    assert_eq!(d.template.get_str("CLONE_TARGET"), Some("SYSTEM"));
+    assert_eq!(
+        (d.total_mb, d.free_mb, d.used_mb),
+        (Some(20_480), Some(20_480), Some(9_720))
+    );
+    let err = c
+        .datastores()
+        .allocate(
+            &tpl("NAME = \"bad\"\nDS_MAD = \"dummy\"\nTM_MAD = \"nope\""),
+            cl,
+        )
+        .await
+        .expect_err("unknown TM");
+    assert_eq!(OneErrorCode::of(&err), Some(OneErrorCode::Internal));
+    assert!(
+        err.message()
+            .ends_with("TM_MAD named \"nope\" is not defined in oned.conf"),
+        "{err}"
+    );
+    sim.shutdown().await;
+}

@@ -1089,7 +1089,7 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
     s.pool_mut(Kind::SecGroup).objs.insert(
         0,
         Obj {
-            meta: meta(0, "default", [1, 1, 0, 1, 0, 0, 0, 0, 0]),
+            meta: meta(0, "default", [1, 1, 1, 1, 0, 0, 1, 0, 0]),
             template: tmpl(
                 "DESCRIPTION = \"The default security group is added to every network. Use it to add default filter rules for your networks. You may remove this security group from any network by updating its properties.\"\nRULE = [ PROTOCOL = \"ALL\", RULE_TYPE = \"OUTBOUND\" ]\nRULE = [ PROTOCOL = \"ALL\", RULE_TYPE = \"INBOUND\" ]",
             ),

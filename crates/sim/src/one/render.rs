@@ -407,7 +407,8 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host, with_monitoring: bool)
     el(out, "ID", h.id);
     el_text(out, "NAME", &h.name);
     el(out, "STATE", h.state);
-    el(out, "PREV_STATE", h.prev_state);
+    // as for VMs: HostPool::update sets PREV_STATE to STATE before storing
+    el(out, "PREV_STATE", h.state);
     cdata_elem(out, "IM_MAD", &h.im_mad);
     cdata_elem(out, "VM_MAD", &h.vm_mad);
     el(out, "CLUSTER_ID", h.cluster_id);
@@ -1098,8 +1099,10 @@ fn vm_full(out: &mut String, s: &State, o: &Obj, last_history_only: bool) {
     );
     el(out, "STATE", v.state);
     el(out, "LCM_STATE", v.lcm_state);
-    el(out, "PREV_STATE", v.prev_state);
-    el(out, "PREV_LCM_STATE", v.prev_lcm_state);
+    // oned's pool update copies the state into PREV_* before it stores the document, so
+    // what it answers always has them equal (every VM document of the recordings)
+    el(out, "PREV_STATE", v.state);
+    el(out, "PREV_LCM_STATE", v.lcm_state);
     el(out, "RESCHED", v.resched);
     el(out, "STIME", v.stime);
     el(out, "ETIME", v.etime);

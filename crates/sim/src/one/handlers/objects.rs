@@ -316,18 +316,17 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             if !s.clusters.contains_key(&cid) {
                 return Err(no_exists("cluster", cid));
             }
+            set_tm_mad(&mut t, &tm_mad, ds_type).map_err(RpcError::internal)?;
             for (k, v) in [
-                ("ALLOW_ORPHANS", "NO"),
-                ("CLONE_TARGET", "SYSTEM"),
                 ("DISK_TYPE", "FILE"),
-                ("LN_TARGET", "NONE"),
-                ("PERSISTENT_SNAPSHOTS", "YES"),
                 ("RESTRICTED_DIRS", "/"),
                 ("SAFE_DIRS", "/var/tmp"),
             ] {
-                if t.get(k).is_none()
-                    && !(ds_type == 1 && matches!(k, "CLONE_TARGET" | "LN_TARGET"))
-                {
+                let applies = match k {
+                    "DISK_TYPE" => matches!(ds_type, 0 | 1),
+                    _ => ds_type != 3,
+                };
+                if t.get(k).is_none() && applies {
                     t.set(k, v);
                 }
             }
@@ -478,6 +477,68 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
         }
         _ => Err(not_implemented(method)),
     }
+}
+
+/// oned.conf's TM_MAD_CONF of `tm_mad` (the simulator's oned.conf).
+fn tm_mad_conf(tm_mad: &str) -> Option<Vec<(String, String)>> {
+    static CONF: std::sync::OnceLock<Tmpl> = std::sync::OnceLock::new();
+    let conf = CONF.get_or_init(|| Tmpl::parse(super::super::config::CONFIG).unwrap_or_default());
+    conf.vectors("TM_MAD_CONF")
+        .into_iter()
+        .find(|v| v.iter().any(|(k, x)| k == "NAME" && x == tm_mad))
+        .map(<[(String, String)]>::to_vec)
+}
+
+/// `Datastore::set_tm_mad`: the TM_MAD_CONF attributes a datastore takes (a system
+/// datastore SHARED and the DS_*MIGRATE flags, an image one LN_TARGET, CLONE_TARGET,
+/// DRIVER and DISK_TYPE), ALLOW_ORPHANS and PERSISTENT_SNAPSHOTS; backup datastores none.
+fn set_tm_mad(t: &mut Tmpl, tm_mad: &str, ds_type: i32) -> Result<(), String> {
+    if ds_type == 3 {
+        return Ok(());
+    }
+    let conf = tm_mad_conf(tm_mad)
+        .ok_or_else(|| format!("TM_MAD named \"{tm_mad}\" is not defined in oned.conf"))?;
+    let get = |k: &str| conf.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let yes = |v: Option<String>, default: bool| {
+        v.map_or(default, |x| {
+            x.eq_ignore_ascii_case("YES") || x == "1" || x.eq_ignore_ascii_case("true")
+        })
+    };
+    let flag = |b: bool| if b { "YES" } else { "NO" };
+    let missing = || {
+        format!(
+            "Attribute shared, ln_target or clone_target in TM_MAD_CONF for {tm_mad} is missing or has wrong value in oned.conf"
+        )
+    };
+    if ds_type == 1 {
+        let shared = get("SHARED").ok_or_else(missing)?;
+        t.set("SHARED", flag(yes(Some(shared), false)));
+        t.set("DS_MIGRATE", flag(yes(get("DS_MIGRATE"), true)));
+        t.set("DS_LIVE_MIGRATE", flag(yes(get("DS_LIVE_MIGRATE"), false)));
+        t.set("DS_MIGRATE_SNAP", flag(yes(get("DS_MIGRATE_SNAP"), false)));
+        t.remove("LN_TARGET");
+        t.remove("CLONE_TARGET");
+    } else {
+        for k in ["LN_TARGET", "CLONE_TARGET"] {
+            let v = get(k).ok_or_else(missing)?;
+            t.set(k, v);
+        }
+        for k in ["DRIVER", "DISK_TYPE"] {
+            if let Some(v) = get(k).filter(|v| !v.is_empty()) {
+                t.set(k, v);
+            }
+        }
+        t.remove("SHARED");
+    }
+    t.set(
+        "ALLOW_ORPHANS",
+        get("ALLOW_ORPHANS").unwrap_or_else(|| "NO".into()),
+    );
+    t.set(
+        "PERSISTENT_SNAPSHOTS",
+        flag(yes(get("PERSISTENT_SNAPSHOTS"), true)),
+    );
+    Ok(())
 }
 
 /// A VM template's extended form: DISK_ID on every disk, NETWORK_ID on every NIC that
