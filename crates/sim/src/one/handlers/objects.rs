@@ -52,6 +52,16 @@ pub(crate) fn obj_write(
         "update" => {
             let o = s.get_mut(kind, id)?;
             update_tmpl(&mut o.template, a.str(1), a.int(2))?;
+            // Datastore::post_update_template writes the type back (recorded-sweep 096)
+            if let Extra::Datastore(d) = &o.extra {
+                let ty = match d.ds_type {
+                    1 => "SYSTEM_DS",
+                    2 => "FILE_DS",
+                    3 => "BACKUP_DS",
+                    _ => "IMAGE_DS",
+                };
+                o.template.set("TYPE", ty);
+            }
         }
         "rename" => {
             let name = a.str(1);
