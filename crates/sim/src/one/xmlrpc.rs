@@ -62,7 +62,11 @@ struct Elem {
 /// xmlrpc-c's `xmlrpc_parse.c` and `parse_value.c`; registry.c puts every one of them
 /// after `Call XML not a proper XML-RPC call.  `.
 pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
-    let root = parse_tree(body).map_err(|e| bad(&format!("Call is not valid XML.  {e}")))?;
+    let root = parse_tree(body).map_err(|e| match e {
+        // deeper than any XML-RPC value may nest: what xmlrpc-c's value parser says
+        "" => bad("Nested data structure too deep."),
+        e => bad(&format!("Call is not valid XML.  {e}")),
+    })?;
     if root.name != "methodCall" {
         return Err(bad(&format!(
             "XML-RPC call should be a <methodCall> element.  Instead, we have a <{}> element.",
@@ -124,12 +128,16 @@ pub(crate) fn parse_call(body: &[u8]) -> Result<Call, String> {
 /// xmlrpc-c's default nesting limit (`XMLRPC_NESTING_LIMIT_DEFAULT`).
 const MAX_NESTING: u32 = 64;
 
+/// The deepest element tree read (a call's values nest at most `MAX_NESTING` levels, each
+/// a few elements deep).
+const MAX_DEPTH: usize = 4 * MAX_NESTING as usize + 8;
+
 fn bad(detail: &str) -> String {
     format!("Call XML not a proper XML-RPC call.  {detail}")
 }
 
 /// The element tree of `body`; the error is the text of xmlrpc-c's bundled expat
-/// (`xmlrpc_XML_ErrorString`).
+/// (`xmlrpc_XML_ErrorString`), or empty for a tree deeper than [`MAX_DEPTH`].
 fn parse_tree(body: &[u8]) -> Result<Elem, &'static str> {
     let text = std::str::from_utf8(body).map_err(|_| "not well-formed")?;
     let mut r = Reader::from_str(text);
@@ -152,6 +160,9 @@ fn parse_tree(body: &[u8]) -> Result<Elem, &'static str> {
                 let _ = e;
                 return Err("junk after document element");
             }
+            // a bound on the tree's depth keeps building and dropping it off the stack's
+            // limits (xmlrpc-c refuses values nested deeper than 64 anyway)
+            Event::Start(_) if stack.len() >= MAX_DEPTH => return Err(""),
             Event::Start(e) => stack.push(Elem {
                 name: e.name().as_ref().to_owned(),
                 ..Elem::default()
@@ -642,6 +653,28 @@ mod tests {
         let c = parse_call(call("<param><value><double>1e3</double></value></param>").as_bytes())
             .expect("exponent");
         assert_eq!(c.params, vec![Value::Double(1000.0)]);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursion() {
+        let deep = format!(
+            "<methodCall><methodName>m</methodName><params><param><value>{}{}</value></param></params></methodCall>",
+            "<array><data><value>".repeat(100_000),
+            "</value></data></array>".repeat(100_000)
+        );
+        assert_eq!(
+            parse_call(deep.as_bytes()).expect_err("deep"),
+            "Call XML not a proper XML-RPC call.  Nested data structure too deep."
+        );
+        let shallow = format!(
+            "<methodCall><methodName>m</methodName><params><param><value>{}<i4>1</i4>{}</value></param></params></methodCall>",
+            "<array><data><value>".repeat(70),
+            "</value></data></array>".repeat(70)
+        );
+        assert_eq!(
+            parse_call(shallow.as_bytes()).expect_err("over 64"),
+            "Call XML not a proper XML-RPC call.  Nested data structure too deep."
+        );
     }
 
     #[test]

@@ -256,12 +256,16 @@ pub(crate) fn next_action(sa: &mut SchedAction, now: i64) {
         if first <= 0 {
             return;
         }
-        loop {
-            time += first * 3600;
-            if time >= now {
-                break;
-            }
-        }
+        // oned adds the period until TIME is not in the past (at least once); the count
+        // is computed, not looped, so a TIME far in the past costs nothing
+        let period = first.saturating_mul(3600);
+        let behind = now.saturating_sub(time);
+        let steps = if behind <= 0 {
+            1
+        } else {
+            behind / period + i64::from(behind % period != 0)
+        };
+        time = time.saturating_add(steps.saturating_mul(period));
         sa.time = time.to_string();
         return;
     }
@@ -666,6 +670,19 @@ mod tests {
         )
         .expect("date");
         assert!(!is_due(&d, 100));
+    }
+
+    #[test]
+    fn hourly_from_far_in_the_past_is_quick() {
+        let mut sa = fresh(9);
+        sa.action = "hold".into();
+        sa.time = (-9_000_000_000_000_000_i64).to_string();
+        sa.repeat = HOURLY;
+        sa.days = "1".into();
+        sa.end_type = NEVER;
+        next_action(&mut sa, 1_800_000_000);
+        let t: i64 = sa.time.parse().expect("time");
+        assert!((1_800_000_000..1_800_003_600).contains(&t), "{t}");
     }
 
     #[test]
