@@ -220,6 +220,27 @@ async fn vm_template_completed_like_oned() {
         Some(1),
         "one VM, however many disks"
     );
+    // a hot-plugged NIC gets its ETH1_ context, which goes with it
+    c.vm(id)
+        .attachnic(&tpl("NIC = [ NETWORK = \"public\" ]"))
+        .await
+        .expect("attach nic");
+    wait_lcm(&sim, &c, id, 3, 3).await;
+    let v = c.vm(id).info().await.expect("info");
+    let nic1 = v
+        .template
+        .vectors("NIC")
+        .find(|n| n.get("NIC_ID") == Some("1"))
+        .expect("nic 1");
+    let ctx = v.template.get_vector("CONTEXT").expect("context");
+    assert_eq!(ctx.get("ETH1_IP"), nic1.get("IP"));
+    assert!(ctx.get("ETH0_IP").is_some());
+    c.vm(id).detachnic(1).await.expect("detach nic");
+    wait_lcm(&sim, &c, id, 3, 3).await;
+    let v = c.vm(id).info().await.expect("info");
+    let ctx = v.template.get_vector("CONTEXT").expect("context");
+    assert_eq!(ctx.get("ETH1_IP"), None);
+    assert!(ctx.get("ETH0_IP").is_some());
     // the attach closed a history record (DISK_ATTACH = 21) and opened the next
     let acts: Vec<Option<i64>> = vm
         .history_records

@@ -1119,6 +1119,7 @@ pub(crate) fn write(
                     .template
                     .push("NIC", AttrValue::Vector(nic));
                 vt::refresh_security_group_rules(s, id);
+                vt::refresh_network_context(s, id);
             }
         }
         "detach" | "detachnic" => {
@@ -1186,6 +1187,7 @@ pub(crate) fn write(
                     r.leases.retain(|_, vm| *vm != id);
                 }
                 vt::refresh_security_group_rules(s, id);
+                vt::refresh_network_context(s, id);
             }
         }
         "resize" => {

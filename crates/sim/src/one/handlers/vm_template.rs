@@ -739,6 +739,37 @@ pub(crate) fn network_context(s: &State, t: &Tmpl) -> Vector {
     out
 }
 
+/// The network context after a NIC was attached or detached (oned regenerates it for
+/// the VM's context CD): every NIC's ETHn_ variables, and none left for a NIC that went.
+pub(crate) fn refresh_network_context(s: &mut State, vm_id: i32) {
+    let Ok(o) = s.get(Kind::Vm, vm_id) else {
+        return;
+    };
+    let mut t = o.template.clone();
+    let eth = network_context(s, &t);
+    let Some(cv) = t.vectors_mut("CONTEXT").into_iter().next() else {
+        return;
+    };
+    if !vget(cv, "NETWORK").is_some_and(|n| n.eq_ignore_ascii_case("YES")) {
+        return;
+    }
+    // ETH<digits>_... only (a user's ETHER_WALLET stays)
+    let generated = |k: &str| {
+        k.strip_prefix("ETH").is_some_and(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            digits > 0 && rest.as_bytes().get(digits) == Some(&b'_')
+        })
+    };
+    cv.retain(|(k, _)| !generated(k));
+    for (k, v) in eth {
+        vset(cv, &k, v);
+    }
+    cv.sort();
+    if let Ok(o) = s.get_mut(Kind::Vm, vm_id) {
+        o.template = t;
+    }
+}
+
 /// The CONTEXT variables oned substitutes (`$NAME`, `$VMID`, `$UID`, `$UNAME`, `$GID`,
 /// `$GNAME`, `$USER[ATTR]`, and `$ATTR` / `$ATTR[KEY]` from the VM's template, then its user
 /// template), unknown ones as the empty string, as oned's `parse_template_attribute` does.
