@@ -483,10 +483,9 @@ async fn showback_accounting_reservations_roles_and_federation() {
         .await
         .expect("reserve");
     let r = c.vnet(resv).info().await.expect("reservation");
-    assert_eq!(
-        r.template.get("PARENT_NETWORK_ID").and_then(|v| v.as_str()),
-        Some("0")
-    );
+    // oned shows the parent as the VNET's own PARENT_NETWORK_ID (recorded-sweep 137)
+    assert_eq!(r.parent_network_id.as_deref(), Some("0"));
+    assert!(r.template.get("PARENT_NETWORK_ID").is_none());
     c.vnet(resv)
         .update_ar(&tpl("AR = [ AR_ID = \"0\", SIZE = \"1\" ]"))
         .await

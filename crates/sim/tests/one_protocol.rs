@@ -82,6 +82,19 @@ async fn malformed_bodies_and_unknown_methods_are_faults() {
             "<call/>",
             "XML-RPC call should be a <methodCall> element.  Instead, we have a <call> element.",
         ),
+        // xmlrpc-c's xmlrpc_parse.c and parse_value.c texts
+        (
+            "<methodCall><params/></methodCall>",
+            "Expected <methodCall> to have child <methodName>",
+        ),
+        (
+            "<methodCall><methodName>one.vm.info</methodName><params><param><value><i4> 1</i4></value></param></params></methodCall>",
+            "<int> content ' 1' starts with white space",
+        ),
+        (
+            "<methodCall><methodName>one.vm.info</methodName><params><param><value><boolean>yes</boolean></value></param></params></methodCall>",
+            "<boolean> XML element content must be either '0' or '1' according to XML-RPC.  This one has 'yes'",
+        ),
     ] {
         let r = decode(&rpc.raw(body.into()).await);
         assert_eq!(

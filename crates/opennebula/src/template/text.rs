@@ -303,6 +303,15 @@ impl<'a> Parser<'a> {
 }
 
 pub(super) fn parse(input: &str) -> Result<Template> {
+    // oned's lexer takes `]]>` for the end of a CDATA section anywhere (in a quoted value,
+    // an unquoted one or a comment): the whole template is a bare `Parse error.`
+    if let Some(at) = input.find("]]>") {
+        let line = input[..at].matches('\n').count() + 1;
+        return Err(Error::invalid_input(format!(
+            "template syntax error at line {line}: oned refuses a template with \"]]>\" in the \
+             text syntax (\"Parse error.\"); use the XML form"
+        )));
+    }
     let mut p = Parser { src: input, pos: 0 };
     let mut tpl = Template::new();
     loop {
@@ -357,6 +366,41 @@ mod tests {
         assert!(Template::parse_text("= 1").is_err());
         assert!(Template::parse_text("A-B = 1").is_err());
         assert!(Template::parse_text("A = [ K = [ ] ]").is_err());
+    }
+
+    #[test]
+    fn cdata_end_is_refused_like_oned() {
+        for text in [
+            "A = \"x ]]> y\"",
+            "A = 1\nB = a]]>b",
+            "A = 1 # a comment with ]]>\n",
+            "V = [ K = \"]]>\" ]",
+        ] {
+            let err = Template::parse_text(text).expect_err(text);
+            assert!(err.message().contains("\"]]>\""), "{err}");
+        }
+        let err = Template::parse_text("A = 1\nB = \"]]>\"").expect_err("line 2");
+        assert!(err.message().contains("line 2"), "{err}");
+        // the XML form carries it
+        let t = Template::parse("<TEMPLATE><A><![CDATA[x ]]]]><![CDATA[> y]]></A></TEMPLATE>")
+            .expect("xml");
+        assert_eq!(t.get_str("A"), Some("x ]]> y"));
+    }
+
+    #[test]
+    fn backslash_pairs_like_oned() -> Result<()> {
+        // `\"` is a quote, any other pair stays: "a\\" is a\\ (two backslashes)
+        let t = Template::parse_text("A = \"a\\\\\"\nB = \"C:\\dir\\\"q\\\" e\"")?;
+        assert_eq!(t.get_str("A"), Some("a\\\\"));
+        assert_eq!(t.get_str("B"), Some("C:\\dir\"q\" e"));
+        // a single backslash before the closing quote swallows it
+        assert!(Template::parse_text("A = \"a\\\"").is_err());
+        // what the writer sends reads back the same
+        for v in ["a\\\\", "C:\\dir", "say \"hi\"", "two\nlines", "\\n"] {
+            let t = Template::new().with("A", v);
+            assert_eq!(Template::parse_text(&t.to_text()?)?, t, "{v:?}");
+        }
+        Ok(())
     }
 
     #[test]

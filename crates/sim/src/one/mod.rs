@@ -35,7 +35,8 @@
 //! `oneadmin` (0) and `users` (1) with oned's default ACL rules; cluster `default` (0);
 //! datastores `system` (0), `default` (1, images) and `files` (2); hosts `host01` and
 //! `host02` (monitored, 8 CPUs and 16 GB each); network `public` (0) with a 100-address
-//! IPv4 range 192.168.150.100+; VM template `ttylinux` (0) with one NIC on `public`; zone
+//! IPv4 range 192.168.150.100+; VM template `ttylinux` (0) with one NIC on `public`; OS
+//! image `ttylinux` (0, READY in `default`); zone
 //! `OpenNebula` (0). New objects get ids as in oned (users from 2, groups, clusters and
 //! datastores from 100, the rest from the next free id).
 //!
@@ -427,6 +428,7 @@ impl Engine {
                     if r.is_ok() {
                         handlers::hook::fire_api(&mut st, &call.method);
                         handlers::hook::fire_state(&mut st);
+                        handlers::vm::copy_closed_history(&mut st);
                     }
                     r
                 };
@@ -498,6 +500,7 @@ impl Engine {
         }
         handlers::vm_ops::fire_sched(&mut st, &self.ctx);
         handlers::hook::fire_state(&mut st);
+        handlers::vm::copy_closed_history(&mut st);
         let live: BTreeSet<i32> = st.pool(Kind::Vm).objs.keys().copied().collect();
         phases.retain(|id, _| live.contains(id));
         next
@@ -608,6 +611,19 @@ impl OneSimHandle {
     }
     /// Run the scheduler now (normally it runs on its own).
     pub fn run_scheduler(&self) {
+        self.engine.step();
+    }
+    /// Move the clock that scheduled actions (`one.vm.schedadd`) and backup job schedules
+    /// fire on forward by `by` (the wall clock plus all the advances so far), then run the
+    /// scheduler: what became due fires, repeating actions move to their next time. Other
+    /// times (history, monitoring) stay on the wall clock.
+    pub fn advance_clock(&self, by: Duration) {
+        {
+            let mut st = self.engine.write();
+            st.clock_offset = st
+                .clock_offset
+                .saturating_add(i64::try_from(by.as_secs()).unwrap_or(i64::MAX));
+        }
         self.engine.step();
     }
     /// Stop the server and the scheduler and wait for them.
@@ -1073,7 +1089,7 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
     s.pool_mut(Kind::SecGroup).objs.insert(
         0,
         Obj {
-            meta: meta(0, "default", [1, 1, 0, 1, 0, 0, 0, 0, 0]),
+            meta: meta(0, "default", [1, 1, 1, 1, 0, 0, 1, 0, 0]),
             template: tmpl(
                 "DESCRIPTION = \"The default security group is added to every network. Use it to add default filter rules for your networks. You may remove this security group from any network by updating its properties.\"\nRULE = [ PROTOCOL = \"ALL\", RULE_TYPE = \"OUTBOUND\" ]\nRULE = [ PROTOCOL = \"ALL\", RULE_TYPE = \"INBOUND\" ]",
             ),
@@ -1149,6 +1165,9 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
             ready_at_ms: 0,
         };
         vnet.ars.push(state::AddressRange {
+            next_index: 0,
+            ever_allocated: false,
+            reserved: Default::default(),
             id: 0,
             ar_type: "IP4".into(),
             ip: Some(u32::from(std::net::Ipv4Addr::new(192, 168, 150, 100))),
@@ -1182,6 +1201,29 @@ fn initial_state(admin_password: &str, seed: bool) -> State {
             },
         );
         s.pool_mut(Kind::Template).next_id = 1;
+        // the OS image a marketplace's ttylinux app gives (what templates' DISK =
+        // [ IMAGE_ID = 0 ] name), READY in `default`
+        s.pool_mut(Kind::Image).objs.insert(
+            0,
+            Obj {
+                meta: meta(0, "ttylinux", [1, 1, 0, 0, 0, 0, 0, 0, 0]),
+                template: tmpl("DEV_PREFIX = \"sd\""),
+                extra: Extra::Image(state::ImageData {
+                    img_type: 0,
+                    persistent: false,
+                    state: 1,
+                    size: 200,
+                    ds_id: 1,
+                    source: "dummy_path".into(),
+                    path: "https://marketplace.opennebula.io//appliance/ttylinux".into(),
+                    format: "raw".into(),
+                    vms: Default::default(),
+                    ready_at: 0,
+                    snapshots: None,
+                }),
+            },
+        );
+        s.pool_mut(Kind::Image).next_id = 1;
     }
     s
 }

@@ -407,7 +407,8 @@ pub(crate) fn host(out: &mut String, s: &State, h: &Host, with_monitoring: bool)
     el(out, "ID", h.id);
     el_text(out, "NAME", &h.name);
     el(out, "STATE", h.state);
-    el(out, "PREV_STATE", h.prev_state);
+    // as for VMs: HostPool::update sets PREV_STATE to STATE before storing
+    el(out, "PREV_STATE", h.state);
     cdata_elem(out, "IM_MAD", &h.im_mad);
     cdata_elem(out, "VM_MAD", &h.vm_mad);
     el(out, "CLUSTER_ID", h.cluster_id);
@@ -554,7 +555,7 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
     let _ = decrypt;
     match &o.extra {
         Extra::Vm(_) if short => vm_short(out, s, o),
-        Extra::Vm(_) => vm_full(out, s, o),
+        Extra::Vm(_) => vm_full(out, s, o, false),
         Extra::Template | Extra::VnTemplate => {
             let root = if matches!(o.extra, Extra::Template) {
                 "VMTEMPLATE"
@@ -621,7 +622,13 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             out.push_str("<SNAPSHOTS>");
             cdata_elem(out, "ALLOW_ORPHANS", "NO");
             cdata_elem(out, "CURRENT_BASE", "-1");
-            cdata_elem(out, "NEXT_SNAPSHOT", "0");
+            match &i.snapshots {
+                Some(d) => {
+                    cdata_elem(out, "NEXT_SNAPSHOT", &d.next.to_string());
+                    snapshot_list(out, d);
+                }
+                None => cdata_elem(out, "NEXT_SNAPSHOT", "0"),
+            }
             out.push_str("</SNAPSHOTS><BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS></IMAGE>");
         }
         Extra::Datastore(d) => {
@@ -639,17 +646,9 @@ pub(crate) fn obj(out: &mut String, s: &State, o: &Obj, short: bool, decrypt: bo
             el(out, "DISK_TYPE", 0);
             el(out, "STATE", d.state);
             ids(out, "CLUSTERS", d.clusters.iter().copied());
-            let used: i64 = s
-                .pool(Kind::Image)
-                .objs
-                .values()
-                .filter_map(|i| match &i.extra {
-                    Extra::Image(x) if x.ds_id == o.meta.id => Some(x.size),
-                    _ => None,
-                })
-                .sum();
-            el(out, "TOTAL_MB", d.total_mb);
-            el(out, "FREE_MB", (d.total_mb - used).max(0));
+            let (total, free, used) = datastore_capacity(s, o, d);
+            el(out, "TOTAL_MB", total);
+            el(out, "FREE_MB", free);
             el(out, "USED_MB", used);
             ids(
                 out,
@@ -822,6 +821,38 @@ pub(crate) fn image_state(i: &super::state::ImageData) -> i32 {
     }
 }
 
+/// A datastore's (TOTAL_MB, FREE_MB, USED_MB) as its monitor reports them: the dummy
+/// datastore driver's fixed 20480 / 20480 / 9720 (`datastore_mad/remotes/dummy/monitor`),
+/// a dummy system datastore the dummy TM's 4796800 / 3333260 / 1429920
+/// (`tm_mad/dummy/monitor`), a system datastore that is not shared nothing (its hosts
+/// report it), and the others (a real front-end's `df`) the simulator's own 102400 MB with
+/// its images' sizes used (recorded-sweep 088, 089, 096).
+pub(crate) fn datastore_capacity(s: &State, o: &Obj, d: &super::state::DsData) -> (i64, i64, i64) {
+    if d.ds_type != 1 && d.ds_mad == "dummy" {
+        return (20_480, 20_480, 9_720);
+    }
+    if d.ds_type == 1 && d.tm_mad == "dummy" {
+        return (4_796_800, 3_333_260, 1_429_920);
+    }
+    if d.ds_type == 1
+        && o.template
+            .get("SHARED")
+            .is_some_and(|x| x.eq_ignore_ascii_case("NO"))
+    {
+        return (0, 0, 0);
+    }
+    let used: i64 = s
+        .pool(Kind::Image)
+        .objs
+        .values()
+        .filter_map(|i| match &i.extra {
+            Extra::Image(x) if x.ds_id == o.meta.id => Some(x.size),
+            _ => None,
+        })
+        .sum();
+    (d.total_mb, (d.total_mb - used).max(0), used)
+}
+
 /// The effective virtual network state.
 pub(crate) fn vnet_state(v: &super::state::VnetData) -> (i32, i32) {
     if v.state == 2 && v.ready_at_ms <= super::state::now_ms() {
@@ -877,12 +908,40 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
     cdata_elem(out, "BRIDGE_TYPE", "linux");
     cdata_elem(out, "STATE", &state.to_string());
     cdata_elem(out, "PREV_STATE", &prev.to_string());
-    out.push_str("<PARENT_NETWORK_ID/><TEMPLATE_ID/>");
+    // a reservation keeps its parent in the state's template; oned shows it here only
+    let parent = o.template.get("PARENT_NETWORK_ID");
+    match parent {
+        Some(p) => el_text(out, "PARENT_NETWORK_ID", p),
+        None => out.push_str("<PARENT_NETWORK_ID/>"),
+    }
+    out.push_str("<TEMPLATE_ID/>");
     cdata_elem(out, "VN_MAD", &v.vn_mad);
     out.push_str("<PHYDEV/><VLAN_ID/><OUTER_VLAN_ID/><VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>");
     el(out, "USED_LEASES", used);
-    out.push_str("<VROUTERS></VROUTERS><UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
-    o.template.render(out, "TEMPLATE");
+    // the virtual routers with a NIC on this network
+    let vnet_id = o.meta.id.to_string();
+    ids(
+        out,
+        "VROUTERS",
+        s.pool(Kind::Vrouter)
+            .objs
+            .values()
+            .filter(|r| {
+                r.template.vectors("NIC").iter().any(|n| {
+                    n.iter()
+                        .any(|(k, v)| k == "NETWORK_ID" && v.trim() == vnet_id)
+                })
+            })
+            .map(|r| r.meta.id),
+    );
+    out.push_str("<UPDATED_VMS></UPDATED_VMS><OUTDATED_VMS></OUTDATED_VMS><UPDATING_VMS></UPDATING_VMS><ERROR_VMS></ERROR_VMS>");
+    if parent.is_some() {
+        let mut t = o.template.clone();
+        t.remove("PARENT_NETWORK_ID");
+        t.render(out, "TEMPLATE");
+    } else {
+        o.template.render(out, "TEMPLATE");
+    }
     out.push_str("<AR_POOL>");
     if state != 2 {
         for ar in &v.ars {
@@ -895,19 +954,19 @@ fn vnet(out: &mut String, s: &State, o: &Obj, v: &super::state::VnetData, short:
             attrs.push(("MAC".into(), mac_str(ar.mac)));
             // oned's allocator goes on after the last address it gave a VM; holds do not
             // move it (recorded-sweep 137, recorded 047)
-            let next = ar
-                .leases
-                .iter()
-                .filter(|(_, vm)| **vm >= 0)
-                .map(|(i, _)| i + 1)
-                .max()
-                .map_or(0, |n| n % ar.size.max(1));
-            attrs.push(("NEXT_INDEX".into(), next.to_string()));
-            if short && !ar.leases.is_empty() {
-                // the stored form: " index owner" pairs, owner = VM type bit | VM id
+            attrs.push(("NEXT_INDEX".into(), ar.next_index.to_string()));
+            if short && (ar.ever_allocated || !ar.leases.is_empty()) {
+                // the stored form: " index owner" pairs, owner = object type bit | id (oned's
+                // set_allocated_addr: a VM's lease VM | id, a hold VM | -1, a reservation
+                // NET | the reservation's id)
+                const VM: i64 = 0x10_0000_0000;
+                const NET: i64 = 0x40_0000_0000;
                 let mut packed = String::new();
                 for (idx, vm) in &ar.leases {
-                    let owner = 0x40_0000_0000_i64 | (i64::from(*vm) & 0xFFFF_FFFF);
+                    let owner = match ar.reserved.get(idx) {
+                        Some(net) => NET | (i64::from(*net) & 0xFFFF_FFFF),
+                        None => VM | (i64::from(*vm) & 0xFFFF_FFFF),
+                    };
                     packed.push_str(&format!(" {idx} {owner}"));
                 }
                 attrs.push(("ALLOCATED".into(), packed));
@@ -1021,7 +1080,14 @@ pub(crate) fn monitoring_records(
     }
 }
 
-fn vm_full(out: &mut String, s: &State, o: &Obj) {
+/// A VM in an extended pool listing (`vmpool.infoextended`, `vmpool.infoset`): the full
+/// VM with only its last history record, as oned's pool query gives it
+/// (recorded-sweep 412, 414).
+pub(crate) fn vm_in_pool(out: &mut String, s: &State, o: &Obj) {
+    vm_full(out, s, o, true);
+}
+
+fn vm_full(out: &mut String, s: &State, o: &Obj, last_history_only: bool) {
     let Some(v) = o.vm() else { return };
     out.push_str("<VM>");
     owner(out, s, &o.meta);
@@ -1033,8 +1099,10 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
     );
     el(out, "STATE", v.state);
     el(out, "LCM_STATE", v.lcm_state);
-    el(out, "PREV_STATE", v.prev_state);
-    el(out, "PREV_LCM_STATE", v.prev_lcm_state);
+    // oned's pool update copies the state into PREV_* before it stores the document, so
+    // what it answers always has them equal (every VM document of the recordings)
+    el(out, "PREV_STATE", v.state);
+    el(out, "PREV_LCM_STATE", v.lcm_state);
     el(out, "RESCHED", v.resched);
     el(out, "STIME", v.stime);
     el(out, "ETIME", v.etime);
@@ -1055,7 +1123,12 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         out.push_str("<HISTORY_RECORDS/>");
     } else {
         out.push_str("<HISTORY_RECORDS>");
-        for h in &v.history {
+        let skip = if last_history_only {
+            v.history.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for h in v.history.iter().skip(skip) {
             history_record(out, o.meta.id, h);
         }
         out.push_str("</HISTORY_RECORDS>");
@@ -1065,6 +1138,17 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
         el(out, "CURRENT_BASE", -1);
         el(out, "DISK_ID", d.disk_id);
         el(out, "NEXT_SNAPSHOT", d.next);
+        snapshot_list(out, d);
+        out.push_str("</SNAPSHOTS>");
+    }
+    out.push_str("<BACKUPS><BACKUP_CONFIG/>");
+    ids(out, "BACKUP_IDS", v.backup_ids.iter().copied());
+    out.push_str("</BACKUPS></VM>");
+}
+
+/// The SNAPSHOT elements of a disk's (or image's) snapshot tree.
+fn snapshot_list(out: &mut String, d: &super::state::DiskSnapshots) {
+    {
         for x in &d.snaps {
             out.push_str("<SNAPSHOT>");
             if x.active {
@@ -1086,11 +1170,7 @@ fn vm_full(out: &mut String, s: &State, o: &Obj) {
             el(out, "SIZE", x.size);
             out.push_str("</SNAPSHOT>");
         }
-        out.push_str("</SNAPSHOTS>");
     }
-    out.push_str("<BACKUPS><BACKUP_CONFIG/>");
-    ids(out, "BACKUP_IDS", v.backup_ids.iter().copied());
-    out.push_str("</BACKUPS></VM>");
 }
 
 const SHORT_DISK: [&str; 11] = [
@@ -1136,10 +1216,9 @@ fn vm_short(out: &mut String, s: &State, o: &Obj) {
     el_text(out, "DEPLOY_ID", &v.deploy_id);
     lock(out, &o.meta);
     out.push_str("<TEMPLATE>");
+    // oned writes the three always, empty when the template has none
     for n in ["CPU", "MEMORY", "VCPU"] {
-        if let Some(x) = o.template.get(n) {
-            el_text(out, n, x);
-        }
+        el_text(out, n, o.template.get(n).unwrap_or(""));
     }
     for d in o.template.vectors("DISK") {
         out.push_str("<DISK>");
@@ -1255,7 +1334,7 @@ pub(crate) fn template_with_sched(
             ("END_VALUE", a.end_value.to_string()),
             ("DONE", a.done.to_string()),
             ("MESSAGE", a.message.clone()),
-            ("WARNING", "0".to_owned()),
+            ("WARNING", a.warning.to_string()),
         ] {
             cdata_elem(out, k, &v);
         }

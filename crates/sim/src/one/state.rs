@@ -389,6 +389,17 @@ pub(crate) struct AddressRange {
     pub(crate) extra: Vec<(String, String)>,
     /// Lease index -> VM id (-1 = on hold).
     pub(crate) leases: BTreeMap<u32, i32>,
+    /// Where oned's allocator looks first: after the last address it gave a VM (holds do
+    /// not move it), wrapping at the end.
+    #[serde(default)]
+    pub(crate) next_index: u32,
+    /// Whether the range ever gave an address (oned keeps its ALLOCATED attribute, empty,
+    /// after the last one goes back: recorded 049).
+    #[serde(default)]
+    pub(crate) ever_allocated: bool,
+    /// Lease index -> the reservation (network id) it was reserved for.
+    #[serde(default)]
+    pub(crate) reserved: BTreeMap<u32, i32>,
 }
 
 /// A history record of a VM.
@@ -413,6 +424,10 @@ pub(crate) struct History {
     pub(crate) uid: i32,
     pub(crate) gid: i32,
     pub(crate) req_id: i32,
+    /// The VM's document when the record was closed (oned keeps it with the record;
+    /// `one.vmpool.accounting` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vm_copy: Option<String>,
 }
 
 /// VM-specific data.
@@ -486,6 +501,10 @@ pub(crate) struct ImageData {
     pub(crate) vms: BTreeSet<i32>,
     /// UNIX time at which INIT turns READY.
     pub(crate) ready_at: i64,
+    /// The image's snapshots (a persistent image's disk snapshots, saved into it when
+    /// its VM lets it go); `disk_id` is unused.
+    #[serde(default)]
+    pub(crate) snapshots: Option<DiskSnapshots>,
 }
 
 /// Datastore-specific data.
@@ -579,6 +598,9 @@ pub(crate) struct SchedAction {
     pub(crate) end_value: i64,
     pub(crate) done: i64,
     pub(crate) message: String,
+    /// WARNING (seconds before TIME, absolute once parsed; 0 none).
+    #[serde(default)]
+    pub(crate) warning: i64,
 }
 
 /// Backup-job-specific data.
@@ -686,6 +708,10 @@ pub(crate) struct State {
     /// Showback records computed by `one.vmpool.calculateshowback`.
     #[serde(default)]
     pub(crate) showback: Vec<Showback>,
+    /// Seconds the scheduled actions' clock is ahead of the wall clock
+    /// (`OneSimHandle::advance_clock`).
+    #[serde(default)]
+    pub(crate) clock_offset: i64,
 }
 
 /// One VM's showback for one month.
@@ -756,6 +782,12 @@ pub(crate) fn check_name(name: &str) -> R<()> {
 }
 
 impl State {
+    /// The clock scheduled actions and backup job schedules fire on: the wall clock plus
+    /// what `OneSimHandle::advance_clock` added.
+    pub(crate) fn sched_now(&self) -> i64 {
+        now() + self.clock_offset
+    }
+
     pub(crate) fn pool(&self, kind: Kind) -> &Pool {
         static EMPTY: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
         self.pools

@@ -54,6 +54,7 @@ pub(crate) mod hash;
 mod memory;
 mod one;
 mod routes;
+mod ruby_json;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -741,12 +741,15 @@ fn vm_action(sim: &OneGateSim, req: &Req, id: &str) -> Res<(StatusCode, String)>
     let source = authenticate(sim, req)?;
     let vm = requested_vm(sim, source, to_i32(ruby_to_i(id)))?;
     let text = String::from_utf8_lossy(&req.body);
+    // OneGate's parse_json: Ruby's JSON.parse, its message as the 400 body
+    if let Some(message) = super::ruby_json::parse_error(&text) {
+        return halt(400, message);
+    }
     let parsed: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(_) => {
-            let shown: String = text.chars().take(200).collect();
-            return halt(400, format!("unexpected token at '{shown}'"));
-        }
+        // what the gem takes and serde_json does not (comments): the gem's reading of
+        // the same text without them is not reproduced
+        Err(e) => return internal(format!("action body: {e}")),
     };
     let Some(obj) = parsed.as_object() else {
         return internal("action body is not a JSON object");

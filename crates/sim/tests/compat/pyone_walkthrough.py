@@ -50,6 +50,18 @@ while True:
     time.sleep(0.02)
 assert vm.TEMPLATE["NIC"]["IP"].startswith("192.168.150."), vm.TEMPLATE["NIC"]
 assert vm.TEMPLATE["TEMPLATE_ID"] == "0"
+# the TEMPLATE as oned completes it
+t = vm.TEMPLATE
+assert t["AUTOMATIC_REQUIREMENTS"] == "(CLUSTER_ID = 0) & !(PIN_POLICY = PINNED)", t
+assert t["AUTOMATIC_NIC_REQUIREMENTS"] == '("CLUSTERS/ID" @> 0)', t
+rules = t["SECURITY_GROUP_RULE"]
+assert [r["RULE_TYPE"] for r in rules] == ["OUTBOUND", "INBOUND"], rules
+assert all(r["SECURITY_GROUP_NAME"] == "default" for r in rules), rules
+assert t["GRAPHICS"]["PORT"] == str(5900 + vmid), t["GRAPHICS"]
+assert t["DISK"]["DRIVER"] == "raw" and t["DISK"]["TARGET"] == "sda", t["DISK"]
+ctx = t["CONTEXT"]
+assert ctx["ETH0_IP"] == t["NIC"]["IP"] and ctx["ETH0_MAC"] == t["NIC"]["MAC"], ctx
+assert ctx["SSH_PUBLIC_KEY"] is None and "ETH0_VROUTER_MANAGEMENT" in ctx, ctx  # empty CDATA
 assert vm.HISTORY_RECORDS.HISTORY[0].HOSTNAME in ("host01", "host02", "pyone-host")
 
 # update the user template with a dict, read it back
@@ -122,5 +134,43 @@ except pyone.OneException as e:
 vdc = one.vdc.info(0)
 assert vdc.CLUSTERS.CLUSTER[0].CLUSTER_ID == -10
 assert not vdc.HOSTS.HOST and not vdc.VNETS.VNET
+
+# scheduled actions as oned parses them: relative TIME from the VM's start, REPEAT kept
+held = one.vm.allocate('NAME = "py-sched"\nCPU = "1"\nMEMORY = "64"', True)
+sa = one.vm.schedadd(held, 'SCHED_ACTION = [ ACTION = "release", TIME = "+3600", REPEAT = "3", DAYS = "2", END_TYPE = "1", END_VALUE = "3" ]')
+hv = one.vm.info(held)
+s0 = hv.TEMPLATE["SCHED_ACTION"]
+assert int(s0["TIME"]) == hv.STIME + 3600 and s0["REPEAT"] == "3" and s0["END_VALUE"] == "3", s0
+try:
+    one.vm.schedadd(held, 'SCHED_ACTION = [ ACTION = "hold", TIME = "1", REPEAT = "0", DAYS = "9" ]')
+    raise AssertionError("DAYS out of range")
+except pyone.OneActionException as e:
+    assert "Days in a week have to be in [0,6] range" in str(e), str(e)
+one.vm.scheddelete(held, sa)
+
+# a persistent image keeps its disk's snapshots
+img = one.image.allocate('NAME = "py-data"\nTYPE = "DATABLOCK"\nSIZE = "16"\nPERSISTENT = "YES"', 1)
+pv = one.vm.allocate('NAME = "py-snap"\nCPU = "1"\nMEMORY = "64"\nDISK = [ IMAGE_ID = "%d" ]' % img)
+deadline = time.time() + 10
+while not (one.vm.info(pv).STATE == 3 and one.vm.info(pv).LCM_STATE == 3):
+    assert time.time() < deadline
+    time.sleep(0.02)
+one.vm.disksnapshotcreate(pv, 0, "py-s0")
+while one.vm.info(pv).LCM_STATE != 3:
+    assert time.time() < deadline
+    time.sleep(0.02)
+one.vm.action("terminate-hard", pv)
+while one.vm.info(pv).STATE != 6:
+    assert time.time() < deadline
+    time.sleep(0.02)
+isnap = one.image.info(img).SNAPSHOTS
+assert [x.NAME for x in isnap.SNAPSHOT] == ["py-s0"], isnap.SNAPSHOT
+try:
+    one.image.snapshotdelete(img, 0)
+    raise AssertionError("the active snapshot")
+except pyone.OneActionException as e:
+    assert "Cannot delete the active snapshot" in str(e), str(e)
+one.image.snapshotflatten(img, 0)
+assert not one.image.info(img).SNAPSHOTS.SNAPSHOT
 
 print("OK")

@@ -587,5 +587,59 @@ pub async fn scenario(rpc: &Rpc) -> Vec<String> {
     doc(rpc
         .call("one.vmpool.info", &[P::I(-2), P::I(-1), P::I(-1), P::I(-2)])
         .await);
+    // A VM's TEMPLATE completed as oned does (image disk, volatile disk, NIC, network
+    // context, requirements, security group rules, VNC port, a repeating scheduled
+    // action), a persistent image with the snapshots its disk left, a network with its
+    // virtual router.
+    let img = rpc
+        .call(
+            "one.image.allocate",
+            &[
+                P::S("NAME = \"xsd-pers\"\nTYPE = \"DATABLOCK\"\nSIZE = \"16\"\nPERSISTENT = \"YES\""),
+                P::I(1),
+                P::B(false),
+            ],
+        )
+        .await
+        .id();
+    let full = rpc
+        .call(
+            "one.vm.allocate",
+            &[
+                P::O(format!(
+                    "NAME = \"xsd-full\"\nCPU = \"1\"\nMEMORY = \"64\"\nDISK = [ IMAGE_ID = \"{img}\" ]\nDISK = [ TYPE = \"swap\", SIZE = \"8\" ]\nNIC = [ NETWORK_ID = \"0\" ]\nCONTEXT = [ NETWORK = \"YES\" ]\nGRAPHICS = [ TYPE = \"VNC\" ]\nOS = [ BOOT = \"disk0\" ]\nSCHED_ACTION = [ ACTION = \"reboot\", TIME = \"+3600\", REPEAT = \"3\", DAYS = \"6\", END_TYPE = \"0\" ]"
+                )),
+                P::B(false),
+            ],
+        )
+        .await
+        .id();
+    wait_vm(rpc, full, "<LCM_STATE>3</LCM_STATE>").await;
+    rpc.call(
+        "one.vm.disksnapshotcreate",
+        &[P::I(full), P::I(0), P::S("xsd-snap")],
+    )
+    .await
+    .id();
+    wait_vm(rpc, full, "<LCM_STATE>3</LCM_STATE>").await;
+    doc(rpc.call("one.vm.info", &[P::I(full)]).await);
+    doc(rpc
+        .call(
+            "one.vmpool.infoextended",
+            &[P::I(-2), P::I(-1), P::I(-1), P::I(-1)],
+        )
+        .await);
+    rpc.call("one.vm.action", &[P::S("terminate-hard"), P::I(full)])
+        .await
+        .id();
+    wait_vm(rpc, full, "<STATE>6</STATE>").await;
+    doc(rpc.call("one.image.info", &[P::I(img)]).await);
+    rpc.call(
+        "one.vrouter.allocate",
+        &[P::S("NAME = \"xsd-vr\"\nNIC = [ NETWORK_ID = \"0\" ]")],
+    )
+    .await
+    .id();
+    doc(rpc.call("one.vn.info", &[P::I(0)]).await);
     docs
 }

@@ -1,54 +1,8 @@
-//! Backup jobs (`one.backupjob.*`, `one.backupjobpool.info`) and the scheduled-action
-//! template parsing they share with VMs.
+//! Backup jobs (`one.backupjob.*`, `one.backupjobpool.info`); their schedules are
+//! scheduled actions ([`super::sched`]) that fire on the simulator's clock.
 
 use super::objects::obj_write;
 use super::prelude::*;
-
-/// Parse the `SCHED_ACTION = [ ... ]` of `text` into a scheduled action with `id`.
-/// `need_action`: VMs need ACTION, backup jobs do not (their action is the backup).
-pub(crate) fn parse_sched(text: &str, id: i32, need_action: bool) -> R<SchedAction> {
-    let t = Tmpl::parse(text).map_err(RpcError::internal)?;
-    let v = t
-        .vectors("SCHED_ACTION")
-        .first()
-        .map(|v| v.to_vec())
-        .ok_or_else(|| RpcError::internal("No SCHED_ACTION attribute in template"))?;
-    let get = |k: &str| v.iter().find(|(n, _)| n == k).map(|(_, x)| x.clone());
-    let action = get("ACTION").unwrap_or_else(|| {
-        if need_action {
-            String::new()
-        } else {
-            "backup".into()
-        }
-    });
-    if need_action && action.is_empty() {
-        return Err(RpcError::internal("No ACTION in SCHED_ACTION"));
-    }
-    let time = get("TIME").ok_or_else(|| RpcError::internal("No TIME in SCHED_ACTION"))?;
-    let t_ok = time.trim().trim_start_matches('+').parse::<i64>().is_ok();
-    if !t_ok {
-        return Err(RpcError::internal(format!(
-            "Error parsing time attribute: {time}"
-        )));
-    }
-    let int = |k: &str, d: i64| {
-        get(k)
-            .and_then(|x| x.trim().parse::<i64>().ok())
-            .unwrap_or(d)
-    };
-    Ok(SchedAction {
-        id,
-        action,
-        args: get("ARGS").unwrap_or_default(),
-        time,
-        repeat: int("REPEAT", -1) as i32,
-        days: get("DAYS").unwrap_or_default(),
-        end_type: int("END_TYPE", -1) as i32,
-        end_value: int("END_VALUE", -1),
-        done: -1,
-        message: String::new(),
-    })
-}
 
 fn job_mut(s: &mut State, id: i32) -> R<&mut BackupJobData> {
     match &mut s.get_mut(Kind::BackupJob, id)?.extra {
@@ -131,18 +85,10 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
             }
             let mut sched = Vec::new();
             for v in t.vectors("SCHED_ACTION") {
-                let text = format!(
-                    "SCHED_ACTION = [ {} ]",
-                    v.iter()
-                        .map(|(k, x)| format!("{k} = \"{}\"", x.replace('"', "\\\"")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                sched.push(parse_sched(
-                    &text,
-                    s.next_sched + sched.len() as i32,
-                    false,
-                )?);
+                let mut sa = super::sched::fresh(s.next_sched + sched.len() as i32);
+                super::sched::parse_into(&mut sa, v, super::sched::Owner::BackupJob)
+                    .map_err(RpcError::internal)?;
+                sched.push(sa);
             }
             s.next_sched += sched.len() as i32;
             t.remove("SCHED_ACTION");
@@ -211,7 +157,8 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
         }
         "schedadd" => {
             manage(s)?;
-            let sa = parse_sched(a.str(1), s.next_sched, false)?;
+            let sa =
+                super::sched::parse_new(a.str(1), s.next_sched, super::sched::Owner::BackupJob)?;
             s.next_sched += 1;
             let sid = sa.id;
             job_mut(s, id)?.sched.push(sa);
@@ -220,12 +167,13 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
         "schedupdate" => {
             manage(s)?;
             let sid = a.int(1);
-            let new = parse_sched(a.str(2), sid, false)?;
+            let va = super::sched::vector(a.str(2), code::INTERNAL)?;
             let b = job_mut(s, id)?;
             let sa = b.sched.iter_mut().find(|x| x.id == sid).ok_or_else(|| {
-                RpcError::internal(format!("Scheduled action {sid} does not exist"))
+                RpcError::internal(format!("SCHED_ACTION with id = {sid} doesn't exist"))
             })?;
-            *sa = new;
+            super::sched::parse_into(sa, &va, super::sched::Owner::BackupJob)
+                .map_err(RpcError::internal)?;
             Ok(Ret::Int(sid))
         }
         "scheddelete" => {
@@ -235,9 +183,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
             let before = b.sched.len();
             b.sched.retain(|x| x.id != sid);
             if b.sched.len() == before {
-                return Err(RpcError::internal(format!(
-                    "Scheduled action {sid} does not exist"
-                )));
+                return Err(no_exists("scheduled action", sid));
             }
             Ok(Ret::Int(sid))
         }

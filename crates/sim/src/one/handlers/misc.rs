@@ -237,6 +237,9 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
         let mut extra = src.extra.clone();
         extra.push(("PARENT_NETWORK_AR_ID".into(), ar_id.to_string()));
         v.ars.push(AddressRange {
+            next_index: 0,
+            ever_allocated: false,
+            reserved: Default::default(),
             id: new_id,
             ar_type: src.ar_type.clone(),
             ip: src.ip.map(|ip| ip + first),
@@ -250,7 +253,11 @@ fn reserve(s: &mut State, k: &Call<'_>, parent: i32) -> R<Ret> {
     if let Some(r) = v.ars.iter_mut().find(|r| r.id == ar_id) {
         for i in first..first + size {
             r.leases.insert(i, -1);
+            r.reserved.insert(i, resv_id);
+            r.ever_allocated = true;
         }
+        // the parent's allocator goes on after the reserved block (recorded-sweep 137)
+        r.next_index = (first + size) % r.size.max(1);
     }
     Ok(Ret::Int(resv_id))
 }
@@ -284,10 +291,76 @@ pub(crate) fn image(s: &mut State, k: &Call<'_>) -> R<Ret> {
             }
             Ok(Ret::Int(id))
         }
-        // image snapshots come from persistent disks' snapshots, which the simulator keeps on
-        // the VM: an image never has one
-        _ => Err(RpcError::action("Snapshot does not exist")),
+        op => image_snapshot(s, id, op, a.int(1)).map(|()| Ret::Int(id)),
     }
+}
+
+/// `one.image.snapshotdelete/revert/flatten` as oned's ImageManager checks them (OS and
+/// DATABLOCK images only, READY, the snapshot there; delete as `test_delete_image` with
+/// ALLOW_ORPHANS = NO) and the dummy datastore driver does them at once: delete drops the
+/// snapshot, revert makes it the active one (the image takes its SIZE), flatten drops them
+/// all. An image's snapshots are a persistent image's disk snapshots, saved into it when
+/// the VM lets the disk go.
+fn image_snapshot(s: &mut State, id: i32, op: &str, sid: i32) -> R<()> {
+    let o = s.get_mut(Kind::Image, id)?;
+    let Extra::Image(i) = &mut o.extra else {
+        return Err(no_exists("image", id));
+    };
+    if !matches!(i.img_type, 0 | 2) {
+        return Err(RpcError::action(
+            "IMAGES of type KERNEL, RAMDISK, BACKUP, FILESYSTEM and CONTEXT does not have snapshots.",
+        ));
+    }
+    let state = render::image_state(i);
+    if state != 1 {
+        let what = match op {
+            "snapshotdelete" => "delete snapshot",
+            "snapshotrevert" => "revert to snapshot",
+            _ => "flatten snapshot",
+        };
+        let name = nebulair_opennebula::model::ImageState::from_code(i64::from(state))
+            .name()
+            .unwrap_or("UNKNOWN");
+        return Err(RpcError::action(format!("Cannot {what} in state {name}")));
+    }
+    let Some(snaps) = i
+        .snapshots
+        .as_mut()
+        .filter(|d| d.snaps.iter().any(|x| x.id == sid))
+    else {
+        return Err(RpcError::action("Snapshot does not exist"));
+    };
+    match op {
+        "snapshotdelete" => {
+            let Some(pos) = snaps.snaps.iter().position(|x| x.id == sid) else {
+                return Err(RpcError::action("Snapshot does not exist"));
+            };
+            if snaps.snaps[pos].active {
+                return Err(RpcError::action("Cannot delete the active snapshot"));
+            }
+            if snaps.snaps.iter().any(|x| x.parent == sid) {
+                return Err(RpcError::action("Cannot delete snapshot with children"));
+            }
+            snaps.snaps.remove(pos);
+            if snaps.snaps.is_empty() {
+                i.snapshots = None;
+            }
+        }
+        "snapshotrevert" => {
+            let mut size = None;
+            for x in &mut snaps.snaps {
+                x.active = x.id == sid;
+                if x.active {
+                    size = Some(x.size);
+                }
+            }
+            if let Some(sz) = size {
+                i.size = sz;
+            }
+        }
+        _ => i.snapshots = None,
+    }
+    Ok(())
 }
 
 /// `one.group.vlan(id, rules)`: the RULE vectors become the group's VLAN_RULES.

@@ -17,12 +17,14 @@ pub(crate) mod market;
 pub(crate) mod misc;
 pub(crate) mod objects;
 pub(crate) mod quota;
+pub(crate) mod sched;
 pub(crate) mod showback;
 pub(crate) mod system;
 pub(crate) mod user;
 pub(crate) mod vdc;
 pub(crate) mod vm;
 pub(crate) mod vm_ops;
+pub(crate) mod vm_template;
 pub(crate) mod zone;
 
 /// What every handler module uses: the bottom layers' types and the shared helpers.

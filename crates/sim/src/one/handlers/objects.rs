@@ -52,6 +52,16 @@ pub(crate) fn obj_write(
         "update" => {
             let o = s.get_mut(kind, id)?;
             update_tmpl(&mut o.template, a.str(1), a.int(2))?;
+            // Datastore::post_update_template writes the type back (recorded-sweep 096)
+            if let Extra::Datastore(d) = &o.extra {
+                let ty = match d.ds_type {
+                    1 => "SYSTEM_DS",
+                    2 => "FILE_DS",
+                    3 => "BACKUP_DS",
+                    _ => "IMAGE_DS",
+                };
+                o.template.set("TYPE", ty);
+            }
         }
         "rename" => {
             let name = a.str(1);
@@ -266,10 +276,26 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
         }
     }
     if kind == Kind::Vrouter {
-        // oned numbers a virtual router's NICs (NIC_ID) when it is created
+        // oned numbers a virtual router's NICs (NIC_ID) when it is created, and names
+        // the network of a NIC given by NETWORK_ID (recorded-sweep 395)
+        let names: BTreeMap<i32, String> = s
+            .pool(Kind::Vnet)
+            .objs
+            .values()
+            .map(|o| (o.meta.id, o.meta.name.clone()))
+            .collect();
         for (i, nic) in t.vectors_mut("NIC").into_iter().enumerate() {
             nic.retain(|(k, _)| k != "NIC_ID");
             nic.push(("NIC_ID".into(), i.to_string()));
+            if !nic.iter().any(|(k, _)| k == "NETWORK")
+                && let Some(n) = nic
+                    .iter()
+                    .find(|(k, _)| k == "NETWORK_ID")
+                    .and_then(|(_, v)| v.trim().parse::<i32>().ok())
+                    .and_then(|id| names.get(&id))
+            {
+                nic.push(("NETWORK".into(), n.clone()));
+            }
             nic.sort();
         }
     }
@@ -300,18 +326,17 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             if !s.clusters.contains_key(&cid) {
                 return Err(no_exists("cluster", cid));
             }
+            set_tm_mad(&mut t, &tm_mad, ds_type).map_err(RpcError::internal)?;
             for (k, v) in [
-                ("ALLOW_ORPHANS", "NO"),
-                ("CLONE_TARGET", "SYSTEM"),
                 ("DISK_TYPE", "FILE"),
-                ("LN_TARGET", "NONE"),
-                ("PERSISTENT_SNAPSHOTS", "YES"),
                 ("RESTRICTED_DIRS", "/"),
                 ("SAFE_DIRS", "/var/tmp"),
             ] {
-                if t.get(k).is_none()
-                    && !(ds_type == 1 && matches!(k, "CLONE_TARGET" | "LN_TARGET"))
-                {
+                let applies = match k {
+                    "DISK_TYPE" => matches!(ds_type, 0 | 1),
+                    _ => ds_type != 3,
+                };
+                if t.get(k).is_none() && applies {
                     t.set(k, v);
                 }
             }
@@ -361,6 +386,17 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
             if t.get("DEV_PREFIX").is_none() {
                 t.set("DEV_PREFIX", "sd");
             }
+            // the dummy datastore driver's cp answers "dummy_path dummy_format" for an
+            // image copied from PATH; an empty datablock is made in the template's FORMAT,
+            // raw by default (recorded 110/111, recorded-sweep 097)
+            let format = if path.is_empty() {
+                t.get("FORMAT")
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or("raw")
+                    .to_owned()
+            } else {
+                "dummy_format".to_owned()
+            };
             Extra::Image(ImageData {
                 img_type,
                 persistent,
@@ -369,9 +405,10 @@ fn allocate(s: &mut State, ctx: &Ctx, c: &Caller, kind: Kind, a: &Args) -> R<Ret
                 ds_id,
                 source: "dummy_path".into(),
                 path,
-                format: "dummy_format".into(),
+                format,
                 vms: BTreeSet::new(),
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
+                snapshots: None,
             })
         }
         Kind::Vm | Kind::Market | Kind::MarketApp | Kind::BackupJob | Kind::Hook => {
@@ -437,10 +474,116 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
             let o = s.get(kind, a.int(0))?;
             s.authorize(c, Op::Use, kind, &o.meta, false)?;
             let mut out = String::new();
-            render::obj(&mut out, s, o, false, a.bool(1));
+            if kind == Kind::Template && a.bool(1) {
+                // extended: the disks numbered and the NICs' networks resolved, as
+                // oned's template.info fills them (recorded 052)
+                let mut x = o.clone();
+                extend_template(s, &mut x.template, o.meta.uid);
+                render::obj(&mut out, s, &x, false, a.bool(2));
+            } else {
+                render::obj(&mut out, s, o, false, a.bool(1));
+            }
             Ok(Ret::Str(out))
         }
         _ => Err(not_implemented(method)),
+    }
+}
+
+/// oned.conf's TM_MAD_CONF of `tm_mad` (the simulator's oned.conf).
+fn tm_mad_conf(tm_mad: &str) -> Option<Vec<(String, String)>> {
+    static CONF: std::sync::OnceLock<Tmpl> = std::sync::OnceLock::new();
+    let conf = CONF.get_or_init(|| Tmpl::parse(super::super::config::CONFIG).unwrap_or_default());
+    conf.vectors("TM_MAD_CONF")
+        .into_iter()
+        .find(|v| v.iter().any(|(k, x)| k == "NAME" && x == tm_mad))
+        .map(<[(String, String)]>::to_vec)
+}
+
+/// `Datastore::set_tm_mad`: the TM_MAD_CONF attributes a datastore takes (a system
+/// datastore SHARED and the DS_*MIGRATE flags, an image one LN_TARGET, CLONE_TARGET,
+/// DRIVER and DISK_TYPE), ALLOW_ORPHANS and PERSISTENT_SNAPSHOTS; backup datastores none.
+fn set_tm_mad(t: &mut Tmpl, tm_mad: &str, ds_type: i32) -> Result<(), String> {
+    if ds_type == 3 {
+        return Ok(());
+    }
+    let conf = tm_mad_conf(tm_mad)
+        .ok_or_else(|| format!("TM_MAD named \"{tm_mad}\" is not defined in oned.conf"))?;
+    let get = |k: &str| conf.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let yes = |v: Option<String>, default: bool| {
+        v.map_or(default, |x| {
+            x.eq_ignore_ascii_case("YES") || x == "1" || x.eq_ignore_ascii_case("true")
+        })
+    };
+    let flag = |b: bool| if b { "YES" } else { "NO" };
+    let missing = || {
+        format!(
+            "Attribute shared, ln_target or clone_target in TM_MAD_CONF for {tm_mad} is missing or has wrong value in oned.conf"
+        )
+    };
+    if ds_type == 1 {
+        let shared = get("SHARED").ok_or_else(missing)?;
+        t.set("SHARED", flag(yes(Some(shared), false)));
+        t.set("DS_MIGRATE", flag(yes(get("DS_MIGRATE"), true)));
+        t.set("DS_LIVE_MIGRATE", flag(yes(get("DS_LIVE_MIGRATE"), false)));
+        t.set("DS_MIGRATE_SNAP", flag(yes(get("DS_MIGRATE_SNAP"), false)));
+        t.remove("LN_TARGET");
+        t.remove("CLONE_TARGET");
+    } else {
+        for k in ["LN_TARGET", "CLONE_TARGET"] {
+            let v = get(k).ok_or_else(missing)?;
+            t.set(k, v);
+        }
+        for k in ["DRIVER", "DISK_TYPE"] {
+            if let Some(v) = get(k).filter(|v| !v.is_empty()) {
+                t.set(k, v);
+            }
+        }
+        t.remove("SHARED");
+    }
+    t.set(
+        "ALLOW_ORPHANS",
+        get("ALLOW_ORPHANS").unwrap_or_else(|| "NO".into()),
+    );
+    t.set(
+        "PERSISTENT_SNAPSHOTS",
+        flag(yes(get("PERSISTENT_SNAPSHOTS"), true)),
+    );
+    Ok(())
+}
+
+/// A VM template's extended form: DISK_ID on every disk, NETWORK_ID on every NIC that
+/// names its network (by `NETWORK` and `NETWORK_UNAME` / `NETWORK_UID`, the template
+/// owner's otherwise).
+fn extend_template(s: &State, t: &mut Tmpl, owner: i32) {
+    use super::vm_template::{vget, vset};
+    for (i, d) in t.vectors_mut("DISK").into_iter().enumerate() {
+        vset(d, "DISK_ID", i.to_string());
+        d.sort();
+    }
+    for nic in t.vectors_mut("NIC") {
+        if vget(nic, "NETWORK_ID").is_some() {
+            continue;
+        }
+        let Some(name) = vget(nic, "NETWORK").map(str::to_owned) else {
+            continue;
+        };
+        let uid = if let Some(u) = vget(nic, "NETWORK_UID") {
+            u.parse().unwrap_or(-1)
+        } else if let Some(u) = vget(nic, "NETWORK_UNAME") {
+            s.users.values().find(|x| x.name == u).map_or(-1, |x| x.id)
+        } else {
+            owner
+        };
+        if let Some(id) = s
+            .pool(Kind::Vnet)
+            .objs
+            .values()
+            .find(|o| o.meta.name == name && o.meta.uid == uid)
+            .map(|o| o.meta.id)
+        {
+            vset(nic, "NETWORK_ID", id.to_string());
+            nic.sort();
+        }
     }
 }
 

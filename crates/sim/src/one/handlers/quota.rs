@@ -11,8 +11,15 @@ fn default_quota_root(ns: &str) -> &'static str {
     }
 }
 
-/// Merge quota vectors, filling the `_USED` counters and -1 defaults like oned.
+/// Merge quota vectors, filling the `_USED` counters and -1 (DEFAULT) for the limits not
+/// given, like oned.
 pub(crate) fn apply_quota(q: &mut Tmpl, new: &Tmpl) {
+    apply_quota_with(q, new, "-1");
+}
+
+/// [`apply_quota`] with `fill` for the limits not given: the default quotas take -2
+/// (UNLIMITED), as a DEFAULT there would refer to themselves (recorded-sweep 210, 226).
+fn apply_quota_with(q: &mut Tmpl, new: &Tmpl, fill: &str) {
     for a in new.attrs() {
         let AttrValue::Vector(items) = &a.value else {
             continue;
@@ -30,7 +37,7 @@ pub(crate) fn apply_quota(q: &mut Tmpl, new: &Tmpl) {
                 .iter()
                 .find(|(n, _)| n == k)
                 .map(|(_, x)| x.clone())
-                .unwrap_or_else(|| "-1".into());
+                .unwrap_or_else(|| fill.to_owned());
             v.push(((*k).to_owned(), val));
             if *k != "ID" {
                 v.push((format!("{k}_USED"), "0".into()));
@@ -81,7 +88,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
     } else {
         &mut s.default_group_quota
     };
-    apply_quota(target, &q);
+    apply_quota_with(target, &q, "-2");
     let mut out = String::new();
     render::default_quotas(&mut out, s, default_quota_root(ns));
     Ok(Ret::Str(out))

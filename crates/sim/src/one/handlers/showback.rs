@@ -81,7 +81,7 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
                     let mut one = String::new();
                     render::history_record(&mut one, o.meta.id, h);
                     let close = one.rfind("</HISTORY>").unwrap_or(one.len());
-                    one.insert_str(close, &vm_doc);
+                    one.insert_str(close, h.vm_copy.as_deref().unwrap_or(&vm_doc));
                     out.push_str(&one);
                 }
             }

@@ -12,7 +12,8 @@ pub(crate) fn read(s: &State, op: &str, a: &Args, method: &str) -> R<Ret> {
     match op {
         "pool" => {
             out.push_str("<VDC_POOL>");
-            for v in s.vdcs.values() {
+            // newest first, as every oned pool (recorded-sweep 256)
+            for v in s.vdcs.values().rev() {
                 render::vdc(&mut out, v);
             }
             out.push_str("</VDC_POOL>");

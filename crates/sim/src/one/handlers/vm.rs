@@ -1,6 +1,7 @@
 //! Virtual machines (state machine, actions, scheduler) and virtual network leases.
 
 use super::prelude::*;
+use super::vm_template as vt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) use super::super::state::{lcm, st};
@@ -150,6 +151,17 @@ fn create_vm(
     let mut meta = s.new_meta(Kind::Vm, c, name.clone());
     meta.id = id;
 
+    // SCHED_ACTIONs become the VM's scheduled actions (oned's pool_allocate), parsed
+    // from now; any error drops the VM
+    let stime = now();
+    let mut sched = Vec::new();
+    for (k, v) in t.vectors("SCHED_ACTION").into_iter().enumerate() {
+        let mut sa = super::sched::fresh(s.next_sched + k as i32);
+        super::sched::parse_into(&mut sa, v, super::sched::Owner::Vm { stime })
+            .map_err(RpcError::internal)?;
+        sched.push(sa);
+    }
+    t.remove("SCHED_ACTION");
     // Split TEMPLATE / USER_TEMPLATE.
     let user_template = t.extract(|n| !VM_TEMPLATE_ATTRS.contains(&n));
     let mut t = t;
@@ -171,43 +183,22 @@ fn create_vm(
     t.remove("OS");
     t.push("OS", AttrValue::Vector(os));
 
-    // Disks.
-    let mut disk_id = 0;
-    for d in t.vectors_mut("DISK") {
-        let prefix = d
-            .iter()
-            .find(|(k, _)| k == "DEV_PREFIX")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "sd".into());
-        if !d.iter().any(|(k, _)| k == "DEV_PREFIX") {
-            d.push(("DEV_PREFIX".into(), prefix.clone()));
-        }
-        d.push(("DISK_ID".into(), disk_id.to_string()));
-        if !d.iter().any(|(k, _)| k == "TARGET") {
-            d.push((
-                "TARGET".into(),
-                format!("{prefix}{}", (b'a' + disk_id as u8) as char),
-            ));
-        }
-        d.sort();
-        disk_id += 1;
-    }
-    // NICs: take leases.
+    // NICs: take leases (oned's get_network_leases).
     let mut nics: Vec<Vec<(String, String)>> =
         t.vectors("NIC").iter().map(|v| v.to_vec()).collect();
     t.remove("NIC");
     let mut taken: Vec<(i32, i32, u32)> = Vec::new();
-    let mut ctx_extra: Vec<(String, String)> = Vec::new();
+    let undo = |s: &mut State, taken: &[(i32, i32, u32)]| {
+        for (vnet, ar, idx) in taken {
+            release_lease(s, *vnet, *ar, *idx);
+        }
+        vt::release_images(s, id, None);
+    };
     for (nic_id, nic) in nics.iter_mut().enumerate() {
         match lease_for_nic(s, c, id, nic, nic_id as i32) {
-            Ok((vnet, ar, idx, ctxv)) => {
-                taken.push((vnet, ar, idx));
-                ctx_extra.extend(ctxv);
-            }
+            Ok((vnet, ar, idx)) => taken.push((vnet, ar, idx)),
             Err(e) => {
-                for (vnet, ar, idx) in taken {
-                    release_lease(s, vnet, ar, idx);
-                }
+                undo(s, &taken);
                 return Err(e);
             }
         }
@@ -216,16 +207,63 @@ fn create_vm(
     for nic in nics {
         t.push("NIC", AttrValue::Vector(nic));
     }
-    // Context.
+    // Disks: images acquired (get_disk_images), targets per prefix.
+    let mut disks: Vec<Vec<(String, String)>> =
+        t.vectors("DISK").iter().map(|v| v.to_vec()).collect();
+    t.remove("DISK");
+    let tm_mad_system = t.get("TM_MAD_SYSTEM").map(str::to_owned);
+    for (disk_id, d) in disks.iter_mut().enumerate() {
+        vt::vset(d, "DISK_ID", disk_id.to_string());
+        match vt::acquire_image_disk(s, meta.uid, id, d, tm_mad_system.as_deref(), false) {
+            Ok(true) => {}
+            Ok(false) => {
+                if vt::vget(d, "DEV_PREFIX").is_none() {
+                    vt::vset(d, "DEV_PREFIX", "sd");
+                }
+            }
+            Err(e) => {
+                undo(s, &taken);
+                return Err(RpcError::internal(format!("DISK {disk_id}: {e}")));
+            }
+        }
+    }
+    let has_context = !t.vectors("CONTEXT").is_empty();
+    vt::assign_targets(&mut disks, has_context);
+    let disk_count = disks.len();
+    // a persistent image's snapshots come along with its disk
+    let image_snapshots: Vec<DiskSnapshots> = disks
+        .iter()
+        .filter_map(|d| vt::image_disk_snapshots(s, d))
+        .collect();
+    for mut d in disks {
+        d.sort();
+        t.push("DISK", AttrValue::Vector(d));
+    }
+    if let Err(e) = vt::boot_order(&mut t) {
+        undo(s, &taken);
+        return Err(RpcError::internal(e));
+    }
+    vt::bool_features(&mut t);
+    // Context (parse_context): variables substituted, the network context added.
     let mut token_value = None;
+    let eth = vt::network_context(s, &t);
+    let snapshot = t.clone();
     if let Some(cv) = t.vectors_mut("CONTEXT").into_iter().next() {
         for (_, v) in cv.iter_mut() {
-            *v = v.replace("$NAME", &name);
+            *v = vt::substitute(
+                s,
+                (meta.uid, meta.gid, id),
+                &name,
+                &[&snapshot, &user_template],
+                v,
+            );
         }
         cv.retain(|(k, _)| k != "TOKEN");
-        cv.push(("DISK_ID".into(), disk_id.to_string()));
-        cv.push(("TARGET".into(), "hda".into()));
-        cv.extend(ctx_extra);
+        vt::vset(cv, "DISK_ID", disk_count.to_string());
+        vt::vset(cv, "TARGET", "hda");
+        for (k, v) in eth {
+            vt::vset(cv, &k, v);
+        }
         if token {
             let tok: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
             cv.push((
@@ -238,6 +276,11 @@ fn create_vm(
         }
         cv.sort();
     }
+    vt::security_group_rules(s, &mut t);
+    if let Err(e) = vt::automatic_requirements(&mut t) {
+        undo(s, &taken);
+        return Err(RpcError::internal(e));
+    }
 
     let data = VmData {
         state: if hold { st::HOLD } else { st::PENDING },
@@ -245,7 +288,7 @@ fn create_vm(
         prev_state: if hold { st::HOLD } else { st::PENDING },
         prev_lcm_state: 0,
         resched: 0,
-        stime: now(),
+        stime,
         etime: 0,
         deploy_id: String::new(),
         user_template,
@@ -253,13 +296,14 @@ fn create_vm(
         token: token_value,
         monitoring: Vec::new(),
         forced_host: None,
-        disk_snapshots: Vec::new(),
-        sched: Vec::new(),
+        disk_snapshots: image_snapshots,
+        sched,
         next_sched: 0,
         exec: None,
         backup_ids: Vec::new(),
     };
     meta.regtime = now();
+    s.next_sched += data.sched.len() as i32;
     s.pool_mut(Kind::Vm).objs.insert(
         id,
         Obj {
@@ -273,8 +317,8 @@ fn create_vm(
 }
 
 /// Find the network of a NIC, take a lease and fill the NIC attributes.
-/// A lease taken for a NIC: network id, address range id, index, CONTEXT ETHn_ attributes.
-type Lease = (i32, i32, u32, Vec<(String, String)>);
+/// A lease taken for a NIC: network id, address range id, index.
+type Lease = (i32, i32, u32);
 
 fn lease_for_nic(
     s: &mut State,
@@ -311,7 +355,6 @@ fn lease_for_nic(
     let o = s.get(Kind::Vnet, vnet_id)?;
     s.authorize(c, Op::Use, Kind::Vnet, &o.meta, true)?;
     let vname = o.meta.name.clone();
-    let uname = s.uname(o.meta.uid).to_owned();
     let vt = o.template.clone();
     let o = s.get_mut(Kind::Vnet, vnet_id)?;
     let Extra::Vnet(v) = &mut o.extra else {
@@ -319,8 +362,16 @@ fn lease_for_nic(
     };
     let mut found = None;
     for ar in v.ars.iter_mut() {
-        if let Some(idx) = (0..ar.size).find(|i| !ar.leases.contains_key(i)) {
+        // oned's AddressRange::allocate_addr: from the index after the last one given
+        let size = ar.size.max(1);
+        let start = ar.next_index % size;
+        if let Some(idx) = (0..ar.size)
+            .map(|k| (start + k) % size)
+            .find(|i| !ar.leases.contains_key(i))
+        {
             ar.leases.insert(idx, vm_id);
+            ar.ever_allocated = true;
+            ar.next_index = (idx + 1) % size;
             found = Some((ar.id, idx, super::super::render::lease_addr(ar, idx)));
             break;
         }
@@ -333,7 +384,7 @@ fn lease_for_nic(
     let bridge = v.bridge.clone();
     let vn_mad = v.vn_mad.clone();
     let cluster = v.clusters.iter().next().copied().unwrap_or(0);
-    nic.retain(|(k, _)| !matches!(k.as_str(), "NETWORK_ID" | "NETWORK" | "NETWORK_UNAME"));
+    nic.retain(|(k, _)| !matches!(k.as_str(), "NETWORK_ID" | "NETWORK"));
     let mut add = vec![
         ("AR_ID", ar_id.to_string()),
         ("BRIDGE", bridge),
@@ -343,7 +394,6 @@ fn lease_for_nic(
         ("NAME", format!("NIC{nic_id}")),
         ("NETWORK", vname),
         ("NETWORK_ID", vnet_id.to_string()),
-        ("NETWORK_UNAME", uname),
         ("NIC_ID", nic_id.to_string()),
         (
             "SECURITY_GROUPS",
@@ -364,25 +414,7 @@ fn lease_for_nic(
         nic.retain(|(n, _)| n != k);
         nic.push((k.to_owned(), x));
     }
-    let p = format!("ETH{nic_id}_");
-    let ctxv = vec![
-        (format!("{p}DNS"), vt.get("DNS").unwrap_or("").to_owned()),
-        (
-            format!("{p}GATEWAY"),
-            vt.get("GATEWAY").unwrap_or("").to_owned(),
-        ),
-        (format!("{p}IP"), ip.unwrap_or_default()),
-        (format!("{p}MAC"), mac),
-        (
-            format!("{p}MASK"),
-            vt.get("NETWORK_MASK").unwrap_or("").to_owned(),
-        ),
-        (
-            format!("{p}NETWORK"),
-            vt.get("NETWORK_ADDRESS").unwrap_or("").to_owned(),
-        ),
-    ];
-    Ok((vnet_id, ar_id, idx, ctxv))
+    Ok((vnet_id, ar_id, idx))
 }
 
 fn release_lease(s: &mut State, vnet: i32, ar: i32, idx: u32) {
@@ -394,8 +426,28 @@ fn release_lease(s: &mut State, vnet: i32, ar: i32, idx: u32) {
     }
 }
 
-/// Release every lease held by a VM.
+/// Release every lease and image held by a VM.
 fn release_vm_leases(s: &mut State, vm_id: i32) {
+    let disks: Vec<Vec<(String, String)>> = s
+        .get(Kind::Vm, vm_id)
+        .map(|o| {
+            o.template
+                .vectors("DISK")
+                .iter()
+                .map(|d| d.to_vec())
+                .collect()
+        })
+        .unwrap_or_default();
+    for d in &disks {
+        vt::save_disk_to_image(s, vm_id, d);
+    }
+    vt::release_images(s, vm_id, None);
+    // and its VNC port (oned's free_vm_resources)
+    if let Ok(o) = s.get_mut(Kind::Vm, vm_id) {
+        for g in o.template.vectors_mut("GRAPHICS") {
+            vt::vremove(g, "PORT");
+        }
+    }
     for o in s.pool_mut(Kind::Vnet).objs.values_mut() {
         if let Extra::Vnet(v) = &mut o.extra {
             for ar in &mut v.ars {
@@ -454,6 +506,12 @@ pub(crate) fn vrouter_instantiate(s: &mut State, ctx: &Ctx, c: &Caller, a: &Args
         base.push("NIC", AttrValue::Vector(nic));
     }
     base.set("VROUTER_ID", id.to_string());
+    // oned's parse_vrouter: the keepalived id (the router's id + 1) and the template the
+    // router's VMs come from, kept on the router
+    base.set("VROUTER_KEEPALIVED_ID", (id + 1).to_string());
+    if let Ok(o) = s.get_mut(Kind::Vrouter, id) {
+        o.template.set("TEMPLATE_ID", template_id.to_string());
+    }
     for i in 0..n {
         let name = match a.str(3) {
             "" => format!("vr-{router_name}-{i}"),
@@ -720,6 +778,9 @@ pub(crate) fn add_ar(v: &mut VnetData, ar: &[(String, String)]) -> R<()> {
     let id = v.next_ar;
     v.next_ar += 1;
     v.ars.push(AddressRange {
+        next_index: 0,
+        ever_allocated: false,
+        reserved: Default::default(),
         id,
         ar_type,
         ip,
@@ -810,6 +871,7 @@ pub(crate) fn vnet_op(s: &mut State, c: &Caller, op: &str, a: &Args) -> R<Ret> {
                             return Err(RpcError::internal("Address already in use"));
                         }
                         ar.leases.insert(idx, -1);
+                        ar.ever_allocated = true;
                     } else if ar.leases.get(&idx) == Some(&-1) {
                         ar.leases.remove(&idx);
                     } else {
@@ -961,7 +1023,9 @@ pub(crate) fn write(
         }
         "disksnapshotcreate" | "disksnapshotrevert" | "disksnapshotdelete"
         | "disksnapshotrename" => {
-            return disk_snapshot(s, id, op, a).map(Ret::Int);
+            let r = disk_snapshot(s, id, op, a)?;
+            snapshot_total_size(s, id, a.int(1));
+            return Ok(Ret::Int(r));
         }
         "diskresize" => disk_resize(s, id, a)?,
         "recover" => recover(s, c, id, a.int(1))?,
@@ -985,10 +1049,12 @@ pub(crate) fn write(
                     .map(|d| d.to_vec())
                     .ok_or_else(|| RpcError::internal("Wrong format for DISK attribute"))?;
                 let o = s.get_mut(Kind::Vm, id)?;
+                // the context CD's DISK_ID counts as taken, as oned's get_next_disk_id
                 let next = o
                     .template
                     .vectors("DISK")
                     .iter()
+                    .chain(o.template.vectors("CONTEXT").iter())
                     .filter_map(|d| {
                         d.iter()
                             .find(|(k, _)| k == "DISK_ID")
@@ -998,14 +1064,35 @@ pub(crate) fn write(
                     .map(|m| m + 1)
                     .unwrap_or(0);
                 let mut d = d;
-                d.push(("DISK_ID".into(), next.to_string()));
-                if !d.iter().any(|(k, _)| k == "TARGET") {
-                    d.push((
-                        "TARGET".into(),
-                        format!("sd{}", (b'a' + (next as u8 % 26)) as char),
-                    ));
+                vt::vset(&mut d, "DISK_ID", next.to_string());
+                let tsys = o.template.get("TM_MAD_SYSTEM").map(str::to_owned);
+                let uid = o.meta.uid;
+                let mut others: Vec<Vec<(String, String)>> = o
+                    .template
+                    .vectors("DISK")
+                    .iter()
+                    .map(|x| x.to_vec())
+                    .collect();
+                let has_context = !o.template.vectors("CONTEXT").is_empty();
+                match vt::acquire_image_disk(s, uid, id, &mut d, tsys.as_deref(), true) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if vt::vget(&d, "DEV_PREFIX").is_none() {
+                            vt::vset(&mut d, "DEV_PREFIX", "sd");
+                        }
+                    }
+                    Err(e) => return Err(RpcError::internal(e)),
                 }
+                others.push(d);
+                vt::assign_targets(&mut others, has_context);
+                let mut d = others.pop().unwrap_or_default();
+                d.sort();
+                let snaps = vt::image_disk_snapshots(s, &d);
+                let o = s.get_mut(Kind::Vm, id)?;
                 o.template.push("DISK", AttrValue::Vector(d));
+                if let (Some(sn), Some(v)) = (snaps, o.vm_mut()) {
+                    v.disk_snapshots.push(sn);
+                }
             } else {
                 let mut nic = t
                     .vectors("NIC")
@@ -1027,9 +1114,12 @@ pub(crate) fn write(
                         .unwrap_or(0)
                 };
                 lease_for_nic(s, c, id, &mut nic, next)?;
+                nic.sort();
                 s.get_mut(Kind::Vm, id)?
                     .template
                     .push("NIC", AttrValue::Vector(nic));
+                vt::refresh_security_group_rules(s, id);
+                vt::refresh_network_context(s, id);
             }
         }
         "detach" | "detachnic" => {
@@ -1069,11 +1159,18 @@ pub(crate) fn write(
             for r in rest {
                 o.template.push(name, AttrValue::Vector(r));
             }
-            // a detached disk takes its snapshots along (recorded-sweep 349/350)
-            if op == "detach"
-                && let Some(v) = o.vm_mut()
-            {
-                v.disk_snapshots.retain(|d| d.disk_id.to_string() != want);
+            if op == "detach" {
+                // a persistent image keeps the disk's snapshots; the VM loses them
+                // (recorded-sweep 349/350)
+                vt::save_disk_to_image(s, id, &found);
+                if let Ok(o) = s.get_mut(Kind::Vm, id)
+                    && let Some(v) = o.vm_mut()
+                {
+                    v.disk_snapshots.retain(|d| d.disk_id.to_string() != want);
+                }
+                if let Some(img) = vt::vget(&found, "IMAGE_ID").and_then(|x| x.parse().ok()) {
+                    vt::release_images(s, id, Some(img));
+                }
             }
             if op == "detachnic" {
                 let get = |k: &str| {
@@ -1089,6 +1186,8 @@ pub(crate) fn write(
                 {
                     r.leases.retain(|_, vm| *vm != id);
                 }
+                vt::refresh_security_group_rules(s, id);
+                vt::refresh_network_context(s, id);
             }
         }
         "resize" => {
@@ -1469,8 +1568,9 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
                 v.retain(|(k, _)| k != "ACTIVE");
                 kept.push(v);
             }
+            // oned marks a snapshot ACTIVE only while the driver works on it
+            // (recorded-sweep 362 and 364 show none afterwards)
             kept.push(vec![
-                ("ACTIVE".into(), "YES".into()),
                 ("HYPERVISOR_ID".into(), format!("snap-{next}")),
                 ("NAME".into(), name),
                 ("SNAPSHOT_ID".into(), next.to_string()),
@@ -1494,9 +1594,6 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
                     continue;
                 }
                 v.retain(|(k, _)| k != "ACTIVE");
-                if this {
-                    v.insert(0, ("ACTIVE".into(), "YES".into()));
-                }
                 kept.push(v);
             }
             id
@@ -1510,6 +1607,25 @@ fn snapshot(s: &mut State, id: i32, op: &str, a: &Args) -> R<i32> {
         set_state(v, st::ACTIVE, lcm::HOTPLUG_SNAPSHOT);
     }
     Ok(answer)
+}
+
+/// A disk's DISK_SNAPSHOT_TOTAL_SIZE (an image disk's attribute) follows its snapshots.
+fn snapshot_total_size(s: &mut State, id: i32, disk_id: i32) {
+    let Ok(o) = s.get_mut(Kind::Vm, id) else {
+        return;
+    };
+    let total: i64 = o
+        .vm()
+        .and_then(|v| v.disk_snapshots.iter().find(|d| d.disk_id == disk_id))
+        .map_or(0, |d| d.snaps.iter().map(|x| x.size).sum());
+    let want = disk_id.to_string();
+    for d in o.template.vectors_mut("DISK") {
+        if vt::vget(d, "DISK_ID") == Some(want.as_str())
+            && vt::vget(d, "DISK_SNAPSHOT_TOTAL_SIZE").is_some()
+        {
+            vt::vset(d, "DISK_SNAPSHOT_TOTAL_SIZE", total.to_string());
+        }
+    }
 }
 
 /// `one.vm.disksnapshot{create,revert,delete,rename}`: a tree of snapshots per disk (the
@@ -1856,7 +1972,51 @@ fn continued(last: &History, t: i64) -> History {
         uid: -1,
         gid: -1,
         req_id: -1,
+        vm_copy: None,
         ..last.clone()
+    }
+}
+
+/// oned keeps with every history record the VM's document as it was when the record was
+/// closed (`one.vmpool.accounting` shows it, recorded-sweep 416): the records closed since
+/// the last call get theirs (the VM's own HISTORY_RECORDS left empty).
+pub(crate) fn copy_closed_history(s: &mut State) {
+    let pending: Vec<i32> = s
+        .pool(Kind::Vm)
+        .objs
+        .values()
+        .filter(|o| {
+            o.vm().is_some_and(|v| {
+                v.history
+                    .iter()
+                    .any(|h| h.etime != 0 && h.vm_copy.is_none())
+            })
+        })
+        .map(|o| o.meta.id)
+        .collect();
+    for id in pending {
+        let Ok(o) = s.get(Kind::Vm, id) else {
+            continue;
+        };
+        let mut doc = String::new();
+        render::obj(&mut doc, s, o, false, false);
+        if let (Some(i), Some(j)) = (
+            doc.find("<HISTORY_RECORDS>"),
+            doc.find("</HISTORY_RECORDS>"),
+        ) {
+            doc.replace_range(i..j + "</HISTORY_RECORDS>".len(), "<HISTORY_RECORDS/>");
+        }
+        if let Ok(o) = s.get_mut(Kind::Vm, id)
+            && let Some(v) = o.vm_mut()
+        {
+            for h in v
+                .history
+                .iter_mut()
+                .filter(|h| h.etime != 0 && h.vm_copy.is_none())
+            {
+                h.vm_copy = Some(doc.clone());
+            }
+        }
     }
 }
 
@@ -1897,6 +2057,10 @@ fn place(s: &mut State, _ctx: &Ctx, id: i32, hid: i32, ds_id: i32, c: &Caller) {
         d.sort();
     }
     o.template.set("TM_MAD_SYSTEM", tm_mad.clone());
+    vt::deploy(s, id, ds_id, cid);
+    let Ok(o) = s.get_mut(Kind::Vm, id) else {
+        return;
+    };
     let Some(v) = o.vm_mut() else { return };
     let t = now();
     let seq = v.history.len() as i32;
@@ -1920,6 +2084,7 @@ fn place(s: &mut State, _ctx: &Ctx, id: i32, hid: i32, ds_id: i32, c: &Caller) {
         uid: -1,
         gid: -1,
         req_id: -1,
+        vm_copy: None,
     });
     let l = match v.state {
         st::STOPPED => lcm::PROLOG_RESUME,
@@ -2228,7 +2393,11 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
                 if let Ok(o) = s.get(Kind::Vm, *id)
                     && s.can(c, Op::Use, Kind::Vm, &o.meta)
                 {
-                    render::obj(&mut out, s, o, !extended, false);
+                    if extended {
+                        render::vm_in_pool(&mut out, s, o);
+                    } else {
+                        render::obj(&mut out, s, o, true, false);
+                    }
                 }
             }
             out.push_str("</VM_POOL>");
@@ -2244,7 +2413,11 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
             let mut out = String::with_capacity(objs.len() * 700 + 32);
             out.push_str("<VM_POOL>");
             for o in objs {
-                render::obj(&mut out, s, o, k.op == "info", false);
+                if k.op == "info" {
+                    render::obj(&mut out, s, o, true, false);
+                } else {
+                    render::vm_in_pool(&mut out, s, o);
+                }
             }
             out.push_str("</VM_POOL>");
             Ok(Ret::Str(out))
@@ -2255,5 +2428,35 @@ pub(crate) fn read(s: &State, k: &Call<'_>) -> R<Ret> {
 
 /// `one.vm.*` calls through the dispatch table.
 pub(crate) fn write_call(s: &mut State, k: &Call<'_>) -> R<Ret> {
-    write(s, k.ctx, &k.c, k.op, k.a, k.method)
+    let r = write(s, k.ctx, &k.c, k.op, k.a, k.method)?;
+    let action = match k.op {
+        "attach" => 21,
+        "detach" => 22,
+        "attachnic" => 23,
+        "detachnic" => 24,
+        "disksnapshotcreate" => 25,
+        "disksnapshotdelete" => 26,
+        "diskresize" => 29,
+        _ => return Ok(r),
+    };
+    history_action(s, &k.c, k.a.int(0), action);
+    Ok(r)
+}
+
+/// oned closes the open history record of a VM on a host at a hot-plug action (the
+/// record's ACTION, UID, GID and REQUEST_ID say which and by whom) and goes on in a new
+/// record on the same host: recorded-sweep 416 lists DISK_ATTACH (21), DISK_SNAPSHOT_CREATE
+/// (25), DISK_SNAPSHOT_DELETE (26), DISK_RESIZE (29), DISK_DETACH (22), NIC_ATTACH (23),
+/// NIC_UPDATE (51), NIC_DETACH (24), EXEC (61) and EXEC_CANCEL (63) records for one VM
+/// (system snapshots, disk snapshot renames, saveas and security groups leave none).
+pub(crate) fn history_action(s: &mut State, c: &Caller, id: i32, action: i32) {
+    let req = s.next_req_id();
+    if let Ok(o) = s.get_mut(Kind::Vm, id)
+        && let Some(v) = o.vm_mut()
+        && v.state == st::ACTIVE
+        && v.history.last().is_some_and(|h| h.etime == 0)
+    {
+        close_history(v, action, Some(c), req);
+        reopen_history(v);
+    }
 }

@@ -5,31 +5,8 @@
 //! showback reports of `one.vmpool.*`.
 
 use super::prelude::*;
-use super::vm::{require_state, vm_action};
-
-/// Actions a scheduled action may name (oned's VM_ACTION list for SCHED_ACTION).
-const SCHED_VM_ACTIONS: &[&str] = &[
-    "terminate",
-    "terminate-hard",
-    "undeploy",
-    "undeploy-hard",
-    "hold",
-    "release",
-    "stop",
-    "suspend",
-    "resume",
-    "reboot",
-    "reboot-hard",
-    "poweroff",
-    "poweroff-hard",
-    "snapshot-create",
-    "snapshot-revert",
-    "snapshot-delete",
-    "disk-snapshot-create",
-    "disk-snapshot-revert",
-    "disk-snapshot-delete",
-    "backup",
-];
+use super::sched::Owner;
+use super::vm::require_state;
 
 fn manage(s: &State, c: &Caller, id: i32) -> R<()> {
     let o = s.get(Kind::Vm, id)?;
@@ -56,13 +33,21 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
     manage(s, c, id)?;
     match k.op {
         "schedadd" => {
-            let sa = super::backupjob::parse_sched(a.str(1), s.next_sched, true)?;
-            if !SCHED_VM_ACTIONS.contains(&sa.action.as_str()) {
-                return Err(RpcError::internal(format!(
-                    "Error parsing scheduled action: Unknown action '{}'",
-                    sa.action
-                )));
+            let (stime, done) = {
+                let o = s.get(Kind::Vm, id)?;
+                let v = o.vm().ok_or_else(|| no_exists("virtual machine", id))?;
+                (v.stime, v.state == st::DONE)
+            };
+            if done {
+                return Err(RpcError {
+                    code: code::INTERNAL,
+                    msg: format!(
+                        "Unable to create Scheduled Action for Virtual Machine {id}, it's in DONE state"
+                    ),
+                    id,
+                });
             }
+            let sa = super::sched::parse_new(a.str(1), s.next_sched, Owner::Vm { stime })?;
             s.next_sched += 1;
             let sid = sa.id;
             vm_mut(s, id)?.sched.push(sa);
@@ -70,12 +55,13 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
         }
         "schedupdate" => {
             let sid = a.int(1);
-            let new = super::backupjob::parse_sched(a.str(2), sid, true)?;
+            let va = super::sched::vector(a.str(2), code::INTERNAL)?;
             let v = vm_mut(s, id)?;
+            let stime = v.stime;
             let sa = v.sched.iter_mut().find(|x| x.id == sid).ok_or_else(|| {
-                RpcError::internal(format!("Scheduled action {sid} does not exist"))
+                RpcError::internal(format!("SCHED_ACTION with id = {sid} doesn't exist"))
             })?;
-            *sa = new;
+            super::sched::parse_into(sa, &va, Owner::Vm { stime }).map_err(RpcError::internal)?;
             Ok(Ret::Int(sid))
         }
         "scheddelete" => {
@@ -84,13 +70,20 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
             let before = v.sched.len();
             v.sched.retain(|x| x.id != sid);
             if before == v.sched.len() {
-                return Err(RpcError::internal(format!(
-                    "Scheduled action {sid} does not exist"
-                )));
+                return Err(no_exists("scheduled action", sid));
             }
             Ok(Ret::Int(id))
         }
-        "exec" | "retryexec" | "cancelexec" => exec(s, k.op, id, a),
+        "exec" | "retryexec" | "cancelexec" => {
+            let r = exec(s, k.op, id, a)?;
+            let action = match k.op {
+                "exec" => 61,
+                "retryexec" => 62,
+                _ => 63,
+            };
+            super::vm::history_action(s, c, id, action);
+            Ok(r)
+        }
         "attachsg" | "detachsg" => {
             let (nic_id, sg) = (a.int(1), a.int(2));
             s.get(Kind::SecGroup, sg)?;
@@ -129,6 +122,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
                     .join(","),
             ));
             nic.sort();
+            super::vm_template::refresh_security_group_rules(s, id);
             Ok(Ret::Int(id))
         }
         "updatenic" => {
@@ -162,6 +156,7 @@ pub(crate) fn write(s: &mut State, k: &Call<'_>) -> R<Ret> {
                 }
             }
             nic.sort();
+            super::vm::history_action(s, c, id, 51);
             Ok(Ret::Int(id))
         }
         "attachpci" | "detachpci" => {
@@ -424,55 +419,10 @@ pub(crate) fn finish_exec(s: &mut State) {
     }
 }
 
-/// Fire the scheduled actions whose TIME has come (absolute, or `+seconds` after the VM's
-/// start), as the VM's owner; DONE gets the time, MESSAGE the error if the action failed.
+/// Fire the scheduled actions (VMs' and backup jobs') that are due on the simulator's
+/// clock, as their owner ([`super::sched::fire`]).
 pub(crate) fn fire_sched(s: &mut State, ctx: &Ctx) {
-    let t = now();
-    let mut due: Vec<(i32, i32, String)> = Vec::new();
-    for o in s.pool(Kind::Vm).objs.values() {
-        let Some(v) = o.vm() else { continue };
-        if v.state == st::DONE {
-            continue;
-        }
-        for sa in &v.sched {
-            if sa.done >= 0 {
-                continue;
-            }
-            let when = match sa.time.trim().strip_prefix('+') {
-                Some(rel) => v.stime + rel.parse::<i64>().unwrap_or(0),
-                None => sa.time.trim().parse::<i64>().unwrap_or(i64::MAX),
-            };
-            if when <= t {
-                due.push((o.meta.id, sa.id, sa.action.clone()));
-            }
-        }
-    }
-    for (vm, sid, action) in due {
-        let Ok(o) = s.get(Kind::Vm, vm) else { continue };
-        let (uid, gid) = (o.meta.uid, o.meta.gid);
-        let groups = s
-            .users
-            .get(&uid)
-            .map(|u| u.groups.clone())
-            .unwrap_or_default();
-        let caller = Caller {
-            uid,
-            gid,
-            admin: uid == 0 || groups.contains(&0),
-            groups,
-        };
-        let r = if action == "backup" {
-            backup_now(s, ctx, &caller, vm, -1, false)
-        } else {
-            vm_action(s, ctx, &caller, vm, &action)
-        };
-        if let Ok(v) = vm_mut(s, vm)
-            && let Some(sa) = v.sched.iter_mut().find(|x| x.id == sid)
-        {
-            sa.done = t;
-            sa.message = r.err().map(|e| e.msg).unwrap_or_default();
-        }
-    }
+    super::sched::fire(s, ctx);
 }
 
 fn disk_of(t: &Tmpl, disk_id: i32) -> Option<Vec<(String, String)>> {
@@ -514,6 +464,7 @@ fn new_image(
                 format: "raw".into(),
                 vms: BTreeSet::new(),
                 ready_at: now() + ctx.delays.monitor.as_secs() as i64,
+                snapshots: None,
             }),
         },
     );
