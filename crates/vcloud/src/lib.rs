@@ -73,6 +73,11 @@
 //!   [`VcdSession`] and [`OrgInfo`].
 //! - [`client`]: [`VcdClient`], the request plumbing every feature shares.
 //! - [`query`], [`task`], [`metrics`]; [`ans`], [`edge`], [`dr`].
+//! - [`model`]: the typed vCD documents (generated from the schemas) and [`workload`]: orgs,
+//!   vDCs, catalogs and uploads, vApps, VMs, disks and networks as handles.
+//! - [`cloudapi`]: paging, filters and long-running operations of the JSON API, used by
+//!   [`nsxt`] (NSX-T edge gateways) and [`admin`] (orgs, users, roles, API tokens).
+//! - [`compute`]: the multi-cloud `Compute` trait for vCD VMs.
 //! - [`error`]: how vCD, cloudapi, NSX and OAuth errors map to [`ErrorKind`]s.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
