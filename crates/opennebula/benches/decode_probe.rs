@@ -106,10 +106,44 @@ fn main() {
             let doc = std::fs::read_to_string(doc).expect("reading the document");
             std::fs::write(body, common::envelope(&doc)).expect("writing the body");
         }
+        [cmd, variant, file, n] if cmd == "profile" => profile(variant, file, n),
         [variant, file] => run(variant, file),
         _ => {
             eprintln!("usage: decode_probe <variant> <body-file> | envelope <doc> <body>");
             std::process::exit(2);
+        }
+    }
+}
+
+/// `decode_probe profile <variant> <body> <n>`: runs only the decode of `variant` `n`
+/// times (for `perf record`; the input preparation is then a small share of the samples).
+fn profile(variant: &str, file: &str, n: &str) {
+    let n: usize = n.parse().expect("a number of runs");
+    let body = std::fs::read(file).expect("reading the body");
+    let doc = rpc::decode_string(&body, "one.vmpool.info").expect("the body holds a document");
+    for _ in 0..n {
+        match variant {
+            "scan" => {
+                black_box(scan(&doc, true));
+            }
+            "typed" => {
+                let pool: VmPool = black_box(doc.as_str()).parse().expect("the pool decodes");
+                black_box(pool.vm.len());
+            }
+            "typed-touch" => {
+                let pool: VmPool = black_box(doc.as_str()).parse().expect("the pool decodes");
+                black_box(touch(&pool));
+            }
+            "full" => {
+                let b = bytes::Bytes::from(body.clone());
+                let pool = rpc::decode_document::<VmPool>(black_box(b), "one.vmpool.info")
+                    .expect("decodes");
+                black_box(pool.vm.len());
+            }
+            other => {
+                eprintln!("unknown variant {other:?}");
+                std::process::exit(2);
+            }
         }
     }
 }
