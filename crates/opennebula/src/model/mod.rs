@@ -42,7 +42,7 @@
 //! # Ok::<(), nebulair_opennebula::Error>(())
 //! ```
 
-mod de;
+pub(crate) mod de;
 pub mod enums;
 pub mod time;
 #[rustfmt::skip]
