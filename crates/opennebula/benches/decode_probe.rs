@@ -11,7 +11,9 @@
 //! * `scan`: every quick-xml (0.42) event of the document, nothing kept (the floor);
 //!   `scan-checked`: the same with end-name checking on (the check our decoder makes);
 //! * `typed`: the document (`&str`) into `model::VmPool`;
-//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE` attribute (what a caller pays when it does look at the templates);
+//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE` attribute, every
+//!   name and value of every vector (what a caller pays when it does look at the
+//!   templates: they are kept compact until first read);
 //! * `full`: the HTTP response body bytes into `model::VmPool`, envelope included, through
 //!   the function `OneClient` uses ([`rpc::decode_document`]);
 //!
@@ -27,6 +29,7 @@ use std::time::Instant;
 
 use nebulair_opennebula::model::VmPool;
 use nebulair_opennebula::rpc;
+use nebulair_opennebula::template::TemplateValue;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -88,7 +91,15 @@ fn touch(pool: &VmPool) -> usize {
     for vm in &pool.vm {
         for tpl in [&vm.template, &vm.user_template] {
             for (name, value) in tpl.iter() {
-                n += name.len() + value.to_string().len();
+                n += name.len();
+                match value {
+                    TemplateValue::Single(s) => n += s.len(),
+                    TemplateValue::Vector(v) => {
+                        for (k, s) in v.iter() {
+                            n += k.len() + s.len();
+                        }
+                    }
+                }
             }
         }
     }

@@ -112,10 +112,20 @@ impl<'a> Lexer<'a> {
             .ok_or_else(|| "markup is not on character boundaries".to_owned())
     }
 
-    /// Finds `pat` at or after `from`; the offset of its first byte.
+    /// Finds `pat` (a short terminator such as `]]>`) at or after `from`; the offset of its
+    /// first byte. The sections it ends are short, so a `memchr` on the first byte beats
+    /// building a substring searcher per call.
     fn find(&self, from: usize, pat: &[u8]) -> Option<usize> {
-        let hay = self.src.as_bytes().get(from..)?;
-        memchr::memmem::find(hay, pat).map(|i| from + i)
+        let bytes = self.src.as_bytes();
+        let (&first, _) = pat.split_first()?;
+        let mut at = from;
+        loop {
+            let i = at + memchr::memchr(first, bytes.get(at..)?)?;
+            if bytes[i..].starts_with(pat) {
+                return Some(i);
+            }
+            at = i + 1;
+        }
     }
 
     /// The next token.
@@ -312,28 +322,61 @@ pub(crate) fn unescape_into(out: &mut String, raw: &str) -> std::result::Result<
     while let Some(off) = memchr::memchr(b'&', &bytes[start..]) {
         let amp = start + off;
         out.push_str(&raw[start..amp]);
-        let tail = &bytes[amp + 1..];
-        // The common references first, without looking for `;`.
-        let (c, len) = if tail.starts_with(b"lt;") {
-            ('<', 3)
-        } else if tail.starts_with(b"gt;") {
-            ('>', 3)
-        } else if tail.starts_with(b"amp;") {
-            ('&', 4)
-        } else {
-            let semi = tail
-                .iter()
-                .take(12)
-                .position(|b| *b == b';')
-                .ok_or("unterminated entity reference")?;
-            let name = raw.get(amp + 1..amp + 1 + semi).ok_or("bad entity reference")?;
-            (entity(name)?, semi + 1)
-        };
-        out.push(c);
-        start = amp + 1 + len;
+        start = amp + 1 + push_reference(out, raw, amp)?;
     }
     out.push_str(&raw[start..]);
     Ok(())
+}
+
+/// As [`unescape_into`], up to the first `<` of `raw`: the text of an element followed by
+/// markup, read in the same pass that finds its end. Returns the offset of that `<`
+/// (`raw.len()` when there is none).
+///
+/// # Errors
+/// As [`unescape_into`].
+pub(crate) fn unescape_until_markup(
+    out: &mut String,
+    raw: &str,
+) -> std::result::Result<usize, String> {
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    while let Some(off) = memchr::memchr2(b'&', b'<', &bytes[start..]) {
+        let at = start + off;
+        out.push_str(&raw[start..at]);
+        if bytes[at] == b'<' {
+            return Ok(at);
+        }
+        start = at + 1 + push_reference(out, raw, at)?;
+    }
+    out.push_str(&raw[start..]);
+    Ok(raw.len())
+}
+
+/// Resolves the reference starting with the `&` at `amp`, pushes its character and returns
+/// the length of the reference after the `&`.
+#[inline]
+fn push_reference(out: &mut String, raw: &str, amp: usize) -> std::result::Result<usize, String> {
+    let tail = &raw.as_bytes()[amp + 1..];
+    // The common references first, without looking for `;`.
+    let (c, len) = if tail.starts_with(b"lt;") {
+        ('<', 3)
+    } else if tail.starts_with(b"gt;") {
+        ('>', 3)
+    } else if tail.starts_with(b"amp;") {
+        ('&', 4)
+    } else {
+        let semi = tail
+            .iter()
+            .take(12)
+            .position(|b| *b == b';')
+            .ok_or("unterminated entity reference")?;
+        let name = raw
+            .get(amp + 1..amp + 1 + semi)
+            .ok_or("bad entity reference")?;
+        (entity(name)?, semi + 1)
+    };
+    out.push(c);
+    Ok(len)
 }
 
 /// `raw` with its references resolved, borrowed when it holds none.
@@ -358,7 +401,7 @@ pub(crate) struct Decoder<'a> {
 
 fn local(name: &str) -> &[u8] {
     let name = name.as_bytes();
-    match memchr::memrchr(b':', name) {
+    match name.iter().rposition(|&b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
     }

@@ -136,45 +136,6 @@ fn named_entity(r: &BytesRef<'_>) -> Result<char> {
     }
 }
 
-/// Unescapes XML character data in one pass (`&lt;` `&gt;` `&amp;` `&quot;` `&apos;`
-/// `&#N;` `&#xH;`).
-fn unescape_into(out: &mut String, raw: &str) -> Result<()> {
-    let bytes = raw.as_bytes();
-    let mut start = 0;
-    while let Some(off) = memchr::memchr(b'&', &bytes[start..]) {
-        let amp = start + off;
-        out.push_str(&raw[start..amp]);
-        let semi = bytes[amp..]
-            .iter()
-            .take(12)
-            .position(|b| *b == b';')
-            .ok_or_else(|| bad("unterminated entity reference"))?;
-        let name = &raw[amp + 1..amp + semi];
-        let c = match name {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let num = name
-                    .strip_prefix("#x")
-                    .map(|h| u32::from_str_radix(h, 16))
-                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
-                    .ok_or_else(|| bad(format_args!("unknown entity &{name};")))?
-                    .map_err(|_| bad(format_args!("bad character reference &{name};")))?;
-                char::from_u32(num)
-                    .filter(|c| *c != '\0')
-                    .ok_or_else(|| bad(format_args!("bad character reference &{name};")))?
-            }
-        };
-        out.push(c);
-        start = amp + semi + 1;
-    }
-    out.push_str(&raw[start..]);
-    Ok(())
-}
-
 impl<'a> Decoder<'a> {
     /// The next start/empty/end tag, skipping whitespace, comments, the declaration and
     /// processing instructions. Non-blank text here is an error.
@@ -246,18 +207,23 @@ impl<'a> Decoder<'a> {
     /// (CDATA, comments).
     fn string_body(&mut self) -> Result<String> {
         let rest: &'a [u8] = self.reader.get_ref();
-        if let Some(lt) = memchr::memchr(b'<', rest)
-            && rest[lt..].starts_with(b"</string>")
-        {
-            // `rest` is a suffix of `text`; both ends of the slice sit next to ASCII
-            // (`>` before, `<` after), so they are char boundaries.
-            let start = self.text.len() - rest.len();
-            let raw = self
-                .text
-                .get(start..start + lt)
-                .ok_or_else(|| bad("string content is not on character boundaries"))?;
-            let mut out = String::with_capacity(raw.len());
-            unescape_into(&mut out, raw)?;
+        // `rest` is a suffix of `text` that starts right after `<string>` (an ASCII byte),
+        // so it starts on a char boundary.
+        let start = self.text.len() - rest.len();
+        let raw = self
+            .text
+            .get(start..)
+            .ok_or_else(|| bad("string content is not on character boundaries"))?;
+        // One pass: unescape up to the first markup, which is `</string>` unless the text
+        // holds CDATA or a comment (then the general path reads it).
+        let mut out = String::with_capacity(raw.len());
+        let lt = crate::model::de::unescape_until_markup(&mut out, raw).map_err(bad)?;
+        if rest[lt..].starts_with(b"</string>") {
+            // The escaped text is a third longer than the document; give the rest back
+            // (a large buffer shrinks in place).
+            if out.capacity() - out.len() > out.len() / 8 {
+                out.shrink_to_fit();
+            }
             // Skip the text we consumed; the reader goes on with `</string>`.
             *self.reader.get_mut() = &rest[lt..];
             self.expect_end(b"string")?;
