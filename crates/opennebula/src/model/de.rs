@@ -222,10 +222,7 @@ impl<'a> Lexer<'a> {
                 if empty {
                     inner = &inner[..inner.len() - 1];
                 }
-                let name_len = inner
-                    .bytes()
-                    .position(is_space)
-                    .unwrap_or(inner.len());
+                let name_len = inner.bytes().position(is_space).unwrap_or(inner.len());
                 let name = &inner[..name_len];
                 if name.is_empty() {
                     return Err("a tag without a name".into());
@@ -290,7 +287,7 @@ fn is_space_char(c: char) -> bool {
 }
 
 /// The character an entity or character reference (`amp`, `#60`, `#x3C`) stands for.
-fn entity(name: &str) -> std::result::Result<char, String> {
+pub(crate) fn entity(name: &str) -> std::result::Result<char, String> {
     Ok(match name {
         "lt" => '<',
         "gt" => '>',

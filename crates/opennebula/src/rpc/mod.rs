@@ -8,6 +8,9 @@
 //!   string), arrays, structs and `<fault>`. A `<string>` holding a large XML document is
 //!   located with `memchr` and unescaped in one pass into its final `String`, so a 40 MB VM
 //!   pool costs one copy.
+//! * [`stream`] decodes the items of one large pool response one at a time as its body
+//!   arrives ([`stream::PoolReader`], [`stream::decode_stream`]), in memory flat in the
+//!   pool size.
 //! * [`into_one_result`] reads OpenNebula's `[ok, value, code, (object id, replication
 //!   index)]` array and maps failures to typed errors ([`OneErrorCode`]).
 //!
@@ -29,6 +32,7 @@
 //! ```
 
 mod decode;
+pub mod stream;
 
 use std::borrow::Cow;
 use std::fmt;

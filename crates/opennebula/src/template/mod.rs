@@ -407,7 +407,7 @@ impl Packed {
     /// `name_len << 1 | is_vector`, then for a single value its length, for a vector its
     /// number of pairs and each pair's key and value lengths; `text` holds the names and
     /// values in the same order.
-    pub(crate) fn new(text: &str, lens: &[u32], count: usize) -> Template {
+    pub(crate) fn template(text: &str, lens: &[u32], count: usize) -> Template {
         Template {
             attrs: Vec::new(),
             packed: Some(Box::new(Packed {

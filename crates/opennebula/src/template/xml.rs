@@ -267,7 +267,7 @@ pub(crate) fn read_packed(lex: &mut Lexer<'_>, s: &mut Scratch) -> Result<Templa
     s.lens.clear();
     let element = lex.current().unwrap_or("TEMPLATE");
     match pack_body(lex, s) {
-        Ok(count) => Ok(super::Packed::new(&s.text, &s.lens, count)),
+        Ok(count) => Ok(super::Packed::template(&s.text, &s.lens, count)),
         Err(e) => Err(Error::new(
             ErrorKind::Protocol,
             format!("malformed <{element}> template: {e}"),
