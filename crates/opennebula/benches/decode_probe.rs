@@ -4,6 +4,8 @@
 //! ```text
 //! decode_probe <variant> <body-file>      measure one variant on a saved response body
 //! decode_probe envelope <doc> <body>      write oned's XML-RPC response around a document
+//! decode_probe profile <variant> <body> <n>  repeat one decode n times (for perf record)
+//! decode_probe calls [seconds]            the per-call split of `one.vm.info` (common/calls.rs)
 //! ```
 //!
 //! Variants (the input is read and prepared before the clock and the memory peak start):
@@ -120,9 +122,14 @@ fn main() {
             std::fs::write(body, common::envelope(&doc)).expect("writing the body");
         }
         [cmd, variant, file, n] if cmd == "profile" => profile(variant, file, n),
+        [cmd] if cmd == "calls" => common::calls::run(1.0),
+        [cmd, secs] if cmd == "calls" => common::calls::run(secs.parse().expect("seconds")),
         [variant, file] => run(variant, file),
         _ => {
-            eprintln!("usage: decode_probe <variant> <body-file> | envelope <doc> <body>");
+            eprintln!(
+                "usage: decode_probe <variant> <body-file> | envelope <doc> <body> \
+                 | profile <variant> <body> <n> | calls [seconds]"
+            );
             std::process::exit(2);
         }
     }
@@ -136,6 +143,9 @@ fn profile(variant: &str, file: &str, n: &str) {
     let doc = rpc::decode_string(&body, "one.vmpool.info").expect("the body holds a document");
     for _ in 0..n {
         match variant {
+            "envelope" => {
+                black_box(rpc::decode_one(black_box(&body), "one.vmpool.info").ok());
+            }
             "scan" => {
                 black_box(scan(&doc, true));
             }

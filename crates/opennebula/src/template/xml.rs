@@ -267,6 +267,7 @@ pub(crate) fn read_packed(lex: &mut Lexer<'_>, s: &mut Scratch) -> Result<Templa
     s.lens.clear();
     let element = lex.current().unwrap_or("TEMPLATE");
     match pack_body(lex, s) {
+        Ok(0) => Ok(Template::new()),
         Ok(count) => Ok(super::Packed::template(&s.text, &s.lens, count)),
         Err(e) => Err(Error::new(
             ErrorKind::Protocol,
