@@ -142,7 +142,14 @@ fn profile(variant: &str, file: &str, n: &str) {
     let body = std::fs::read(file).expect("reading the body");
     let doc = rpc::decode_string(&body, "one.vmpool.info").expect("the body holds a document");
     for _ in 0..n {
+        // `vm` and `envelope` are for a saved `one.vm.info` answer (`calls` with
+        // NEBULAIR_SAVE_VM_INFO=path writes one).
         match variant {
+            "vm" => {
+                let vm: nebulair_opennebula::model::Vm =
+                    black_box(doc.as_str()).parse().expect("a VM");
+                black_box(vm.id);
+            }
             "envelope" => {
                 black_box(rpc::decode_one(black_box(&body), "one.vmpool.info").ok());
             }

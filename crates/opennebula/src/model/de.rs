@@ -143,14 +143,14 @@ impl<'a> Lexer<'a> {
             return Ok(Tok::Eof);
         };
         if first != b'<' {
-            let n = memchr::memchr(b'<', rest).unwrap_or(rest.len());
+            let n = find_byte(rest, b'<').unwrap_or(rest.len());
             let t = self.slice(start, start + n)?;
             self.pos = start + n;
             return Ok(Tok::Text(t));
         }
         match rest.get(1).copied() {
             Some(b'/') => {
-                let gt = memchr::memchr(b'>', &rest[2..])
+                let gt = find_byte(&rest[2..], b'>')
                     .map(|i| start + 2 + i)
                     .ok_or("unterminated end tag")?;
                 let name = self.slice(start + 2, gt)?.trim_end_matches(is_space_char);
@@ -212,10 +212,20 @@ impl<'a> Lexer<'a> {
             Some(_) => {
                 // Fast path: no quote and no `<` before the first `>`.
                 let body = &rest[1..];
-                let gt = memchr::memchr(b'>', body).ok_or("unterminated start tag")?;
-                let end = match memchr::memchr3(b'"', b'\'', b'<', &body[..gt]) {
-                    None => start + 1 + gt,
-                    Some(_) => self.quoted_tag_end(start + 1)?,
+                let mut end = None;
+                for (i, &b) in body.iter().enumerate() {
+                    match b {
+                        b'>' => {
+                            end = Some(start + 1 + i);
+                            break;
+                        }
+                        b'"' | b'\'' | b'<' => break,
+                        _ => {}
+                    }
+                }
+                let end = match end {
+                    Some(e) => e,
+                    None => self.quoted_tag_end(start + 1)?,
                 };
                 let mut inner = self.slice(start + 1, end)?;
                 let empty = inner.ends_with('/');
@@ -280,6 +290,20 @@ impl<'a> Lexer<'a> {
             }
         }
     }
+}
+
+/// The first `b` in `hay`. Runs between markup are short in these documents (`<ID>7</ID>`),
+/// so the first bytes are looked at one by one before a vectorised search is set up.
+#[inline(always)]
+fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
+    const SHORT: usize = 24;
+    if let Some(i) = hay.iter().take(SHORT).position(|&x| x == b) {
+        return Some(i);
+    }
+    if hay.len() <= SHORT {
+        return None;
+    }
+    memchr::memchr(b, &hay[SHORT..]).map(|i| i + SHORT)
 }
 
 fn is_space_char(c: char) -> bool {
