@@ -90,10 +90,7 @@ fn unescape_in_place(buf: &mut [u8], range: std::ops::Range<usize>) -> Result<us
     let mut w = 0usize;
     // References come every few bytes in an escaped document: a byte loop finds them
     // faster than a vectorised search set up for each.
-    loop {
-        let Some(off) = buf[r..end].iter().position(|&b| b == b'&') else {
-            break;
-        };
+    while let Some(off) = buf[r..end].iter().position(|&b| b == b'&') {
         let amp = r + off;
         buf.copy_within(r..amp, w);
         w += amp - r;
