@@ -859,6 +859,30 @@ mod tests {
         assert!(run(huge_head.as_bytes(), 4096).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// Garbage, and a good body with bytes flipped, in random chunks: never a panic.
+        #[test]
+        fn garbage_and_corruption_never_panic(
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            size in 1usize..300,
+        ) {
+            let _ = run(&garbage, size);
+            let mut body = envelope(&pool(3)).into_bytes();
+            for (at, b) in flips {
+                let n = body.len();
+                body[at % n] = b;
+            }
+            // Whatever the corruption, the result is items or a typed error with a message
+            // (the kind depends on what was hit: a flipped result flag maps the code).
+            if let Err(e) = run(&body, size) {
+                proptest::prop_assert!(!e.message().is_empty());
+            }
+        }
+    }
+
     #[test]
     fn the_reader_and_the_stream_yield_the_same() -> Result<()> {
         let body = envelope(&pool(5));
