@@ -17,7 +17,8 @@
 //!   name and value of every vector (what a caller pays when it does look at the
 //!   templates: they are kept compact until first read);
 //! * `full`: the HTTP response body bytes into `model::VmPool`, envelope included, through
-//!   the function `OneClient` uses ([`rpc::decode_document`]);
+//!   [`rpc::decode_document`]: `rpc::decode_one_owned` (what `OneClient` runs on a response
+//!   body), then the typed decode of the document;
 //!
 //! * `stream`: the body read from its file in 64 KiB chunks and decoded one VM at a time
 //!   ([`rpc::stream::PoolReader`]), each VM dropped after it is counted: the memory of a
