@@ -276,6 +276,10 @@ const VARIANTS: &[(&str, &str)] = &[
     ),
     ("full", "ours: HTTP body -> VmPool (envelope included)"),
     (
+        "stream",
+        "ours: body file -> one VmPoolVm at a time (rpc::stream::PoolReader), pool never held",
+    ),
+    (
         "pyone",
         "PyONE 7: xmlrpc.client + bindings.parseString on the body",
     ),

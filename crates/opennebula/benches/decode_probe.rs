@@ -4,6 +4,8 @@
 //! ```text
 //! decode_probe <variant> <body-file>      measure one variant on a saved response body
 //! decode_probe envelope <doc> <body>      write oned's XML-RPC response around a document
+//! decode_probe profile <variant> <body> <n>  repeat one decode n times (for perf record)
+//! decode_probe calls [seconds]            the per-call split of `one.vm.info` (common/calls.rs)
 //! ```
 //!
 //! Variants (the input is read and prepared before the clock and the memory peak start):
@@ -11,12 +13,16 @@
 //! * `scan`: every quick-xml (0.42) event of the document, nothing kept (the floor);
 //!   `scan-checked`: the same with end-name checking on (the check our decoder makes);
 //! * `typed`: the document (`&str`) into `model::VmPool`;
-//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE` attribute (what a caller pays when it does look at the templates);
+//! * `typed-touch`: as `typed`, then read every `TEMPLATE`/`USER_TEMPLATE` attribute, every
+//!   name and value of every vector (what a caller pays when it does look at the
+//!   templates: they are kept compact until first read);
 //! * `full`: the HTTP response body bytes into `model::VmPool`, envelope included, through
-//!   the function `OneClient` uses ([`rpc::decode_document`]);
+//!   [`rpc::decode_document`]: `rpc::decode_one_owned` (what `OneClient` runs on a response
+//!   body), then the typed decode of the document;
 //!
-//! There is no streaming variant yet: decoding one VM at a time from one large response
-//! (issue #18, item 2) is not implemented.
+//! * `stream`: the body read from its file in 64 KiB chunks and decoded one VM at a time
+//!   ([`rpc::stream::PoolReader`]), each VM dropped after it is counted: the memory of a
+//!   pool that does not fit.
 //!
 //! Each run prints one line: `probe variant=.. ns=.. cpu_ns=.. items=.. input_bytes=.. base_kb=..
 //! hwm_kb=.. rss_kb=..`, where `hwm_kb` is `VmHWM` from `/proc/self/status` after the
@@ -25,8 +31,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use nebulair_opennebula::model::VmPool;
+use nebulair_opennebula::model::{VmPool, VmPoolVm};
 use nebulair_opennebula::rpc;
+use nebulair_opennebula::rpc::stream::PoolReader;
+use nebulair_opennebula::template::TemplateValue;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -88,7 +96,15 @@ fn touch(pool: &VmPool) -> usize {
     for vm in &pool.vm {
         for tpl in [&vm.template, &vm.user_template] {
             for (name, value) in tpl.iter() {
-                n += name.len() + value.to_string().len();
+                n += name.len();
+                match value {
+                    TemplateValue::Single(s) => n += s.len(),
+                    TemplateValue::Vector(v) => {
+                        for (k, s) in v.iter() {
+                            n += k.len() + s.len();
+                        }
+                    }
+                }
             }
         }
     }
@@ -106,10 +122,59 @@ fn main() {
             let doc = std::fs::read_to_string(doc).expect("reading the document");
             std::fs::write(body, common::envelope(&doc)).expect("writing the body");
         }
+        [cmd, variant, file, n] if cmd == "profile" => profile(variant, file, n),
+        [cmd] if cmd == "calls" => common::calls::run(1.0),
+        [cmd, secs] if cmd == "calls" => common::calls::run(secs.parse().expect("seconds")),
         [variant, file] => run(variant, file),
         _ => {
-            eprintln!("usage: decode_probe <variant> <body-file> | envelope <doc> <body>");
+            eprintln!(
+                "usage: decode_probe <variant> <body-file> | envelope <doc> <body> \
+                 | profile <variant> <body> <n> | calls [seconds]"
+            );
             std::process::exit(2);
+        }
+    }
+}
+
+/// `decode_probe profile <variant> <body> <n>`: runs only the decode of `variant` `n`
+/// times (for `perf record`; the input preparation is then a small share of the samples).
+fn profile(variant: &str, file: &str, n: &str) {
+    let n: usize = n.parse().expect("a number of runs");
+    let body = std::fs::read(file).expect("reading the body");
+    let doc = rpc::decode_string(&body, "one.vmpool.info").expect("the body holds a document");
+    for _ in 0..n {
+        // `vm` and `envelope` are for a saved `one.vm.info` answer (`calls` with
+        // NEBULAIR_SAVE_VM_INFO=path writes one).
+        match variant {
+            "vm" => {
+                let vm: nebulair_opennebula::model::Vm =
+                    black_box(doc.as_str()).parse().expect("a VM");
+                black_box(vm.id);
+            }
+            "envelope" => {
+                black_box(rpc::decode_one(black_box(&body), "one.vmpool.info").ok());
+            }
+            "scan" => {
+                black_box(scan(&doc, true));
+            }
+            "typed" => {
+                let pool: VmPool = black_box(doc.as_str()).parse().expect("the pool decodes");
+                black_box(pool.vm.len());
+            }
+            "typed-touch" => {
+                let pool: VmPool = black_box(doc.as_str()).parse().expect("the pool decodes");
+                black_box(touch(&pool));
+            }
+            "full" => {
+                let b = bytes::Bytes::from(body.clone());
+                let pool = rpc::decode_document::<VmPool>(black_box(b), "one.vmpool.info")
+                    .expect("decodes");
+                black_box(pool.vm.len());
+            }
+            other => {
+                eprintln!("unknown variant {other:?}");
+                std::process::exit(2);
+            }
         }
     }
 }
@@ -157,6 +222,24 @@ fn run(variant: &str, file: &str) {
             });
             let items = pool.vm.len();
             std::mem::forget(pool);
+            (items, len, wall, cpu)
+        }
+        "stream" => {
+            // The body is read from the file in 64 KiB chunks inside the measurement: the
+            // point is that the pool is never held.
+            let len = std::fs::metadata(file).expect("the body file").len() as usize;
+            let ((items, n), wall, cpu) = timed(|| {
+                let f = std::fs::File::open(file).expect("opening the body");
+                let mut items = 0usize;
+                let mut n = 0usize;
+                for vm in PoolReader::<_, VmPoolVm>::new(f, "one.vmpool.info") {
+                    let vm = vm.expect("the pool streams");
+                    n += vm.template.len();
+                    items += 1;
+                }
+                (items, n)
+            });
+            black_box(n);
             (items, len, wall, cpu)
         }
         other => {

@@ -533,13 +533,13 @@ impl OneClient {
         tracing::debug!(method, bytes = body.len(), "response");
         if body.len() > BLOCKING_DECODE_THRESHOLD {
             let m = method.to_owned();
-            tokio::task::spawn_blocking(move || rpc::decode_one(&body, &m))
+            tokio::task::spawn_blocking(move || rpc::decode_one_owned(body, &m))
                 .await
                 .map_err(|e| {
                     Error::with_source(ErrorKind::Cancelled, "response decoding was aborted", e)
                 })?
         } else {
-            rpc::decode_one(&body, method)
+            rpc::decode_one_owned(body, method)
         }
     }
 }

@@ -8,7 +8,9 @@
 //! `(offset, -page_size)` like the Ruby OCA and stops at the first short page (oned reads
 //! an end id of -1 as "no limit", so a page of one cannot be asked for: a page size of 1
 //! fetches pages of [`MIN_PAGE_SIZE`], see [`page_end_id`]);
-//! `stream_raw(..)` yields each object's XML element instead.
+//! `stream_raw(..)` yields each object's XML element instead. To read one large pool answer
+//! (a whole `one.vmpool.info`) one object at a time without holding it, see
+//! [`crate::rpc::stream`].
 //!
 //! ```
 //! use nebulair_opennebula::ids::UserId;

@@ -1,5 +1,7 @@
 //! Shared set-up of the OpenNebula pool benchmarks: oned's XML-RPC response envelope
-//! around a `one.vmpool.info` document.
+//! around a `one.vmpool.info` document; the per-call split of `one.vm.info` ([`calls`]).
+
+pub(crate) mod calls;
 
 /// The HTTP body oned sends for `one.vmpool.info`: `[true, document, 0]`, the document
 /// escaped as oned escapes it (`<`, `>`, `&`; quotes left alone).

@@ -38,38 +38,135 @@ fn xml_err(e: quick_xml::Error) -> Error {
 /// not well-formed, or not a `methodResponse`; the message never quotes the body.
 pub fn decode_response(body: &[u8]) -> Result<RpcResponse> {
     let text = std::str::from_utf8(body).map_err(|e| bad(format_args!("not UTF-8 ({e})")))?;
-    let mut d = Decoder {
-        text,
-        reader: Reader::from_str(text),
+    Decoder::new(text, false).response()
+}
+
+/// Strings at least this long are left in the body by [`decode_response_owned`] and
+/// unescaped in place afterwards.
+const IN_PLACE_MIN: usize = 64 * 1024;
+
+/// As [`decode_response`], taking the body by value: when the response is OpenNebula's
+/// result array holding one large document (a pool), the document is unescaped in place,
+/// in the body's own buffer (which is not copied when no other handle shares it), instead
+/// of into a second buffer. That saves the allocation and its page faults and keeps the
+/// peak memory at about the body's size.
+pub(crate) fn decode_response_owned(body: bytes::Bytes) -> Result<RpcResponse> {
+    let (resp, range) = {
+        let text = std::str::from_utf8(&body).map_err(|e| bad(format_args!("not UTF-8 ({e})")))?;
+        let mut d = Decoder::new(text, true);
+        let resp = d.response()?;
+        (resp, d.deferred)
     };
-    d.expect_start(b"methodResponse")?;
-    let resp = match d.next_tag()? {
-        Tag::Start(name) if name == b"params" => {
-            d.expect_start(b"param")?;
-            d.expect_start(b"value")?;
-            let v = d.value(0)?;
-            d.expect_end(b"param")?;
-            d.expect_end(b"params")?;
-            RpcResponse::Value(v)
-        }
-        Tag::Start(name) if name == b"fault" => {
-            d.expect_start(b"value")?;
-            let v = d.value(0)?;
-            d.expect_end(b"fault")?;
-            fault_from(v)?
-        }
-        other => {
-            return Err(bad(format_args!(
-                "expected <params> or <fault>, found {other}"
-            )));
-        }
+    let Some(range) = range else {
+        return Ok(resp);
     };
-    d.expect_end(b"methodResponse")?;
-    match d.next_tag()? {
-        Tag::Eof => Ok(resp),
-        other => Err(bad(format_args!(
-            "content after </methodResponse>: {other}"
-        ))),
+    // Only `[ok, document, ...]` with the document as its first string is filled in place;
+    // anything else is decoded again the ordinary way.
+    let RpcResponse::Value(RpcValue::Array(mut items)) = resp else {
+        return decode_response(&body);
+    };
+    if !matches!(items.first(), Some(RpcValue::Bool(_)))
+        || !matches!(items.get(1), Some(RpcValue::String(s)) if s.is_empty())
+    {
+        return decode_response(&body);
+    }
+    let mut buf: Vec<u8> = Vec::from(body);
+    let len = unescape_in_place(&mut buf, range)?;
+    buf.truncate(len);
+    if buf.capacity() - buf.len() > buf.len() / 8 {
+        buf.shrink_to_fit();
+    }
+    let doc = String::from_utf8(buf).map_err(|_| bad("string content is not UTF-8"))?;
+    items[1] = RpcValue::String(doc);
+    Ok(RpcResponse::Value(RpcValue::Array(items)))
+}
+
+/// Unescapes `buf[range]` (character data already checked to be UTF-8 and free of markup)
+/// to the front of `buf`; returns the unescaped length. The text only shrinks (a reference
+/// is at least as long as the UTF-8 of its character), so writing never overtakes reading.
+fn unescape_in_place(buf: &mut [u8], range: std::ops::Range<usize>) -> Result<usize> {
+    let end = range.end.min(buf.len());
+    let mut r = range.start.min(end);
+    let mut w = 0usize;
+    // References come every few bytes in an escaped document: a byte loop finds them
+    // faster than a vectorised search set up for each.
+    while let Some(off) = buf[r..end].iter().position(|&b| b == b'&') {
+        let amp = r + off;
+        buf.copy_within(r..amp, w);
+        w += amp - r;
+        let tail = &buf[amp + 1..end];
+        let (c, len) = if tail.starts_with(b"lt;") {
+            ('<', 3)
+        } else if tail.starts_with(b"gt;") {
+            ('>', 3)
+        } else if tail.starts_with(b"amp;") {
+            ('&', 4)
+        } else {
+            let semi = tail
+                .iter()
+                .take(12)
+                .position(|b| *b == b';')
+                .ok_or_else(|| bad("unterminated entity reference"))?;
+            let name =
+                std::str::from_utf8(&tail[..semi]).map_err(|_| bad("bad entity reference"))?;
+            (crate::model::de::entity(name).map_err(bad)?, semi + 1)
+        };
+        let mut utf8 = [0u8; 4];
+        let enc = c.encode_utf8(&mut utf8).as_bytes();
+        buf[w..w + enc.len()].copy_from_slice(enc);
+        w += enc.len();
+        r = amp + 1 + len;
+    }
+    buf.copy_within(r..end, w);
+    Ok(w + (end - r))
+}
+
+impl<'a> Decoder<'a> {
+    fn new(text: &'a str, defer: bool) -> Self {
+        Decoder {
+            text,
+            reader: Reader::from_str(text),
+            defer,
+            deferred: None,
+            strings: 0,
+        }
+    }
+
+    /// The whole `<methodResponse>`.
+    fn response(&mut self) -> Result<RpcResponse> {
+        let d = self;
+        d.expect_start(b"methodResponse")?;
+        let resp = match d.next_tag()? {
+            Tag::Start(name) if name == b"params" => {
+                d.expect_start(b"param")?;
+                d.expect_start(b"value")?;
+                let v = d.value(0)?;
+                d.expect_end(b"param")?;
+                d.expect_end(b"params")?;
+                RpcResponse::Value(v)
+            }
+            Tag::Start(name) if name == b"fault" => {
+                // A fault's strings are read in full.
+                d.defer = false;
+                d.deferred = None;
+                d.expect_start(b"value")?;
+                let v = d.value(0)?;
+                d.expect_end(b"fault")?;
+                fault_from(v)?
+            }
+            other => {
+                return Err(bad(format_args!(
+                    "expected <params> or <fault>, found {other}"
+                )));
+            }
+        };
+        d.expect_end(b"methodResponse")?;
+        match d.next_tag()? {
+            Tag::Eof => Ok(resp),
+            other => Err(bad(format_args!(
+                "content after </methodResponse>: {other}"
+            ))),
+        }
     }
 }
 
@@ -114,6 +211,12 @@ struct Decoder<'a> {
     /// The whole body, for slicing string contents without validating UTF-8 twice.
     text: &'a str,
     reader: Reader<&'a [u8]>,
+    /// Whether the first large `<string>` is left in the body ([`decode_response_owned`]).
+    defer: bool,
+    /// The byte range of the string left in the body (an empty string stands for it).
+    deferred: Option<std::ops::Range<usize>>,
+    /// How many `<string>` values were read before.
+    strings: usize,
 }
 
 fn push_ref(out: &mut String, r: &BytesRef<'_>) -> Result<()> {
@@ -134,45 +237,6 @@ fn named_entity(r: &BytesRef<'_>) -> Result<char> {
         "apos" => Ok('\''),
         other => Err(bad(format_args!("unknown entity &{other};"))),
     }
-}
-
-/// Unescapes XML character data in one pass (`&lt;` `&gt;` `&amp;` `&quot;` `&apos;`
-/// `&#N;` `&#xH;`).
-fn unescape_into(out: &mut String, raw: &str) -> Result<()> {
-    let bytes = raw.as_bytes();
-    let mut start = 0;
-    while let Some(off) = memchr::memchr(b'&', &bytes[start..]) {
-        let amp = start + off;
-        out.push_str(&raw[start..amp]);
-        let semi = bytes[amp..]
-            .iter()
-            .take(12)
-            .position(|b| *b == b';')
-            .ok_or_else(|| bad("unterminated entity reference"))?;
-        let name = &raw[amp + 1..amp + semi];
-        let c = match name {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let num = name
-                    .strip_prefix("#x")
-                    .map(|h| u32::from_str_radix(h, 16))
-                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
-                    .ok_or_else(|| bad(format_args!("unknown entity &{name};")))?
-                    .map_err(|_| bad(format_args!("bad character reference &{name};")))?;
-                char::from_u32(num)
-                    .filter(|c| *c != '\0')
-                    .ok_or_else(|| bad(format_args!("bad character reference &{name};")))?
-            }
-        };
-        out.push(c);
-        start = amp + semi + 1;
-    }
-    out.push_str(&raw[start..]);
-    Ok(())
 }
 
 impl<'a> Decoder<'a> {
@@ -246,18 +310,37 @@ impl<'a> Decoder<'a> {
     /// (CDATA, comments).
     fn string_body(&mut self) -> Result<String> {
         let rest: &'a [u8] = self.reader.get_ref();
-        if let Some(lt) = memchr::memchr(b'<', rest)
+        // `rest` is a suffix of `text` that starts right after `<string>` (an ASCII byte),
+        // so it starts on a char boundary.
+        let start = self.text.len() - rest.len();
+        self.strings += 1;
+        if self.defer
+            && self.strings == 1
+            && self.deferred.is_none()
+            && let Some(lt) = memchr::memchr(b'<', rest)
+            && lt >= IN_PLACE_MIN
             && rest[lt..].starts_with(b"</string>")
         {
-            // `rest` is a suffix of `text`; both ends of the slice sit next to ASCII
-            // (`>` before, `<` after), so they are char boundaries.
-            let start = self.text.len() - rest.len();
-            let raw = self
-                .text
-                .get(start..start + lt)
-                .ok_or_else(|| bad("string content is not on character boundaries"))?;
-            let mut out = String::with_capacity(raw.len());
-            unescape_into(&mut out, raw)?;
+            // Leave it in the body; references are checked when it is unescaped.
+            self.deferred = Some(start..start + lt);
+            *self.reader.get_mut() = &rest[lt..];
+            self.expect_end(b"string")?;
+            return Ok(String::new());
+        }
+        let raw = self
+            .text
+            .get(start..)
+            .ok_or_else(|| bad("string content is not on character boundaries"))?;
+        // One pass: unescape up to the first markup, which is `</string>` unless the text
+        // holds CDATA or a comment (then the general path reads it).
+        let mut out = String::with_capacity(raw.len());
+        let lt = crate::model::de::unescape_until_markup(&mut out, raw).map_err(bad)?;
+        if rest[lt..].starts_with(b"</string>") {
+            // The escaped text is a third longer than the document; give the rest back
+            // (a large buffer shrinks in place).
+            if out.capacity() - out.len() > out.len() / 8 {
+                out.shrink_to_fit();
+            }
             // Skip the text we consumed; the reader goes on with `</string>`.
             *self.reader.get_mut() = &rest[lt..];
             self.expect_end(b"string")?;
@@ -506,6 +589,51 @@ mod tests {
                 message: "Method 'x' not defined".into()
             })
         );
+    }
+
+    #[test]
+    fn owned_decoding_unescapes_large_documents_in_place() {
+        let mut doc = String::from("&lt;VM_POOL&gt;");
+        while doc.len() < 3 * IN_PLACE_MIN {
+            doc.push_str(
+                "&lt;VM&gt;&lt;NAME&gt;é &amp;amp; &#233;&#x41;&quot;x'&lt;/NAME&gt;&lt;/VM&gt;\n",
+            );
+        }
+        doc.push_str("&lt;/VM_POOL&gt;");
+        let body = format!(
+            "<?xml version=\"1.0\"?>\r\n<methodResponse><params><param><value><array><data>\
+             <value><boolean>1</boolean></value><value><string>{doc}</string></value>\
+             <value><i4>0</i4></value></data></array></value></param></params></methodResponse>\r\n"
+        );
+        let expected = decode_response(body.as_bytes()).expect("decodes");
+        let owned = bytes::Bytes::from(body.clone().into_bytes());
+        assert_eq!(decode_response_owned(owned).expect("in place"), expected);
+        // A shared body is copied first, with the same result.
+        let shared = bytes::Bytes::from(body.clone().into_bytes());
+        let keep = shared.clone();
+        assert_eq!(decode_response_owned(shared).expect("copied"), expected);
+        assert_eq!(keep.len(), body.len());
+        // Other shapes and small strings take the ordinary path.
+        let other = wrap(&format!("<string>{doc}</string>"));
+        assert_eq!(
+            decode_response_owned(bytes::Bytes::from(other.clone().into_bytes())).ok(),
+            decode_response(other.as_bytes()).ok()
+        );
+        let small = wrap(
+            "<array><data><value><boolean>1</boolean></value><value><string>&lt;x/&gt;</string></value></data></array>",
+        );
+        assert_eq!(
+            decode_response_owned(bytes::Bytes::from(small.clone().into_bytes())).ok(),
+            decode_response(small.as_bytes()).ok()
+        );
+        // Bad references in a large document are protocol errors, as on the ordinary path.
+        for bad_ref in ["&bogus;", "&#0;", "&", "&#xFFFFFFFF;"] {
+            let broken = body.replacen("&amp;amp;", bad_ref, 1);
+            let err = decode_response_owned(bytes::Bytes::from(broken.clone().into_bytes()))
+                .expect_err(bad_ref);
+            assert_eq!(err.kind(), nebulair_core::ErrorKind::Protocol);
+            assert!(decode_response(broken.as_bytes()).is_err());
+        }
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   string), arrays, structs and `<fault>`. A `<string>` holding a large XML document is
 //!   located with `memchr` and unescaped in one pass into its final `String`, so a 40 MB VM
 //!   pool costs one copy.
+//! * [`stream`] decodes the items of one large pool response one at a time as its body
+//!   arrives ([`stream::PoolReader`], [`stream::decode_stream`]), in memory flat in the
+//!   pool size.
 //! * [`into_one_result`] reads OpenNebula's `[ok, value, code, (object id, replication
 //!   index)]` array and maps failures to typed errors ([`OneErrorCode`]).
 //!
@@ -29,6 +32,7 @@
 //! ```
 
 mod decode;
+pub mod stream;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -455,9 +459,21 @@ pub fn decode_document<T>(body: bytes::Bytes, method: &str) -> Result<T>
 where
     T: std::str::FromStr<Err = Error>,
 {
-    let doc = decode_string(&body, method)?;
-    drop(body);
-    doc.parse()
+    decode_one_owned(body, method)?.into_string()?.parse()
+}
+
+/// As [`decode_one`], taking the body by value: a large document (a pool) is unescaped in
+/// place in the body's buffer (not copied when the [`Bytes`](bytes::Bytes) is not shared),
+/// so decoding needs no second buffer the size of the document. This is what `OneClient`
+/// uses.
+///
+/// # Errors
+/// As [`decode_one`].
+pub fn decode_one_owned(body: bytes::Bytes, method: &str) -> Result<RpcValue> {
+    match decode::decode_response_owned(body)? {
+        RpcResponse::Value(v) => into_one_result(v, method),
+        RpcResponse::Fault { code, message } => Err(fault_error(method, code, message)),
+    }
 }
 
 /// The error for an XML-RPC `<fault>` (raised by the XML-RPC layer before OpenNebula sees

@@ -65,7 +65,7 @@
 mod builders;
 mod serde_impl;
 mod text;
-mod xml;
+pub(crate) mod xml;
 
 use std::fmt;
 use std::str::FromStr;
@@ -378,9 +378,109 @@ tts_display!(
 ///
 /// Order is kept as given (oned itself returns attributes sorted by name). Names compare
 /// ignoring ASCII case in lookups; `==` compares exactly.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// A template decoded from a resource document (`TEMPLATE`, `USER_TEMPLATE`) is held in a
+/// compact form (every name and value in one string) until it is first read, so decoding
+/// a large pool does not allocate a `String` per attribute for templates nobody looks at;
+/// the first read builds the attribute list once. This is invisible through the API.
+#[derive(Clone, Default)]
 pub struct Template {
+    /// The attributes, when the template is not in compact form (`packed` is `None`).
     attrs: Vec<(String, TemplateValue)>,
+    /// The compact form of a decoded template; `attrs` is then empty.
+    packed: Option<Box<Packed>>,
+}
+
+/// The compact form of a decoded template: every name and value in one string, and a list
+/// of lengths saying how to cut it (see [`Packed::unpack`]); the attribute list is built on
+/// first read.
+#[derive(Debug, Clone)]
+pub(crate) struct Packed {
+    text: Box<str>,
+    lens: Box<[u32]>,
+    count: usize,
+    cache: std::sync::OnceLock<Vec<(String, TemplateValue)>>,
+}
+
+impl Packed {
+    /// A compact template from the buffers of [`xml::Scratch`]: for each attribute, a head
+    /// `name_len << 1 | is_vector`, then for a single value its length, for a vector its
+    /// number of pairs and each pair's key and value lengths; `text` holds the names and
+    /// values in the same order.
+    pub(crate) fn template(text: &str, lens: &[u32], count: usize) -> Template {
+        Template {
+            attrs: Vec::new(),
+            packed: Some(Box::new(Packed {
+                text: text.into(),
+                lens: lens.into(),
+                count,
+                cache: std::sync::OnceLock::new(),
+            })),
+        }
+    }
+
+    fn unpack(&self) -> Vec<(String, TemplateValue)> {
+        let mut out = Vec::with_capacity(self.count);
+        let mut at = 0usize;
+        let mut take = |n: u32| -> String {
+            let a = at;
+            at = at.saturating_add(n as usize);
+            self.text.get(a..at).unwrap_or_default().to_owned()
+        };
+        let mut it = self.lens.iter().copied();
+        while let Some(head) = it.next() {
+            let name = take(head >> 1);
+            let n = it.next().unwrap_or(0);
+            let value = if head & 1 == 0 {
+                TemplateValue::Single(take(n))
+            } else {
+                let mut v = Vector {
+                    pairs: Vec::with_capacity(n as usize),
+                };
+                for _ in 0..n {
+                    let (kl, vl) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+                    let k = take(kl);
+                    v.push_raw(k, take(vl));
+                }
+                TemplateValue::Vector(v)
+            };
+            out.push((name, value));
+        }
+        out
+    }
+
+    fn attrs(&self) -> &[(String, TemplateValue)] {
+        self.cache.get_or_init(|| self.unpack())
+    }
+
+    fn into_attrs(mut self) -> Vec<(String, TemplateValue)> {
+        match self.cache.take() {
+            Some(v) => v,
+            None => self.unpack(),
+        }
+    }
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Template")
+            .field("attrs", &self.attrs())
+            .finish()
+    }
+}
+
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.attrs() == other.attrs()
+    }
+}
+
+impl Eq for Template {}
+
+impl std::hash::Hash for Template {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.attrs().hash(state);
+    }
 }
 
 impl Template {
@@ -389,14 +489,33 @@ impl Template {
         Template::default()
     }
 
+    /// The attributes, built from the compact form on first use.
+    fn attrs(&self) -> &[(String, TemplateValue)] {
+        match &self.packed {
+            Some(p) => p.attrs(),
+            None => &self.attrs,
+        }
+    }
+
+    /// The attributes for changing them (the compact form, if any, is given up).
+    fn attrs_mut(&mut self) -> &mut Vec<(String, TemplateValue)> {
+        if let Some(p) = self.packed.take() {
+            self.attrs = (*p).into_attrs();
+        }
+        &mut self.attrs
+    }
+
     /// The number of attributes (a repeated name counts once per occurrence).
     pub fn len(&self) -> usize {
-        self.attrs.len()
+        match &self.packed {
+            Some(p) => p.count,
+            None => self.attrs.len(),
+        }
     }
 
     /// Whether the template has no attributes.
     pub fn is_empty(&self) -> bool {
-        self.attrs.is_empty()
+        self.len() == 0
     }
 
     /// The first value named `name` (ASCII case ignored).
@@ -409,7 +528,7 @@ impl Template {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a TemplateValue> + use<'a, 'n> {
-        self.attrs
+        self.attrs()
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
@@ -417,7 +536,7 @@ impl Template {
 
     /// The first value named `name`, mutably.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut TemplateValue> {
-        self.attrs
+        self.attrs_mut()
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
@@ -453,28 +572,28 @@ impl Template {
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<TemplateValue>) -> &mut Self {
         let name = name.into();
         let value = value.into();
-        match self
-            .attrs
+        let attrs = self.attrs_mut();
+        match attrs
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(&name))
         {
             Some(first) => {
-                self.attrs[first].1 = value;
+                attrs[first].1 = value;
                 let mut i = 0;
-                self.attrs.retain(|(n, _)| {
+                attrs.retain(|(n, _)| {
                     let keep = i <= first || !n.eq_ignore_ascii_case(&name);
                     i += 1;
                     keep
                 });
             }
-            None => self.attrs.push((name, value)),
+            None => attrs.push((name, value)),
         }
         self
     }
 
     /// Appends an attribute, keeping existing ones of the same name (e.g. a second `DISK`).
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<TemplateValue>) -> &mut Self {
-        self.attrs.push((name.into(), value.into()));
+        self.attrs_mut().push((name.into(), value.into()));
         self
     }
 
@@ -493,26 +612,29 @@ impl Template {
     /// Removes every attribute named `name` and returns them in order.
     pub fn remove(&mut self, name: &str) -> Vec<TemplateValue> {
         let mut removed = Vec::new();
-        let mut kept = Vec::with_capacity(self.attrs.len());
-        for (n, v) in self.attrs.drain(..) {
+        let attrs = self.attrs_mut();
+        let mut kept = Vec::with_capacity(attrs.len());
+        for (n, v) in attrs.drain(..) {
             if n.eq_ignore_ascii_case(name) {
                 removed.push(v);
             } else {
                 kept.push((n, v));
             }
         }
-        self.attrs = kept;
+        *attrs = kept;
         removed
     }
 
     /// The attributes in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &TemplateValue)> + '_ {
-        self.attrs.iter().map(|(n, v)| (n.as_str(), v))
+        self.attrs().iter().map(|(n, v)| (n.as_str(), v))
     }
 
     /// Appends every attribute of `other`.
     pub fn extend(&mut self, other: Template) -> &mut Self {
-        self.attrs.extend(other.attrs);
+        let mut other = other;
+        let theirs = std::mem::take(other.attrs_mut());
+        self.attrs_mut().extend(theirs);
         self
     }
 
@@ -522,7 +644,7 @@ impl Template {
     /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) naming the first
     /// bad name.
     pub fn validate_names(&self) -> Result<()> {
-        for (name, value) in &self.attrs {
+        for (name, value) in self.attrs() {
             check_name(name)?;
             if let TemplateValue::Vector(v) = value {
                 for (k, _) in v.iter() {
@@ -646,15 +768,15 @@ impl<'a> IntoIterator for &'a Template {
         fn pair(p: &(String, TemplateValue)) -> (&str, &TemplateValue) {
             (p.0.as_str(), &p.1)
         }
-        self.attrs.iter().map(pair)
+        self.attrs().iter().map(pair)
     }
 }
 
 impl IntoIterator for Template {
     type Item = (String, TemplateValue);
     type IntoIter = std::vec::IntoIter<(String, TemplateValue)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.attrs.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(self.attrs_mut()).into_iter()
     }
 }
 
@@ -666,6 +788,7 @@ impl<K: Into<String>, V: Into<TemplateValue>> FromIterator<(K, V)> for Template 
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            packed: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesRef, Event};
 
 use super::{Template, TemplateValue, Vector, check_name};
+use crate::model::de::{Lexer, Tok, unescape_into};
 
 /// Whether XML 1.0 can carry `c` at all.
 fn xml_char(c: char) -> bool {
@@ -235,6 +236,168 @@ pub fn from_xml_reader(reader: &mut Reader<&[u8]>, end: &[u8]) -> Result<Templat
             format!("malformed <{}> template: {e}", String::from_utf8_lossy(end)),
         )
     })
+}
+
+/// Scratch buffers of [`read_packed`], kept by the model decoder from one template to the
+/// next so a pool of templates does not grow a buffer per template.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    text: String,
+    lens: Vec<u32>,
+    value: String,
+}
+
+fn len32(n: usize) -> std::result::Result<u32, String> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n < u32::MAX >> 1)
+        .ok_or_else(|| "template attribute too large".to_owned())
+}
+
+/// Reads a template element, its start tag just read by `lex`, into the compact form of
+/// [`Packed`](super::Packed): the same rules as [`from_xml_reader`] (each child an
+/// attribute, a child holding elements a vector, `<X/>` and `<X></X>` empty vectors, the
+/// members of a vector deduplicated by exact name), with the same errors.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`] for malformed XML, text directly inside the template element,
+/// or an element mixing text and children.
+pub(crate) fn read_packed(lex: &mut Lexer<'_>, s: &mut Scratch) -> Result<Template> {
+    s.text.clear();
+    s.lens.clear();
+    let element = lex.current().unwrap_or("TEMPLATE");
+    match pack_body(lex, s) {
+        Ok(0) => Ok(Template::new()),
+        Ok(count) => Ok(super::Packed::template(&s.text, &s.lens, count)),
+        Err(e) => Err(Error::new(
+            ErrorKind::Protocol,
+            format!("malformed <{element}> template: {e}"),
+        )),
+    }
+}
+
+fn pack_body(lex: &mut Lexer<'_>, s: &mut Scratch) -> std::result::Result<usize, String> {
+    let mut count = 0usize;
+    loop {
+        match lex.next()? {
+            Tok::Start(name) => {
+                pack_attribute(lex, s, name)?;
+                count += 1;
+            }
+            Tok::Empty(name) => {
+                s.lens.push(len32(name.len())? << 1 | 1);
+                s.lens.push(0);
+                s.text.push_str(name);
+                count += 1;
+            }
+            Tok::Text(t) => {
+                if !t.trim().is_empty() {
+                    return Err("text directly inside the template element".into());
+                }
+            }
+            Tok::CData(t) => {
+                if !t.is_empty() {
+                    return Err("CDATA directly inside the template element".into());
+                }
+            }
+            Tok::End(_) => return Ok(count),
+            Tok::Eof => return Err("unexpected end of document".into()),
+            Tok::Misc | Tok::Decl => {}
+        }
+    }
+}
+
+fn pack_attribute(
+    lex: &mut Lexer<'_>,
+    s: &mut Scratch,
+    name: &str,
+) -> std::result::Result<(), String> {
+    let head = s.lens.len();
+    let name_len = len32(name.len())?;
+    s.lens.push(0);
+    s.text.push_str(name);
+    s.value.clear();
+    let mut saw_text = false;
+    let mut pairs: Option<u32> = None;
+    loop {
+        match lex.next()? {
+            Tok::Text(t) => {
+                unescape_into(&mut s.value, t)?;
+                saw_text = true;
+            }
+            Tok::CData(t) => {
+                s.value.push_str(t);
+                saw_text = true;
+            }
+            tok @ (Tok::Start(key) | Tok::Empty(key)) => {
+                let empty = matches!(tok, Tok::Empty(_));
+                if pairs.is_none() {
+                    s.lens.push(0);
+                }
+                let n = pairs.get_or_insert(0);
+                *n += 1;
+                s.lens.push(len32(key.len())?);
+                s.text.push_str(key);
+                let before = s.text.len();
+                if !empty {
+                    pack_scalar(lex, &mut s.text)?;
+                }
+                s.lens.push(len32(s.text.len() - before)?);
+            }
+            Tok::End(_) => break,
+            Tok::Eof => return Err("unexpected end of document".into()),
+            Tok::Misc | Tok::Decl => {}
+        }
+    }
+    match pairs {
+        Some(n) => {
+            if !s.value.trim().is_empty() {
+                return Err(format!("element <{name}> mixes text and child elements"));
+            }
+            s.lens[head] = name_len << 1 | 1;
+            s.lens[head + 1] = n;
+        }
+        None if saw_text => {
+            s.lens[head] = name_len << 1;
+            s.lens.push(len32(s.value.len())?);
+            s.text.push_str(&s.value);
+        }
+        // `<NAME></NAME>` with nothing inside: an empty vector.
+        None => {
+            s.lens[head] = name_len << 1 | 1;
+            s.lens.push(0);
+        }
+    }
+    Ok(())
+}
+
+/// Appends the text of a vector member to `out`; deeper markup (which oned does not
+/// produce) is kept verbatim so nothing is lost.
+fn pack_scalar(lex: &mut Lexer<'_>, out: &mut String) -> std::result::Result<(), String> {
+    loop {
+        match lex.next()? {
+            Tok::Text(t) => unescape_into(out, t)?,
+            Tok::CData(t) => out.push_str(t),
+            Tok::Start(tag) => {
+                let inner = lex.raw_content()?;
+                out.push('<');
+                out.push_str(tag);
+                out.push('>');
+                out.push_str(inner);
+                out.push_str("</");
+                out.push_str(tag);
+                out.push('>');
+            }
+            Tok::Empty(tag) => {
+                out.push('<');
+                out.push_str(tag);
+                out.push_str("/>");
+            }
+            Tok::End(_) => return Ok(()),
+            Tok::Eof => return Err("unexpected end of document".into()),
+            Tok::Misc | Tok::Decl => {}
+        }
+    }
 }
 
 pub(super) fn parse_document(input: &str) -> Result<Template> {
