@@ -213,7 +213,6 @@ async fn every_workload_document_validates_against_the_vcd_xsds() {
         "/api/vdcStorageProfile/",
         "/runtimeInfoSection",
         "/leaseSettingsSection",
-        "/networkConfigSection",
         "/api/sessions",
         "edgeGateways",
     ];

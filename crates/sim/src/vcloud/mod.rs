@@ -107,6 +107,7 @@ mod nsxt;
 mod query;
 mod state;
 mod transfer;
+mod vapp_net;
 mod vcd;
 mod vchs;
 mod workload;

@@ -435,6 +435,9 @@ pub(crate) struct State {
     pub(crate) edges: Vec<Edge>,
     /// Users, org settings and API tokens of the cloudapi administration (`admin.rs`).
     pub(crate) admin: super::admin::AdminState,
+    /// Settings of vApp networks other than the default bridge (`vapp_net.rs`), by
+    /// (vApp, network name).
+    pub(crate) vapp_nets: HashMap<(Uuid, String), super::vapp_net::VAppNet>,
     /// NSX-T edge gateways of the cloudapi (`nsxt.rs`).
     pub(crate) nsxt: super::nsxt::NsxtState,
     pub(crate) replications: Vec<Replication>,
@@ -494,6 +497,7 @@ impl State {
             org_networks: Vec::new(),
             edges: Vec::new(),
             nsxt: super::nsxt::NsxtState::default(),
+            vapp_nets: HashMap::new(),
             admin: super::admin::AdminState::default(),
             replications: Vec::new(),
             tasks: HashMap::new(),

@@ -1024,16 +1024,7 @@ pub(crate) fn vapp_xml(st: &State, base: &str, app: &VApp) -> String {
         ])
     ));
     for n in &app.networks {
-        out.push_str(&format!(
-            "<NetworkConfig networkName=\"{}\"><Configuration><ParentNetwork{}/><FenceMode>bridged</FenceMode></Configuration><IsDeployed>{}</IsDeployed></NetworkConfig>",
-            esc(n),
-            a(&[
-                ("href", &format!("{base}/api/network/{}", Uuid::from_u128(app.vdc.as_u128() ^ 0xff))),
-                ("name", n),
-                ("type", "application/vnd.vmware.vcloud.network+xml"),
-            ]),
-            app.deployed
-        ));
+        out.push_str(&super::vapp_net::network_config_xml(st, base, app, n));
     }
     out.push_str("</NetworkConfigSection>");
     out.push_str(&format!("<DateCreated>{}</DateCreated>", esc(&app.created)));
@@ -2291,6 +2282,31 @@ pub(crate) fn section_get(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response {
             "application/vnd.vmware.vcloud.snapshotSection+xml",
             &snapshot_section(&base, vm_of(&st, m).expect("present"), true),
         ),
+        (Some(Target::VApp(app_id)), ["networkConfigSection"]) => {
+            let app = st.vapps.iter().find(|x| x.id == app_id).expect("present");
+            let mut body = format!(
+                "<NetworkConfigSection xmlns=\"{NS_VCLOUD}\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\"{} ovf:required=\"false\"><ovf:Info>The configuration parameters for logical networks</ovf:Info>",
+                a(&[
+                    (
+                        "href",
+                        &format!("{base}/api/vApp/vapp-{app_id}/networkConfigSection/")
+                    ),
+                    (
+                        "type",
+                        "application/vnd.vmware.vcloud.networkConfigSection+xml"
+                    ),
+                ])
+            );
+            for n in &app.networks {
+                body.push_str(&super::vapp_net::network_config_xml(&st, &base, app, n));
+            }
+            body.push_str("</NetworkConfigSection>");
+            ok_xml(
+                ctx,
+                "application/vnd.vmware.vcloud.networkConfigSection+xml",
+                &body,
+            )
+        }
         (Some(Target::VApp(app_id)), ["owner"]) => {
             let app = st.vapps.iter().find(|x| x.id == app_id).expect("present");
             ok_xml(
@@ -2478,6 +2494,32 @@ pub(crate) fn section_write(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response 
         }
     };
     match (t, method, path.as_slice()) {
+        (Target::VApp(app_id), Method::PUT, ["networkConfigSection"]) => {
+            let Some(app) = st.vapps.iter().find(|x| x.id == app_id).cloned() else {
+                return forbidden(ctx, id);
+            };
+            let nets = match super::vapp_net::parse_section(&st, &app, &doc) {
+                Ok(n) => n,
+                Err(e) => return bad(ctx, &e),
+            };
+            start_task(
+                ctx,
+                &mut st,
+                t,
+                "vappUpdateNetworkConfigSection",
+                format!("Updating the networks of vApp {}({app_id})", app.name),
+                move |st: &mut State| {
+                    st.vapp_nets.retain(|(a, _), _| *a != app_id);
+                    for (n, c) in &nets {
+                        st.vapp_nets.insert((app_id, n.clone()), c.clone());
+                    }
+                    if let Some(x) = st.vapps.iter_mut().find(|x| x.id == app_id) {
+                        x.networks = nets.iter().map(|(n, _)| n.clone()).collect();
+                    }
+                },
+                None,
+            )
+        }
         (Target::Vm(m), Method::PUT, ["virtualHardwareSection", ..]) => {
             let Some(vm) = vm_of(&st, m).cloned() else {
                 return forbidden(ctx, id);

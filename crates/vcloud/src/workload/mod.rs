@@ -56,6 +56,7 @@ pub mod params;
 pub mod reconfig;
 pub mod transfer;
 pub mod vapp;
+pub mod vapp_network;
 pub mod vdc;
 pub mod vm;
 
@@ -90,6 +91,7 @@ pub use transfer::{
     ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
 };
 pub use vapp::{DeleteOptions, VAppHandle};
+pub use vapp_network::{IsolatedScope, VAppNetwork};
 pub use vdc::VdcHandle;
 pub use vm::VmHandle;
 

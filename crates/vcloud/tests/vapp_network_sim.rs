@@ -1,0 +1,140 @@
+//! vApp networks against the vCloud simulator: an isolated network added to a running
+//! vApp, a VM NIC connected to it, removal refused while the NIC uses it, a network bridged
+//! to a new org vDC network, and bad input refused before anything is sent.
+
+use std::time::Duration;
+
+use nebulair_core::{Credentials, ErrorKind};
+use nebulair_sim::vcloud::{DEFAULT_ORG, DEFAULT_PASSWORD, DEFAULT_USER, VcloudSimulator};
+use nebulair_vcloud::session::VcdSession;
+use nebulair_vcloud::workload::{
+    IpAllocation, NewOrgNetwork, NicSpec, VAppNetwork, WorkloadOptions,
+};
+
+#[tokio::test]
+async fn vapp_networks_isolated_and_bridged() {
+    let sim = VcloudSimulator::builder()
+        .task_duration(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("sim");
+    let sess = VcdSession::builder(sim.base_url().as_str())
+        .org(DEFAULT_ORG)
+        .credentials(Credentials::password(DEFAULT_USER, DEFAULT_PASSWORD))
+        .build()
+        .expect("session");
+    sess.login().await.expect("login");
+    let client = sess.client().expect("client");
+    let ws =
+        client.workloads_with(WorkloadOptions::default().poll_interval(Duration::from_millis(10)));
+    let vdc = ws.vdc("VDC-Prod");
+    let vapp = vdc.vapp("db-tier");
+    let names = |nets: Vec<nebulair_vcloud::model::vcd::VAppNetworkConfiguration>| -> Vec<String> {
+        nets.into_iter().filter_map(|n| n.network_name).collect()
+    };
+    let before = names(vapp.networks().await.expect("networks"));
+    assert_eq!(before, ["default-routed"]);
+
+    // Isolated, with a pool: re-read with its scope.
+    let net = VAppNetwork::isolated("backplane", "172.30.0.1/24")
+        .and_then(|n| n.pool("172.30.0.10", "172.30.0.20"))
+        .expect("spec");
+    vapp.add_network(&net).wait().await.expect("add");
+    let nets = vapp.networks().await.expect("networks");
+    let bp = nets
+        .iter()
+        .find(|n| n.network_name.as_deref() == Some("backplane"))
+        .expect("backplane");
+    let conf = bp.configuration.as_ref().expect("conf");
+    assert_eq!(conf.fence_mode.as_deref(), Some("isolated"));
+    let scope = &conf.ip_scopes.as_ref().expect("scopes").ip_scopes[0];
+    assert_eq!(scope.gateway.as_deref(), Some("172.30.0.1"));
+    assert_eq!(scope.netmask.as_deref(), Some("255.255.255.0"));
+    assert_eq!(
+        names(nets.clone()),
+        ["default-routed", "backplane"],
+        "the default kept"
+    );
+    let e = vapp.add_network(&net).wait().await.expect_err("twice");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+
+    // A NIC on it; then the network cannot go away.
+    let vm = vapp.vm("db-01");
+    vm.add_nic(NicSpec::new("backplane", IpAllocation::Pool))
+        .wait()
+        .await
+        .expect("nic");
+    let doc = vm.get().await.expect("vm");
+    let nic = doc
+        .network_connections()
+        .iter()
+        .find(|c| c.network.as_deref() == Some("backplane"))
+        .expect("connected")
+        .network_connection_index
+        .expect("index");
+    let e = vapp
+        .remove_network("backplane")
+        .wait()
+        .await
+        .expect_err("in use");
+    assert!(e.to_string().contains("in use by VM"), "{e}");
+    vm.remove_nic(nic).wait().await.expect("remove nic");
+    vapp.remove_network("backplane")
+        .wait()
+        .await
+        .expect("remove");
+    assert_eq!(
+        names(vapp.networks().await.expect("networks")),
+        ["default-routed"]
+    );
+    assert_eq!(
+        vapp.remove_network("backplane")
+            .wait()
+            .await
+            .expect_err("gone")
+            .kind(),
+        ErrorKind::NotFound
+    );
+
+    // Bridged to a new org vDC network; to one the vDC lacks: refused by the server.
+    let org_net = NewOrgNetwork::isolated("apps", "10.70.0.1/24").expect("org net");
+    let (_h, task) = vdc.create_network(&org_net).await.expect("org network");
+    ws.waiter().wait(&task).await.expect("created");
+    vapp.add_network(&VAppNetwork::bridged("apps", "apps").expect("spec"))
+        .wait()
+        .await
+        .expect("bridged");
+    let nets = vapp.networks().await.expect("networks");
+    let apps = nets
+        .iter()
+        .find(|n| n.network_name.as_deref() == Some("apps"))
+        .expect("apps");
+    let c = apps.configuration.as_ref().expect("conf");
+    assert_eq!(c.fence_mode.as_deref(), Some("bridged"));
+    assert_eq!(
+        c.parent_network.as_ref().and_then(|p| p.name.as_deref()),
+        Some("apps")
+    );
+    let e = vapp
+        .add_network(&VAppNetwork::bridged("x", "no-such-network").expect("spec"))
+        .wait()
+        .await
+        .expect_err("unknown parent");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("no-such-network"), "{e}");
+    // Sent anyway, the server refuses it too.
+    let href = vapp.href().await.expect("href");
+    let raw = r#"<NetworkConfigSection xmlns="http://www.vmware.com/vcloud/v1.5" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><ovf:Info>x</ovf:Info><NetworkConfig networkName="default-routed"><Configuration><ParentNetwork name="default-routed"/><FenceMode>bridged</FenceMode></Configuration></NetworkConfig><NetworkConfig networkName="x"><Configuration><ParentNetwork name="no-such-network"/><FenceMode>bridged</FenceMode></Configuration></NetworkConfig></NetworkConfigSection>"#;
+    let e = client
+        .send(
+            nebulair_vcloud::client::ApiRequest::put(format!("{href}/networkConfigSection/")).body(
+                "application/vnd.vmware.vcloud.networkConfigSection+xml",
+                raw,
+            ),
+        )
+        .await
+        .expect_err("server refuses");
+    assert_eq!(e.http_status(), Some(400));
+    assert!(e.to_string().contains("not an org VDC network"), "{e}");
+    sim.shutdown().await;
+}
