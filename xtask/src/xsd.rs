@@ -758,9 +758,6 @@ impl Gen {
                     }
                     (_, true) => format!("{l}.push({read})"),
                     (Kind::Template, false) => format!("{l} = {read}"),
-                    (Kind::Struct(_), false) if is_boxed(f) => {
-                        format!("{l} = Some(Box::new({read}))")
-                    }
                     (Kind::Struct(_), false) => format!("{l} = Some({read})"),
                     (_, false) => format!("{l} = {read}"),
                 };
@@ -817,21 +814,7 @@ fn local(rust: &str) -> String {
     format!("f_{}", rust.trim_start_matches("r#"))
 }
 
-/// Optional structs held in a `Box`: large, often absent or skipped, and inside every pool
-/// entry. `VmMonitoring` is 536 bytes inline; boxed, a decoded 2,003-VM pool of real oned
-/// 7.5 documents stays under twice the body (see docs/src/performance.md).
-const BOXED: &[&str] = &["VmMonitoring"];
-
-fn is_boxed(f: &Field) -> bool {
-    matches!(&f.kind, Kind::Struct(n) if !f.repeated && BOXED.contains(&n.as_str()))
-}
-
 fn field_type(f: &Field) -> (String, Option<&'static str>) {
-    if is_boxed(f)
-        && let Kind::Struct(n) = &f.kind
-    {
-        return (format!("Option<Box<{n}>>"), Some("Option::is_none"));
-    }
     let base = match &f.kind {
         Kind::Int => "i64".to_string(),
         Kind::Decimal => "f64".to_string(),

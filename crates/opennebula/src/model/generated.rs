@@ -9626,7 +9626,7 @@ pub struct Vm {
     pub lock: Option<Lock>,
     /// `<MONITORING>` ([`VmMonitoring`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub monitoring: Option<Box<VmMonitoring>>,
+    pub monitoring: Option<VmMonitoring>,
     /// `<SCHED_ACTIONS>` (IDS).
     pub sched_actions: Vec<i64>,
     /// `<TEMPLATE>` (free-form template).
@@ -9692,7 +9692,7 @@ impl Decode for Vm {
                     b"ETIME" => f_etime = d.int(empty, "ETIME")?,
                     b"DEPLOY_ID" => f_deploy_id = d.string(empty)?,
                     b"LOCK" => f_lock = Some(Lock::decode(d, empty)?),
-                    b"MONITORING" => f_monitoring = Some(Box::new(VmMonitoring::decode(d, empty)?)),
+                    b"MONITORING" => f_monitoring = Some(VmMonitoring::decode(d, empty)?),
                     b"SCHED_ACTIONS" => d.ids(empty, &mut f_sched_actions)?,
                     b"TEMPLATE" => f_template = d.template(empty)?,
                     b"USER_TEMPLATE" => f_user_template = d.template(empty)?,
@@ -10875,7 +10875,7 @@ pub struct VmPoolVm {
     pub template: Template,
     /// `<MONITORING>` ([`VmMonitoring`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub monitoring: Option<Box<VmMonitoring>>,
+    pub monitoring: Option<VmMonitoring>,
     /// `<USER_TEMPLATE>` (free-form template).
     pub user_template: Template,
     /// `<HISTORY_RECORDS>` ([`VmPoolHistoryRecords`]).
@@ -10923,7 +10923,7 @@ impl Decode for VmPoolVm {
                     b"DEPLOY_ID" => f_deploy_id = d.string(empty)?,
                     b"LOCK" => f_lock = Some(Lock::decode(d, empty)?),
                     b"TEMPLATE" => f_template = d.template(empty)?,
-                    b"MONITORING" => f_monitoring = Some(Box::new(VmMonitoring::decode(d, empty)?)),
+                    b"MONITORING" => f_monitoring = Some(VmMonitoring::decode(d, empty)?),
                     b"USER_TEMPLATE" => f_user_template = d.template(empty)?,
                     b"HISTORY_RECORDS" => f_history_records = Some(VmPoolHistoryRecords::decode(d, empty)?),
                     _ => d.skip(empty)?,
