@@ -1,6 +1,6 @@
 //! pyvcloud 23.0.4's independent-disk calls (`VDC.create_disk`, `get_disk`, `get_disks`,
-//! `list_idisk`, `delete_disk`) against the vCloud simulator, at API 32 (size in bytes)
-//! and 36 (`sizeMb`). Skipped without `$NEBULAIR_PYTHON`, except under CI.
+//! `list_idisk`, `VApp.attach_disk_to_vm`, `detach_disk_from_vm`, `delete_disk`) against
+//! the vCloud simulator, at API 32 (size in bytes) and 36 (`sizeMb`). Skipped without `$NEBULAIR_PYTHON`, except under CI.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,6 +58,8 @@ async fn pyvcloud_creates_lists_and_deletes_disks() {
                 "busSubType": "VirtualSCSI",
                 "description": "from pyvcloud",
                 "attached": [],
+                "attached_after": ["db-01"],
+                "detached_after": [],
                 "by_id": name,
                 "listed": [name],
                 "gone": true,

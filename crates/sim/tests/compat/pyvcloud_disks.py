@@ -1,5 +1,6 @@
 """pyvcloud 23.0.4 against the simulator: independent disks through VDC.create_disk,
-get_disk, get_disks, list_idisk, delete_disk (API 32 sends size in bytes, API 36 sizeMb)."""
+get_disk, get_disks, list_idisk, VApp.attach_disk_to_vm / detach_disk_from_vm, delete_disk
+(API 32 sends size in bytes, API 36 sizeMb)."""
 import json
 import os
 import sys
@@ -8,6 +9,7 @@ import urllib3
 from pyvcloud.vcd.client import BasicLoginCredentials, Client
 from pyvcloud.vcd.exceptions import EntityNotFoundException
 from pyvcloud.vcd.org import Org
+from pyvcloud.vcd.vapp import VApp
 from pyvcloud.vcd.vdc import VDC
 
 urllib3.disable_warnings()
@@ -36,6 +38,18 @@ for version in ("32.0", "36.0"):
         "by_id": vdc.get_disk(disk_id=disk.get("id").split(":")[-1]).get("name"),
         "listed": sorted(d["name"] for d in vdc.list_idisk()),
     }
+    # VApp.attach_disk_to_vm / detach_disk_from_vm through the VM's disk:attach links.
+    vapp = VApp(c, resource=vdc.get_vapp("db-tier"))
+    task = vapp.attach_disk_to_vm(disk.get("href"), "db-01")
+    c.get_task_monitor().wait_for_success(task, poll_frequency=0.05)
+    attached = vdc.get_disk(name=name)
+    out[version]["attached_after"] = [
+        v.get("name") for v in getattr(attached["attached_vms"], "VmReference", [])]
+    task = vapp.detach_disk_from_vm(disk.get("href"), "db-01")
+    c.get_task_monitor().wait_for_success(task, poll_frequency=0.05)
+    detached = vdc.get_disk(name=name)
+    out[version]["detached_after"] = [
+        v.get("name") for v in getattr(detached["attached_vms"], "VmReference", [])]
     task = vdc.delete_disk(name=name)
     c.get_task_monitor().wait_for_success(task, poll_frequency=0.05)
     vdc.reload()
