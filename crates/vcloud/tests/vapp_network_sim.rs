@@ -115,6 +115,22 @@ async fn vapp_networks_isolated_and_bridged() {
         c.parent_network.as_ref().and_then(|p| p.name.as_deref()),
         Some("apps")
     );
+    // Fenced (natRouted) towards the same org network.
+    vapp.add_network(&VAppNetwork::fenced("apps-fenced", "apps").expect("spec"))
+        .wait()
+        .await
+        .expect("fenced");
+    let nets = vapp.networks().await.expect("networks");
+    let f = nets
+        .iter()
+        .find(|n| n.network_name.as_deref() == Some("apps-fenced"))
+        .and_then(|n| n.configuration.as_ref())
+        .expect("fenced conf");
+    assert_eq!(f.fence_mode.as_deref(), Some("natRouted"));
+    assert_eq!(
+        f.parent_network.as_ref().and_then(|p| p.name.as_deref()),
+        Some("apps")
+    );
     let e = vapp
         .add_network(&VAppNetwork::bridged("x", "no-such-network").expect("spec"))
         .wait()

@@ -7,7 +7,7 @@
 //! | operation | library | vCD request |
 //! |---|---|---|
 //! | list | [`VAppHandle::networks`] | `GET` the vApp (its `NetworkConfigSection`) |
-//! | add | [`VAppHandle::add_network`] with a [`VAppNetwork`] | `PUT .../networkConfigSection/` |
+//! | add | [`VAppHandle::add_network`] with a [`VAppNetwork`] (isolated, bridged or fenced) | `PUT .../networkConfigSection/` |
 //! | remove | [`VAppHandle::remove_network`] | the same, without it (refused while a VM NIC uses it) |
 //!
 //! ```
@@ -76,8 +76,11 @@ pub struct VAppNetwork {
     pub name: String,
     /// Isolated: its subnet.
     pub isolated: Option<IsolatedScope>,
-    /// Bridged: the org vDC network (its name).
+    /// Bridged or fenced: the org vDC network (its name).
     pub parent: Option<String>,
+    /// Fenced (`natRouted`): behind the vApp's own NAT router towards `parent`, so that
+    /// copies of the vApp can keep the same addresses.
+    pub fenced: bool,
 }
 
 fn mask(prefix: u8) -> u32 {
@@ -124,6 +127,7 @@ impl VAppNetwork {
                 pools: Vec::new(),
             }),
             parent: None,
+            fenced: false,
         })
     }
 
@@ -144,7 +148,19 @@ impl VAppNetwork {
             name: name.to_owned(),
             isolated: None,
             parent: Some(parent.to_owned()),
+            fenced: false,
         })
+    }
+
+    /// A fenced vApp network (`natRouted`) towards the org vDC network `org_network`:
+    /// the vApp's VMs keep their own addresses behind the vApp's router.
+    ///
+    /// # Errors
+    /// As [`bridged`](Self::bridged).
+    pub fn fenced(name: impl AsRef<str>, org_network: impl AsRef<str>) -> Result<Self> {
+        let mut n = Self::bridged(name, org_network)?;
+        n.fenced = true;
+        Ok(n)
     }
 
     /// Adds a static IP pool to an isolated network.
@@ -233,7 +249,7 @@ impl VAppNetwork {
             ),
             (None, p) => (
                 None,
-                "bridged",
+                if self.fenced { "natRouted" } else { "bridged" },
                 p.as_ref().map(|n| {
                     Box::new(Reference {
                         name: Some(n.clone()),
