@@ -30,6 +30,7 @@ guide_pages! {
     dr => "dr.md",
     metrics => "metrics.md",
     multi_cloud => "multi-cloud.md",
+    vcloud_catalogs => "vcloud-catalogs.md",
     simulator => "simulator.md",
     errors_and_retries => "errors-and-retries.md",
     reliability => "reliability.md",
