@@ -239,3 +239,116 @@ async fn api_tokens_are_created_used_and_revoked() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn service_accounts_through_the_device_grant() {
+    let sim = VcloudSimulator::builder().start().await.expect("sim");
+    let s = login(
+        &sim,
+        DEFAULT_ORG,
+        Credentials::password(DEFAULT_USER, DEFAULT_PASSWORD),
+    )
+    .await
+    .expect("login");
+    let admin = s.client().expect("client").admin();
+    let role = admin.role("vApp Author").await.expect("role");
+    let sw = "8b3f1f4e-2d6a-4c1b-9f0e-5a7d3c2b1a00";
+    let e = admin
+        .create_service_account(
+            "robot",
+            &role,
+            "not-a-uuid",
+            "1.0",
+            "https://ci.example.com",
+        )
+        .await
+        .expect_err("bad software id");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let sa = admin
+        .create_service_account("robot", &role, sw, "1.0", "https://ci.example.com")
+        .await
+        .expect("create");
+    assert_eq!(sa.status.as_deref(), Some("CREATED"));
+    assert_eq!(
+        sa.role.as_ref().and_then(|r| r.name.as_deref()),
+        Some("vApp Author")
+    );
+    assert_eq!(sa.software_id.as_deref(), Some(sw));
+
+    // The software asks, an administrator grants, the software gets its token.
+    let auth = admin
+        .authorize_service_account(&sa)
+        .await
+        .expect("authorize");
+    assert!(!format!("{auth:?}").contains(auth.device_code.expose_secret()));
+    assert_eq!(
+        admin
+            .service_account("robot")
+            .await
+            .expect("get")
+            .status
+            .as_deref(),
+        Some("REQUESTED")
+    );
+    let waiting = {
+        let admin = admin.clone();
+        let (sa, auth) = (sa.clone(), auth.clone());
+        tokio::spawn(async move { admin.service_account_token(&sa, &auth).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "pending until granted");
+    let e = admin
+        .grant_service_account("NOPE1234")
+        .await
+        .expect_err("unknown code");
+    assert_eq!(e.http_status(), Some(400));
+    admin
+        .grant_service_account(&auth.user_code)
+        .await
+        .expect("grant");
+    let token = waiting.await.expect("join").expect("token");
+    assert_eq!(
+        admin
+            .service_account("robot")
+            .await
+            .expect("get")
+            .status
+            .as_deref(),
+        Some("ACTIVE")
+    );
+    let secret = token.expose_secret().to_owned();
+    login(&sim, DEFAULT_ORG, Credentials::api_token(secret.clone()))
+        .await
+        .expect("the service account logs in");
+    assert_eq!(
+        admin
+            .service_accounts()
+            .await
+            .expect("list")
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["robot"]
+    );
+    assert!(
+        admin.api_tokens().await.expect("tokens").is_empty(),
+        "not a user's API token"
+    );
+
+    // Revoked: the token stops working; deleted: gone.
+    admin.revoke_service_account("robot").await.expect("revoke");
+    let e = login(&sim, DEFAULT_ORG, Credentials::api_token(secret))
+        .await
+        .expect_err("revoked");
+    assert_eq!(e.kind(), ErrorKind::Authentication);
+    admin.delete_service_account("robot").await.expect("delete");
+    assert_eq!(
+        admin
+            .service_account("robot")
+            .await
+            .expect_err("gone")
+            .kind(),
+        ErrorKind::NotFound
+    );
+    sim.shutdown().await;
+}

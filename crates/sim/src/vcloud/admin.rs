@@ -123,6 +123,21 @@ pub(crate) struct ApiClient {
     pub(crate) user: String,
     /// The API token, once exchanged.
     pub(crate) secret: Option<String>,
+    /// Set for a service account (registered with a `software_id`).
+    pub(crate) service: Option<ServiceAccount>,
+}
+
+/// What a service account adds to its OAuth client (vCD 10.4).
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceAccount {
+    pub(crate) software_id: String,
+    pub(crate) software_version: String,
+    pub(crate) uri: String,
+    pub(crate) role: usize,
+    /// `CREATED`, `REQUESTED`, `GRANTED`, `ACTIVE`.
+    pub(crate) status: &'static str,
+    /// The device authorization in progress: (device code, user code).
+    pub(crate) device: Option<(String, String)>,
 }
 
 /// The administration part of the simulator's state.
@@ -188,7 +203,15 @@ pub(crate) fn api_token_owner(st: &State, secret: &str) -> Option<(String, Strin
         .clients
         .iter()
         .find(|c| c.secret.as_deref() == Some(secret))
-        .map(|c| (c.user.clone(), c.org.clone()))
+        .map(|c| {
+            // A service account logs in as itself, a user's API token as that user.
+            let who = if c.service.is_some() {
+                &c.name
+            } else {
+                &c.user
+            };
+            (who.clone(), c.org.clone())
+        })
 }
 
 fn err(status: StatusCode, minor: &str, message: &str) -> Response {
@@ -710,6 +733,37 @@ pub(crate) fn register(ctx: &Ctx<'_>, org: Option<&str>) -> Response {
             &format!("A token named \"{name}\" already exists."),
         );
     }
+    let service = match s(&body, "software_id").map(str::trim) {
+        None => None,
+        Some(sw) => {
+            if Uuid::parse_str(sw).is_err() {
+                drop(st);
+                return bad("software_id must be a UUID.");
+            }
+            // `scope` names the role: `urn:vcloud:role:<name, percent-encoded>`.
+            let role_name = s(&body, "scope")
+                .and_then(|sc| sc.strip_prefix("urn:vcloud:role:"))
+                .map(|n| {
+                    url::form_urlencoded::parse(format!("n={n}").as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                })
+                .unwrap_or_else(|| "vApp Author".to_owned());
+            let Some(role) = (0..ROLES.len()).find(|i| ROLES[*i].0 == role_name) else {
+                drop(st);
+                return bad(&format!("Role \"{role_name}\" does not exist."));
+            };
+            Some(ServiceAccount {
+                software_id: sw.to_owned(),
+                software_version: s(&body, "software_version").unwrap_or("").to_owned(),
+                uri: s(&body, "client_uri").unwrap_or("").to_owned(),
+                role,
+                status: "CREATED",
+                device: None,
+            })
+        }
+    };
     let id = crate::random_uuid();
     st.admin.clients.push(ApiClient {
         id,
@@ -717,6 +771,7 @@ pub(crate) fn register(ctx: &Ctx<'_>, org: Option<&str>) -> Response {
         org: tok.org.clone(),
         user: tok.user.clone(),
         secret: None,
+        service,
     });
     json_response(
         StatusCode::OK,
@@ -753,7 +808,12 @@ pub(crate) fn exchange(
         .admin
         .clients
         .iter_mut()
-        .find(|c| c.id == id && c.user == tok.user && c.org.eq_ignore_ascii_case(&tok.org))
+        .find(|c| {
+            c.id == id
+                && c.service.is_none()
+                && c.user == tok.user
+                && c.org.eq_ignore_ascii_case(&tok.org)
+        })
         .ok_or("Unknown client_id.")?;
     if client.secret.is_some() {
         return Err("The token of this client was already issued.");
@@ -795,7 +855,9 @@ pub(crate) fn tokens(ctx: &Ctx<'_>) -> Response {
         .admin
         .clients
         .iter()
-        .filter(|c| c.user == tok.user && c.org.eq_ignore_ascii_case(&tok.org))
+        .filter(|c| {
+            c.service.is_none() && c.user == tok.user && c.org.eq_ignore_ascii_case(&tok.org)
+        })
         .map(|c| token_json(&st, c))
         .collect();
     drop(st);
@@ -822,4 +884,186 @@ pub(crate) fn token(ctx: &Ctx<'_>, id: &str) -> Response {
         }
         _ => bad("Unsupported method."),
     }
+}
+
+fn service_json(st: &State, c: &ApiClient, sa: &ServiceAccount) -> Value {
+    let org_id = st.org_by_name(&c.org).map(|o| o.id).unwrap_or_default();
+    json!({
+        "id": format!("urn:vcloud:serviceAccount:{}", c.id),
+        "name": c.name,
+        "softwareId": sa.software_id,
+        "softwareVersion": sa.software_version,
+        "role": role_ref(sa.role),
+        "uri": sa.uri,
+        "org": {"name": c.org, "id": format!("urn:vcloud:org:{org_id}")},
+        "status": sa.status
+    })
+}
+
+/// `GET /cloudapi/1.0.0/serviceAccounts`: the service accounts of the session's org.
+pub(crate) fn service_accounts(ctx: &Ctx<'_>) -> Response {
+    let tok = token!(ctx);
+    let st = ctx.lock();
+    let items: Vec<Value> = st
+        .admin
+        .clients
+        .iter()
+        .filter(|c| is_sys(&tok) || c.org.eq_ignore_ascii_case(&tok.org))
+        .filter_map(|c| c.service.as_ref().map(|sa| service_json(&st, c, sa)))
+        .collect();
+    drop(st);
+    super::query::cloudapi_page(ctx, items)
+}
+
+/// `GET`, `DELETE /cloudapi/1.0.0/serviceAccounts/{urn}` and `POST .../{urn}/revoke`.
+pub(crate) fn service_account(ctx: &Ctx<'_>, id: &str, revoke: bool) -> Response {
+    let tok = token!(ctx);
+    let mut st = ctx.lock();
+    let Some(i) = urn_uuid(id, "serviceAccount").and_then(|u| {
+        st.admin.clients.iter().position(|c| {
+            c.id == u
+                && c.service.is_some()
+                && (is_sys(&tok) || c.org.eq_ignore_ascii_case(&tok.org))
+        })
+    }) else {
+        drop(st);
+        return forbidden(id);
+    };
+    match (&ctx.method, revoke) {
+        (&http::Method::GET, false) => {
+            let c = &st.admin.clients[i];
+            let v = service_json(&st, c, c.service.as_ref().expect("a service account"));
+            json_response(StatusCode::OK, &v)
+        }
+        (&http::Method::POST, true) => {
+            let c = &mut st.admin.clients[i];
+            c.secret = None;
+            if let Some(sa) = c.service.as_mut() {
+                sa.status = "CREATED";
+                sa.device = None;
+            }
+            respond(StatusCode::NO_CONTENT, "application/json", "")
+        }
+        (&http::Method::DELETE, false) => {
+            st.admin.clients.remove(i);
+            respond(StatusCode::NO_CONTENT, "application/json", "")
+        }
+        _ => bad("Unsupported method."),
+    }
+}
+
+/// `POST /oauth/tenant/{org}/device_authorization` (form `client_id`): starts the device
+/// authorization of a service account.
+pub(crate) fn device_authorization(ctx: &Ctx<'_>, org: Option<&str>) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&ctx.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let client_id = form
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .and_then(|(_, v)| Uuid::parse_str(v).ok());
+    let org_name = org.unwrap_or(SYSTEM_ORG);
+    let mut st = ctx.lock();
+    let Some(c) = client_id.and_then(|u| {
+        st.admin
+            .clients
+            .iter_mut()
+            .find(|c| c.id == u && c.service.is_some() && c.org.eq_ignore_ascii_case(org_name))
+    }) else {
+        drop(st);
+        return oauth_error("invalid_client", "Unknown client_id.");
+    };
+    let device = format!("{}", crate::random_uuid().simple());
+    let user_code = crate::random_uuid().simple().to_string()[..8].to_uppercase();
+    if let Some(sa) = c.service.as_mut() {
+        sa.status = "REQUESTED";
+        sa.device = Some((device.clone(), user_code.clone()));
+    }
+    let origin = ctx.shared.origin.clone();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "device_code": device,
+            "user_code": user_code,
+            "verification_uri": format!("{origin}/tenant/{org_name}/administration/settings/service-accounts"),
+            "expires_in": 600,
+            "interval": 1
+        }),
+    )
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// `POST /cloudapi/1.0.0/deviceLookup/grant` (`{"userCode"}`): an administrator of the
+/// org grants a requested service account.
+pub(crate) fn grant(ctx: &Ctx<'_>) -> Response {
+    let tok = token!(ctx);
+    let body = match body_json(ctx) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let code = s(&body, "userCode").unwrap_or("").trim().to_uppercase();
+    let mut st = ctx.lock();
+    let Some(sa) = st
+        .admin
+        .clients
+        .iter_mut()
+        .filter(|c| is_sys(&tok) || c.org.eq_ignore_ascii_case(&tok.org))
+        .filter_map(|c| c.service.as_mut())
+        .find(|sa| sa.device.as_ref().is_some_and(|(_, u)| *u == code))
+    else {
+        drop(st);
+        return bad(&format!(
+            "No service account waits for the user code \"{code}\"."
+        ));
+    };
+    sa.status = "GRANTED";
+    respond(StatusCode::NO_CONTENT, "application/json", "")
+}
+
+/// The `device_code` grant: `Ok((name, org, secret))` once the service account is granted;
+/// `Err(("authorization_pending", ..))` before.
+pub(crate) fn device_token(
+    st: &mut State,
+    client_id: &str,
+    device_code: &str,
+    org: &str,
+) -> Result<(String, String, String), (&'static str, &'static str)> {
+    let id = Uuid::parse_str(client_id).map_err(|_| ("invalid_client", "Unknown client_id."))?;
+    let c = st
+        .admin
+        .clients
+        .iter_mut()
+        .find(|c| c.id == id && c.org.eq_ignore_ascii_case(org))
+        .ok_or(("invalid_client", "Unknown client_id."))?;
+    let sa = c
+        .service
+        .as_mut()
+        .ok_or(("invalid_client", "The client is not a service account."))?;
+    if sa.device.as_ref().map(|(d, _)| d.as_str()) != Some(device_code) {
+        return Err(("invalid_grant", "Unknown or expired device_code."));
+    }
+    match sa.status {
+        "REQUESTED" => {
+            return Err((
+                "authorization_pending",
+                "The service account is not granted yet.",
+            ));
+        }
+        "GRANTED" => {}
+        _ => return Err(("invalid_grant", "The device_code was already used.")),
+    }
+    let secret = format!(
+        "{}{}",
+        crate::random_uuid().simple(),
+        crate::random_uuid().simple()
+    );
+    sa.status = "ACTIVE";
+    c.secret = Some(secret.clone());
+    Ok((c.name.clone(), c.org.clone(), secret))
 }

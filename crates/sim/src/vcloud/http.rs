@@ -178,6 +178,20 @@ fn dispatch(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Respon
         (M::GET | M::DELETE, ["cloudapi", "1.0.0", "tokens", id]) => admin::token(&ctx, id),
         (M::POST, ["oauth", "tenant", org, "register"]) => admin::register(&ctx, Some(org)),
         (M::POST, ["oauth", "provider", "register"]) => admin::register(&ctx, None),
+        (M::POST, ["oauth", "tenant", org, "device_authorization"]) => {
+            admin::device_authorization(&ctx, Some(org))
+        }
+        (M::POST, ["oauth", "provider", "device_authorization"]) => {
+            admin::device_authorization(&ctx, None)
+        }
+        (M::GET, ["cloudapi", "1.0.0", "serviceAccounts"]) => admin::service_accounts(&ctx),
+        (M::GET | M::DELETE, ["cloudapi", "1.0.0", "serviceAccounts", id]) => {
+            admin::service_account(&ctx, id, false)
+        }
+        (M::POST, ["cloudapi", "1.0.0", "serviceAccounts", id, "revoke"]) => {
+            admin::service_account(&ctx, id, true)
+        }
+        (M::POST, ["cloudapi", "1.0.0", "deviceLookup", "grant"]) => admin::grant(&ctx),
         // NSX-T edge gateways (cloudapi)
         (M::GET, ["cloudapi", "1.0.0", "edgeGateways"]) => nsxt::list(&ctx),
         (M::GET, ["cloudapi", "1.0.0", "edgeGateways", id]) => nsxt::get(&ctx, id),

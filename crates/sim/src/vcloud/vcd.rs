@@ -279,10 +279,33 @@ pub(crate) fn oauth_token(ctx: &Ctx<'_>, org: Option<&str>) -> Response {
             }),
         );
     }
+    if get("grant_type") == Some("urn:ietf:params:oauth:grant-type:device_code") {
+        let org_name = org.unwrap_or(SYSTEM_ORG);
+        let mut st = ctx.lock();
+        let (name, org_name, secret) = match super::admin::device_token(
+            &mut st,
+            get("client_id").unwrap_or_default(),
+            get("device_code").unwrap_or_default(),
+            org_name,
+        ) {
+            Ok(x) => x,
+            Err((code, m)) => return oauth_error(code, m),
+        };
+        let jwt = st.issue_token(TokenKind::VcdJwt, &name, &org_name);
+        return json(
+            StatusCode::OK,
+            &json!({
+                "access_token": jwt,
+                "token_type": "Bearer",
+                "expires_in": ctx.shared.cfg.token_lifetime.as_secs(),
+                "refresh_token": secret,
+            }),
+        );
+    }
     if get("grant_type") != Some("refresh_token") {
         return oauth_error(
             "unsupported_grant_type",
-            "Only grant_type=refresh_token and urn:ietf:params:oauth:grant-type:jwt-bearer are supported.",
+            "Only grant_type=refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer and urn:ietf:params:oauth:grant-type:device_code are supported.",
         );
     }
     let presented = get("refresh_token").unwrap_or_default();

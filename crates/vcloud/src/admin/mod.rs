@@ -7,6 +7,7 @@
 //! | users | [`Admin::users`], [`Admin::user`], [`Admin::create_user`], [`Admin::set_user_enabled`], [`Admin::delete_user`] | `GET`/`POST .../users`, `GET`/`PUT`/`DELETE .../users/{id}` |
 //! | roles and rights | [`Admin::roles`], [`Admin::role`], [`Admin::role_rights`] | `GET .../roles`, `GET .../roles/{id}/rights` |
 //! | API tokens | [`Admin::create_api_token`], [`Admin::api_tokens`], [`Admin::delete_api_token`] | `POST /oauth/tenant/{org}/register`, `POST /oauth/tenant/{org}/token` (`jwt-bearer` grant), `GET`/`DELETE .../tokens[/{id}]` |
+//! | service accounts | [`Admin::create_service_account`], [`Admin::authorize_service_account`], [`Admin::grant_service_account`], [`Admin::service_account_token`], [`Admin::service_accounts`], [`Admin::revoke_service_account`], [`Admin::delete_service_account`] | `POST /oauth/tenant/{org}/register` (with `software_id`), `.../device_authorization`, `POST .../deviceLookup/grant`, the token endpoint's `device_code` grant, `GET`/`DELETE .../serviceAccounts[/{id}]`, `POST .../{id}/revoke` |
 //!
 //! Names are looked up with a FIQL filter (`name==...`, `username==...`); a missing name
 //! is [`ErrorKind::NotFound`], a name several entries share [`ErrorKind::InvalidInput`].
@@ -49,7 +50,10 @@ use nebulair_core::{Error, ErrorKind, ExposeSecret, Result, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub use model::{AdminOrg, ApiToken, EntityRef, NewApiToken, Password, Right, Role, User};
+pub use model::{
+    AdminOrg, ApiToken, DeviceAuthorization, EntityRef, NewApiToken, Password, Right, Role,
+    ServiceAccount, User,
+};
 
 use crate::client::{Accept, ApiRequest, VcdClient};
 use crate::cloudapi::{CloudApi, ListParams};
@@ -116,6 +120,19 @@ fn is_urn(text: &str, kind: &str) -> bool {
 #[derive(Debug, Deserialize)]
 struct Registered {
     client_id: String,
+}
+
+/// What `oauth/.../device_authorization` answers.
+#[derive(Deserialize)]
+struct DeviceAnswer {
+    device_code: String,
+    user_code: String,
+    #[serde(default)]
+    verification_uri: Option<String>,
+    #[serde(default)]
+    expires_in: u64,
+    #[serde(default)]
+    interval: u64,
 }
 
 /// What `oauth/.../token` answers for the `jwt-bearer` grant.
@@ -425,6 +442,242 @@ impl Admin {
             token,
             secret: SecretString::from(granted.refresh_token),
         })
+    }
+
+    async fn oauth_context(&self) -> Result<String> {
+        let session: serde_json::Value = self.api.get("sessions/current").await?;
+        let org = session["org"]["name"]
+            .as_str()
+            .ok_or_else(|| Error::protocol("the current session names no org"))?;
+        Ok(if org.eq_ignore_ascii_case("system") {
+            "provider".to_owned()
+        } else {
+            format!("tenant/{org}")
+        })
+    }
+
+    /// Creates a service account of the session's org (vCD 10.4, API 37.0): registers an
+    /// OAuth client with `software_id` (a UUID), `software_version`, `uri` and the role
+    /// as its scope. It starts `CREATED`; [`authorize_service_account`](Self::authorize_service_account)
+    /// starts its activation.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] for an empty name or a software id that is not a UUID
+    /// (nothing sent); vCD's refusal.
+    pub async fn create_service_account(
+        &self,
+        name: &str,
+        role: &Role,
+        software_id: &str,
+        software_version: &str,
+        uri: &str,
+    ) -> Result<ServiceAccount> {
+        if name.trim().is_empty() {
+            return Err(Error::invalid_input("a service account needs a name"));
+        }
+        if uuid::Uuid::parse_str(software_id.trim()).is_err() {
+            return Err(Error::invalid_input(format!(
+                "the software id {software_id:?} is not a UUID"
+            )));
+        }
+        let context = self.oauth_context().await?;
+        let scope = format!(
+            "urn:vcloud:role:{}",
+            url::form_urlencoded::byte_serialize(role.name.as_bytes()).collect::<String>()
+        );
+        let reg: Registered = self
+            .api
+            .workloads()
+            .client()
+            .send(
+                ApiRequest::post(format!("oauth/{context}/register"))
+                    .accept(Accept::Json)
+                    .json(&serde_json::json!({
+                        "client_name": name.trim(),
+                        "software_id": software_id.trim(),
+                        "software_version": software_version,
+                        "client_uri": uri,
+                        "scope": scope,
+                    }))?,
+            )
+            .await?
+            .json()?;
+        self.api
+            .get(&format!(
+                "serviceAccounts/urn:vcloud:serviceAccount:{}",
+                reg.client_id
+            ))
+            .await
+    }
+
+    /// The service accounts of the session's org.
+    ///
+    /// # Errors
+    /// Request errors.
+    pub async fn service_accounts(&self) -> Result<Vec<ServiceAccount>> {
+        self.api
+            .list_all("serviceAccounts", &ListParams::new().sort_asc("name"))
+            .await
+    }
+
+    /// A service account by name or id.
+    ///
+    /// # Errors
+    /// As [`org`](Self::org).
+    pub async fn service_account(&self, name_or_id: &str) -> Result<ServiceAccount> {
+        if is_urn(name_or_id, "serviceAccount") {
+            return self
+                .api
+                .get(&format!("serviceAccounts/{}", name_or_id.trim()))
+                .await;
+        }
+        let found = self.find("serviceAccounts", "name", name_or_id).await?;
+        one(
+            "service account",
+            name_or_id.trim(),
+            found,
+            |s: &ServiceAccount| &s.name,
+            |s| s.id.as_deref(),
+        )
+    }
+
+    /// Starts the device authorization of a service account (what the software itself
+    /// does): the answer's `user_code` goes to an administrator.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] for an account without an id; vCD's refusal.
+    pub async fn authorize_service_account(
+        &self,
+        account: &ServiceAccount,
+    ) -> Result<DeviceAuthorization> {
+        let client_id = account
+            .client_id()
+            .ok_or_else(|| Error::protocol("the service account has no id"))?;
+        let context = self.oauth_context().await?;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client_id)
+            .finish();
+        let a: DeviceAnswer = self
+            .api
+            .workloads()
+            .client()
+            .send(
+                ApiRequest::post(format!("oauth/{context}/device_authorization"))
+                    .accept(Accept::Json)
+                    .body("application/x-www-form-urlencoded", form),
+            )
+            .await?
+            .json()?;
+        Ok(DeviceAuthorization {
+            device_code: SecretString::from(a.device_code),
+            user_code: a.user_code,
+            verification_uri: a.verification_uri,
+            expires_in: a.expires_in,
+            interval: a.interval.max(1),
+        })
+    }
+
+    /// Grants a requested service account by its user code (an administrator of the org).
+    ///
+    /// # Errors
+    /// vCD's refusal for a code nothing waits for.
+    pub async fn grant_service_account(&self, user_code: &str) -> Result<()> {
+        self.api
+            .change_and_wait(
+                Method::POST,
+                "deviceLookup/grant",
+                Some(&serde_json::json!({ "userCode": user_code.trim() })),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Polls the token endpoint (the `device_code` grant) every `auth.interval` seconds
+    /// until the account is granted, and returns its API token (a refresh token, shown
+    /// once; log in with it through `Credentials::api_token`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Timeout`] when `auth.expires_in` passes while still pending; vCD's
+    /// refusal (an unknown or used device code).
+    pub async fn service_account_token(
+        &self,
+        account: &ServiceAccount,
+        auth: &DeviceAuthorization,
+    ) -> Result<SecretString> {
+        let client_id = account
+            .client_id()
+            .ok_or_else(|| Error::protocol("the service account has no id"))?;
+        let context = self.oauth_context().await?;
+        let deadline =
+            tokio::time::Instant::now() + std::time::Duration::from_secs(auth.expires_in.max(1));
+        loop {
+            let form = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+                .append_pair("client_id", client_id)
+                .append_pair("device_code", auth.device_code.expose_secret())
+                .finish();
+            let sent = self
+                .api
+                .workloads()
+                .client()
+                .send(
+                    ApiRequest::post(format!("oauth/{context}/token"))
+                        .accept(Accept::Json)
+                        .body("application/x-www-form-urlencoded", form),
+                )
+                .await;
+            match sent {
+                Ok(resp) => {
+                    let g: Granted = resp.json()?;
+                    return Ok(SecretString::from(g.refresh_token));
+                }
+                Err(e)
+                    if e.service()
+                        .and_then(|s| s.code_name())
+                        .is_some_and(|c| c == "authorization_pending")
+                        || e.to_string().contains("authorization_pending") =>
+                {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!("service account {:?} was not granted in time", account.name),
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(auth.interval)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Revokes a service account's tokens (it goes back to `CREATED`).
+    ///
+    /// # Errors
+    /// As [`service_account`](Self::service_account); request errors.
+    pub async fn revoke_service_account(&self, name_or_id: &str) -> Result<()> {
+        let sa = self.service_account(name_or_id).await?;
+        let id = sa
+            .id
+            .ok_or_else(|| Error::protocol("the service account has no id"))?;
+        self.api
+            .change_and_wait::<()>(Method::POST, &format!("serviceAccounts/{id}/revoke"), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a service account.
+    ///
+    /// # Errors
+    /// As [`service_account`](Self::service_account); request errors.
+    pub async fn delete_service_account(&self, name_or_id: &str) -> Result<()> {
+        let sa = self.service_account(name_or_id).await?;
+        let id = sa
+            .id
+            .ok_or_else(|| Error::protocol("the service account has no id"))?;
+        self.api
+            .change_and_wait::<()>(Method::DELETE, &format!("serviceAccounts/{id}"), None)
+            .await?;
+        Ok(())
     }
 
     /// The API tokens of the session's user (`type==REFRESH`).

@@ -247,6 +247,80 @@ impl fmt::Debug for NewApiToken {
     }
 }
 
+/// A service account (`/cloudapi/1.0.0/serviceAccounts/{id}`, vCD 10.4): an OAuth
+/// client with a role of its own, activated through the device authorization grant.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ServiceAccount {
+    /// `urn:vcloud:serviceAccount:<uuid>` (the uuid is its OAuth `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The name.
+    #[serde(default)]
+    pub name: String,
+    /// The software's id (a UUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The software's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    /// Its role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<EntityRef>,
+    /// The software's URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Its org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<EntityRef>,
+    /// `CREATED`, `REQUESTED`, `GRANTED` or `ACTIVE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Every other field, kept as received.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ServiceAccount {
+    /// Its OAuth `client_id` (the uuid of its id).
+    pub fn client_id(&self) -> Option<&str> {
+        self.id
+            .as_deref()?
+            .strip_prefix("urn:vcloud:serviceAccount:")
+    }
+}
+
+/// A device authorization in progress (OAuth 2.0 device grant): show `user_code` to an
+/// administrator of the org, who grants it ([`Admin::grant_service_account`](super::Admin::grant_service_account));
+/// the `device_code` is a secret that `Debug` never shows.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DeviceAuthorization {
+    /// The code the software polls with.
+    pub device_code: SecretString,
+    /// The code an administrator grants.
+    pub user_code: String,
+    /// Where an administrator grants it in the vCD UI.
+    pub verification_uri: Option<String>,
+    /// Seconds until the codes expire.
+    pub expires_in: u64,
+    /// Seconds between two polls.
+    pub interval: u64,
+}
+
+impl fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("device_code", &nebulair_core::secret::REDACTED)
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
