@@ -18,6 +18,14 @@
 //!   `assertion`, the `client_id`) answers the API token once, as `refresh_token`; that
 //!   token then logs in with the `refresh_token` grant until it is deleted
 //!   (`GET .../tokens?filter=type==REFRESH`, `DELETE .../tokens/{urn}`).
+//! - Service accounts (vCD 10.4): the same `register` with a `software_id` (and the role in
+//!   `scope`, `urn:vcloud:role:<name>`) makes a `CREATED` account
+//!   (`GET .../serviceAccounts[/{urn}]`); `POST /oauth/.../device_authorization` answers a
+//!   device code and a user code (`REQUESTED`); `POST .../deviceLookup/grant` with the user
+//!   code grants it (`GRANTED`); the token endpoint's
+//!   `urn:ietf:params:oauth:grant-type:device_code` grant answers `authorization_pending`
+//!   until then, and the API token once (`ACTIVE`); the account logs in as itself with it
+//!   until `POST .../{urn}/revoke` or `DELETE`.
 //!
 //! Lists page, filter (FIQL) and sort as the other cloudapi lists (`nsxt.rs`). The texts
 //! of the refusals are the simulator's own; vCD's exact wording is not recorded.
