@@ -25,6 +25,7 @@ pub(crate) struct VAppNet {
     pub(crate) gateway: String,
     pub(crate) netmask: String,
     pub(crate) ranges: Vec<(String, String)>,
+    pub(crate) description: String,
 }
 
 fn attr<'e>(el: &'e Element, k: &str) -> Option<&'e str> {
@@ -47,6 +48,36 @@ fn parent_href(st: &State, base: &str, vdc: Uuid, name: &str) -> Option<String> 
         .find(|n| n.vdc == vdc && n.name == name && n.ready)
         .map(|n| format!("{base}/api/network/{}", n.id))
 }
+
+/// The vApp's `NetworkConfigSection`: inside the vApp document, or (`root`) as a document
+/// of its own with its namespaces. Its `edit` link is what pyvcloud PUTs the section to.
+pub(crate) fn section_xml(st: &State, base: &str, app: &VApp, root: bool) -> String {
+    let href = format!("{base}/api/vApp/vapp-{}/networkConfigSection/", app.id);
+    let ns = if root {
+        format!(
+            " xmlns=\"{}\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\"",
+            super::xml::NS_VCLOUD
+        )
+    } else {
+        String::new()
+    };
+    let mut out = format!(
+        "<NetworkConfigSection{ns}{} ovf:required=\"false\"><ovf:Info>The configuration parameters for logical networks</ovf:Info><Link{}/>",
+        attrs(&[("href", href.as_str()), ("type", MT_SECTION)]),
+        attrs(&[
+            ("rel", "edit"),
+            ("href", href.as_str()),
+            ("type", MT_SECTION)
+        ])
+    );
+    for n in &app.networks {
+        out.push_str(&network_config_xml(st, base, app, n));
+    }
+    out.push_str("</NetworkConfigSection>");
+    out
+}
+
+const MT_SECTION: &str = "application/vnd.vmware.vcloud.networkConfigSection+xml";
 
 /// The `NetworkConfig` element of vApp network `name`.
 pub(crate) fn network_config_xml(st: &State, base: &str, app: &VApp, name: &str) -> String {
@@ -87,8 +118,12 @@ pub(crate) fn network_config_xml(st: &State, base: &str, app: &VApp, name: &str)
             ));
         }
     }
+    let desc = cfg
+        .filter(|c| !c.description.is_empty())
+        .map(|c| format!("<Description>{}</Description>", esc(&c.description)))
+        .unwrap_or_default();
     format!(
-        "<NetworkConfig networkName=\"{}\"><Configuration>{conf}<FenceMode>{}</FenceMode></Configuration><IsDeployed>{}</IsDeployed></NetworkConfig>",
+        "<NetworkConfig networkName=\"{}\">{desc}<Configuration>{conf}<FenceMode>{}</FenceMode></Configuration><IsDeployed>{}</IsDeployed></NetworkConfig>",
         esc(name),
         esc(fence),
         app.deployed
@@ -155,6 +190,7 @@ pub(crate) fn parse_section(
                         .collect()
                 })
                 .unwrap_or_default(),
+            description: nc.child_text("Description").unwrap_or("").to_owned(),
         };
         if fence == "isolated" {
             let (Some(gw), Some(mask)) = (ip(&net.gateway), ip(&net.netmask)) else {

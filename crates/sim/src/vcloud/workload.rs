@@ -1016,17 +1016,7 @@ pub(crate) fn vapp_xml(st: &State, base: &str, app: &VApp) -> String {
             ("type", "application/vnd.vmware.vcloud.leaseSettingsSection+xml"),
         ])
     ));
-    out.push_str(&format!(
-        "<NetworkConfigSection{} ovf:required=\"false\"><ovf:Info>The configuration parameters for logical networks</ovf:Info>",
-        a(&[
-            ("href", &format!("{self_href}/networkConfigSection/")),
-            ("type", "application/vnd.vmware.vcloud.networkConfigSection+xml"),
-        ])
-    ));
-    for n in &app.networks {
-        out.push_str(&super::vapp_net::network_config_xml(st, base, app, n));
-    }
-    out.push_str("</NetworkConfigSection>");
+    out.push_str(&super::vapp_net::section_xml(st, base, app, false));
     out.push_str(&format!("<DateCreated>{}</DateCreated>", esc(&app.created)));
     out.push_str(&format!(
         "<Owner type=\"application/vnd.vmware.vcloud.owner+xml\"><User{}/></Owner>",
@@ -2284,23 +2274,7 @@ pub(crate) fn section_get(ctx: &Ctx<'_>, id: &str, path: &[&str]) -> Response {
         ),
         (Some(Target::VApp(app_id)), ["networkConfigSection"]) => {
             let app = st.vapps.iter().find(|x| x.id == app_id).expect("present");
-            let mut body = format!(
-                "<NetworkConfigSection xmlns=\"{NS_VCLOUD}\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\"{} ovf:required=\"false\"><ovf:Info>The configuration parameters for logical networks</ovf:Info>",
-                a(&[
-                    (
-                        "href",
-                        &format!("{base}/api/vApp/vapp-{app_id}/networkConfigSection/")
-                    ),
-                    (
-                        "type",
-                        "application/vnd.vmware.vcloud.networkConfigSection+xml"
-                    ),
-                ])
-            );
-            for n in &app.networks {
-                body.push_str(&super::vapp_net::network_config_xml(&st, &base, app, n));
-            }
-            body.push_str("</NetworkConfigSection>");
+            let body = super::vapp_net::section_xml(&st, &base, app, true);
             ok_xml(
                 ctx,
                 "application/vnd.vmware.vcloud.networkConfigSection+xml",
