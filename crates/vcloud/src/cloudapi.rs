@@ -52,7 +52,7 @@ use nebulair_core::{Error, Result};
 use crate::client::{Accept, ApiRequest, VcdResponse};
 use crate::query::Filter;
 use crate::task::Task;
-use crate::workload::{Workloads, is_busy_entity};
+use crate::workload::Workloads;
 
 /// The cloudapi root every path here is relative to.
 pub const ROOT: &str = "cloudapi/1.0.0";
@@ -314,11 +314,6 @@ impl CloudApi {
         };
         self.ws.client().get_task(&location).await.map(Some)
     }
-}
-
-/// Whether an error is the cloudapi's (or the XML API's) `BUSY_ENTITY`.
-pub fn is_busy(err: &Error) -> bool {
-    is_busy_entity(err)
 }
 
 #[cfg(test)]

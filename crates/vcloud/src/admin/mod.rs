@@ -95,7 +95,10 @@ fn one<T>(
     match hits.as_slice() {
         [i] => {
             let i = *i;
-            Ok(items.into_iter().nth(i).expect("index from the same list"))
+            items
+                .into_iter()
+                .nth(i)
+                .ok_or_else(|| Error::protocol(format!("the {what} list changed while read")))
         }
         [] => Err(Error::new(
             ErrorKind::NotFound,
