@@ -2,7 +2,8 @@
 //! vDC's edge gateway, or direct on an external network), get, update, delete.
 //!
 //! Rules as vCD applies them: the gateway and every static IP pool lie inside the subnet
-//! (gateway plus prefix length or netmask), pools do not contain the gateway or overlap;
+//! (gateway plus prefix length or netmask), pools do not contain the gateway, the network
+//! or broadcast address, or overlap;
 //! a routed network needs an edge gateway of the same vDC, a direct one the provider's
 //! external network; names are unique in the vDC without regard to case
 //! (`DUPLICATE_NAME`); a network a vApp or VM of the vDC uses is not deleted (400); an
@@ -310,6 +311,14 @@ fn parse_network(st: &State, vdc: Uuid, doc: &Element) -> Result<OrgNetwork, Str
                     ));
                 }
             }
+            let net = u32::from(gateway) & mask(prefix);
+            let range = u32::from(a)..=u32::from(b);
+            if range.contains(&net) || range.contains(&(net | !mask(prefix))) {
+                return Err(format!(
+                    "The IP range {a}-{b} holds the network or broadcast address of {}/{prefix}.",
+                    Ipv4Addr::from(net)
+                ));
+            }
             if (u32::from(a)..=u32::from(b)).contains(&u32::from(gateway)) {
                 return Err(format!(
                     "The IP range {a}-{b} contains the gateway {gateway}."
@@ -615,5 +624,54 @@ mod tests {
         let gw: Ipv4Addr = "10.0.5.1".parse().expect("ip");
         assert!(in_subnet("10.0.5.200".parse().expect("ip"), gw, 24));
         assert!(!in_subnet("10.0.6.2".parse().expect("ip"), gw, 24));
+    }
+
+    fn isolated(pools: &[(&str, &str)]) -> Result<OrgNetwork, String> {
+        let ranges: String = pools
+            .iter()
+            .map(|(a, b)| {
+                format!("<IpRange><StartAddress>{a}</StartAddress><EndAddress>{b}</EndAddress></IpRange>")
+            })
+            .collect();
+        let doc = x::parse(&format!(
+            "<OrgVdcNetwork xmlns=\"{NS_VCLOUD}\" name=\"n\"><Configuration><IpScopes><IpScope>\
+             <IsInherited>false</IsInherited><Gateway>10.0.5.1</Gateway>\
+             <Netmask>255.255.255.0</Netmask><IpRanges>{ranges}</IpRanges></IpScope></IpScopes>\
+             <FenceMode>isolated</FenceMode></Configuration></OrgVdcNetwork>"
+        ))?;
+        let st = State::new(&crate::vcloud::Config::default());
+        parse_network(&st, Uuid::nil(), &doc)
+    }
+
+    #[test]
+    fn pools_are_checked_as_vcd_checks_them() {
+        let n = isolated(&[("10.0.5.10", "10.0.5.20"), ("10.0.5.30", "10.0.5.254")]).expect("ok");
+        assert_eq!(
+            (n.gateway.to_string(), n.prefix, n.pools.len()),
+            ("10.0.5.1".into(), 24, 2)
+        );
+        for (pools, says) in [
+            (&[("10.0.5.20", "10.0.5.10")][..], "ends before it starts"),
+            (
+                &[("10.0.5.200", "10.0.6.3")][..],
+                "not within the network 10.0.5.0/24",
+            ),
+            (
+                &[("10.0.5.0", "10.0.5.9")][..],
+                "network or broadcast address",
+            ),
+            (
+                &[("10.0.5.250", "10.0.5.255")][..],
+                "network or broadcast address",
+            ),
+            (&[("10.0.5.1", "10.0.5.9")][..], "contains the gateway"),
+            (
+                &[("10.0.5.10", "10.0.5.20"), ("10.0.5.15", "10.0.5.30")][..],
+                "overlaps",
+            ),
+        ] {
+            let err = isolated(pools).expect_err(says);
+            assert!(err.contains(says), "{pools:?}: {err}");
+        }
     }
 }

@@ -216,7 +216,13 @@ pub(crate) fn parse_section(
                     return Err(format!("Invalid IP range {s} - {e}."));
                 };
                 let (a, b) = (u32::from(a), u32::from(b));
-                if a > b || a & m != netw || b & m != netw || (a..=b).contains(&u32::from(gw)) {
+                if a > b
+                    || a & m != netw
+                    || b & m != netw
+                    || a == netw
+                    || b == netw | !m
+                    || (a..=b).contains(&u32::from(gw))
+                {
                     return Err(format!(
                         "The IP range {s} - {e} is not a range of host addresses of {}/{} without the gateway.",
                         Ipv4Addr::from(netw),
@@ -265,4 +271,45 @@ pub(crate) fn parse_section(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vcloud::xml::{NS_VCLOUD, parse};
+
+    fn isolated(start: &str, end: &str) -> Result<Vec<(String, VAppNet)>, String> {
+        let st = State::new(&crate::vcloud::Config::default());
+        let doc = parse(&format!(
+            "<NetworkConfigSection xmlns=\"{NS_VCLOUD}\"><NetworkConfig networkName=\"back\">\
+             <Configuration><IpScopes><IpScope><IsInherited>false</IsInherited>\
+             <Gateway>172.30.0.1</Gateway><Netmask>255.255.255.0</Netmask><IpRanges><IpRange>\
+             <StartAddress>{start}</StartAddress><EndAddress>{end}</EndAddress></IpRange>\
+             </IpRanges></IpScope></IpScopes><FenceMode>isolated</FenceMode></Configuration>\
+             </NetworkConfig></NetworkConfigSection>"
+        ))?;
+        // a vApp of the seed's vDC without VMs, so that no NIC holds the seed's networks
+        let mut app = st.vapps[0].clone();
+        app.id = Uuid::nil();
+        parse_section(&st, &app, &doc)
+    }
+
+    #[test]
+    fn isolated_pools_hold_host_addresses_only() {
+        let nets = isolated("172.30.0.10", "172.30.0.20").expect("a good pool");
+        assert_eq!(nets[0].1.ranges.len(), 1);
+        for (a, b) in [
+            ("172.30.0.0", "172.30.0.9"),
+            ("172.30.0.200", "172.30.0.255"),
+            ("172.30.0.1", "172.30.0.9"),
+            ("172.30.0.20", "172.30.0.10"),
+            ("172.30.0.200", "172.30.1.3"),
+        ] {
+            let err = isolated(a, b).expect_err(a);
+            assert!(
+                err.contains("not a range of host addresses"),
+                "{a}-{b}: {err}"
+            );
+        }
+    }
 }

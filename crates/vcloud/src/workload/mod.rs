@@ -54,6 +54,7 @@ pub mod ops;
 pub mod org;
 pub mod params;
 pub mod reconfig;
+pub mod subnet;
 pub mod transfer;
 pub mod vapp;
 pub mod vapp_network;
@@ -87,11 +88,12 @@ pub use params::{
 pub use reconfig::{
     AdminPassword, BusType, DiskSpec, GuestCustomization, NicSpec, NicUpdate, ToolsStatus,
 };
+pub use subnet::Subnet;
 pub use transfer::{
     ProgressFn, TransferError, TransferOptions, TransferProgress, UploadReport, media_image_type,
 };
 pub use vapp::{DeleteOptions, VAppHandle};
-pub use vapp_network::{IsolatedScope, VAppNetwork};
+pub use vapp_network::VAppNetwork;
 pub use vdc::VdcHandle;
 pub use vm::VmHandle;
 

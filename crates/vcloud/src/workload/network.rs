@@ -38,6 +38,7 @@ use tokio::sync::OnceCell;
 
 use super::id::Locator;
 use super::ops::{Pending, Workloads, task_of};
+use super::subnet::{Subnet, parse_ip};
 use super::vdc::VdcHandle;
 use crate::Task;
 use crate::client::ApiRequest;
@@ -83,7 +84,7 @@ impl NetworkError {
         std::error::Error::source(err).and_then(|s| s.downcast_ref::<NetworkError>())
     }
 
-    fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
         NetworkError::InvalidValue {
             what,
             reason: reason.into(),
@@ -130,20 +131,6 @@ impl FenceMode {
     }
 }
 
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix))
-    }
-}
-
-fn parse_ip(what: &'static str, s: &str) -> std::result::Result<Ipv4Addr, NetworkError> {
-    s.trim()
-        .parse()
-        .map_err(|_| NetworkError::invalid(what, format!("{s:?} is not an IPv4 address")))
-}
-
 /// What a new org vDC network should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrgNetwork {
@@ -153,18 +140,14 @@ pub struct NewOrgNetwork {
     pub description: String,
     /// How it reaches the outside.
     pub fence: FenceMode,
-    /// The gateway address.
-    pub gateway: Ipv4Addr,
-    /// The subnet prefix length (1 to 30).
-    pub prefix: u8,
+    /// The gateway, prefix length and static IP pools.
+    pub subnet: Subnet,
     /// The first DNS server.
     pub dns1: Option<Ipv4Addr>,
     /// The second DNS server.
     pub dns2: Option<Ipv4Addr>,
     /// The DNS suffix.
     pub dns_suffix: Option<String>,
-    /// The static IP pools (first, last).
-    pub pools: Vec<(Ipv4Addr, Ipv4Addr)>,
     /// Shared with the other vDCs of the org.
     pub shared: bool,
 }
@@ -174,38 +157,15 @@ impl NewOrgNetwork {
         if name.trim().is_empty() {
             return Err(NetworkError::invalid("network name", "it is empty"));
         }
-        let (ip, prefix) = cidr.split_once('/').ok_or_else(|| {
-            NetworkError::invalid(
-                "gateway",
-                format!("{cidr:?} is not gateway/prefix, e.g. 10.0.0.1/24"),
-            )
-        })?;
-        let gateway = parse_ip("gateway", ip)?;
-        let prefix: u8 = prefix
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| (1..=30).contains(p))
-            .ok_or_else(|| {
-                NetworkError::invalid("prefix length", format!("{prefix:?} is not 1 to 30"))
-            })?;
-        let host = u32::from(gateway) & !mask(prefix);
-        if host == 0 || host == !mask(prefix) {
-            return Err(NetworkError::invalid(
-                "gateway",
-                format!("{gateway} is the network or broadcast address of /{prefix}"),
-            ));
-        }
+        let subnet = Subnet::parse(cidr)?;
         Ok(NewOrgNetwork {
             name: name.to_owned(),
             description: String::new(),
             fence,
-            gateway,
-            prefix,
+            subnet,
             dns1: None,
             dns2: None,
             dns_suffix: None,
-            pools: Vec::new(),
             shared: false,
         })
     }
@@ -290,47 +250,11 @@ impl NewOrgNetwork {
     /// Adds a static IP pool from `first` to `last`.
     ///
     /// # Errors
-    /// [`NetworkError::InvalidValue`] for a malformed address, a range that ends before
-    /// it starts, lies (partly) outside the subnet, contains the gateway, or overlaps
+    /// As [`Subnet::add_pool`]: a malformed address, a range that ends before it starts,
+    /// reaches outside the subnet's host addresses, contains the gateway, or overlaps
     /// another pool.
     pub fn pool(mut self, first: &str, last: &str) -> std::result::Result<Self, NetworkError> {
-        let (a, b) = (parse_ip("IP pool", first)?, parse_ip("IP pool", last)?);
-        if u32::from(a) > u32::from(b) {
-            return Err(NetworkError::invalid(
-                "IP pool",
-                format!("{a}-{b} ends before it starts"),
-            ));
-        }
-        let net = u32::from(self.gateway) & mask(self.prefix);
-        for ip in [a, b] {
-            if u32::from(ip) & mask(self.prefix) != net {
-                return Err(NetworkError::invalid(
-                    "IP pool",
-                    format!(
-                        "{a}-{b} lies outside the subnet {}/{}",
-                        Ipv4Addr::from(net),
-                        self.prefix
-                    ),
-                ));
-            }
-        }
-        if (u32::from(a)..=u32::from(b)).contains(&u32::from(self.gateway)) {
-            return Err(NetworkError::invalid(
-                "IP pool",
-                format!("{a}-{b} contains the gateway {}", self.gateway),
-            ));
-        }
-        if self
-            .pools
-            .iter()
-            .any(|(c, d)| u32::from(a) <= u32::from(*d) && u32::from(*c) <= u32::from(b))
-        {
-            return Err(NetworkError::invalid(
-                "IP pool",
-                format!("{a}-{b} overlaps another pool"),
-            ));
-        }
-        self.pools.push((a, b));
+        self.subnet.add_pool(first, last)?;
         Ok(self)
     }
 
@@ -338,11 +262,12 @@ impl NewOrgNetwork {
     pub fn to_xml(&self) -> String {
         let mut scope = XmlElement::new_ns(NS, "IpScope")
             .with_child(XmlElement::new_ns(NS, "IsInherited").with_text("false"))
-            .with_child(XmlElement::new_ns(NS, "Gateway").with_text(self.gateway.to_string()))
+            .with_child(
+                XmlElement::new_ns(NS, "Gateway").with_text(self.subnet.gateway.to_string()),
+            )
             // Netmask rather than SubnetPrefixLength: every API version accepts it.
             .with_child(
-                XmlElement::new_ns(NS, "Netmask")
-                    .with_text(Ipv4Addr::from(mask(self.prefix)).to_string()),
+                XmlElement::new_ns(NS, "Netmask").with_text(self.subnet.netmask().to_string()),
             );
         if let Some(d) = self.dns1 {
             scope.push_child(XmlElement::new_ns(NS, "Dns1").with_text(d.to_string()));
@@ -354,9 +279,9 @@ impl NewOrgNetwork {
             scope.push_child(XmlElement::new_ns(NS, "DnsSuffix").with_text(s.clone()));
         }
         scope.push_child(XmlElement::new_ns(NS, "IsEnabled").with_text("true"));
-        if !self.pools.is_empty() {
+        if !self.subnet.pools.is_empty() {
             let mut ranges = XmlElement::new_ns(NS, "IpRanges");
-            for (a, b) in &self.pools {
+            for (a, b) in &self.subnet.pools {
                 ranges.push_child(
                     XmlElement::new_ns(NS, "IpRange")
                         .with_child(XmlElement::new_ns(NS, "StartAddress").with_text(a.to_string()))

@@ -36,11 +36,10 @@
 //! # tokio::runtime::Runtime::new().expect("rt").block_on(run()).expect("vapp networks");
 //! ```
 
-use std::net::Ipv4Addr;
-
 use nebulair_core::{Error, Result};
 
 use super::ops::Pending;
+use super::subnet::Subnet;
 use super::vapp::VAppHandle;
 use crate::client::ApiRequest;
 use crate::model::vcd::{
@@ -52,20 +51,8 @@ use crate::model::vcd::{
 pub const MT_NETWORK_CONFIG_SECTION: &str =
     "application/vnd.vmware.vcloud.networkConfigSection+xml";
 
-fn invalid(what: &str, why: impl std::fmt::Display) -> Error {
-    Error::invalid_input(format!("vApp network: {what}: {why}"))
-}
-
-/// The subnet of an isolated vApp network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct IsolatedScope {
-    /// The gateway address.
-    pub gateway: Ipv4Addr,
-    /// The prefix length.
-    pub prefix: u8,
-    /// Static IP pools (first, last).
-    pub pools: Vec<(Ipv4Addr, Ipv4Addr)>,
+fn invalid(what: &'static str, why: impl std::fmt::Display) -> Error {
+    super::NetworkError::invalid(what, why.to_string()).into()
 }
 
 /// A vApp network to add.
@@ -75,7 +62,7 @@ pub struct VAppNetwork {
     /// Its name (what VM NICs name).
     pub name: String,
     /// Isolated: its subnet.
-    pub isolated: Option<IsolatedScope>,
+    pub isolated: Option<Subnet>,
     /// Bridged or fenced: the org vDC network (its name).
     pub parent: Option<String>,
     /// Fenced (`natRouted`): behind the vApp's own NAT router towards `parent`, so that
@@ -83,49 +70,23 @@ pub struct VAppNetwork {
     pub fenced: bool,
 }
 
-fn mask(prefix: u8) -> u32 {
-    u32::MAX << (32 - u32::from(prefix))
-}
-
 impl VAppNetwork {
     /// An isolated vApp network with this gateway and prefix (`172.30.0.1/24`).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) for an empty
-    /// name, or a gateway that is not `address/prefix` (prefix 1 to 30) or is its subnet's
-    /// network or broadcast address.
+    /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput), with a
+    /// [`NetworkError`](super::NetworkError) as its source, for an empty name, or a
+    /// gateway that is not `address/prefix` (prefix 1 to 30) or is its subnet's network or
+    /// broadcast address.
     pub fn isolated(name: impl AsRef<str>, gateway_cidr: &str) -> Result<Self> {
         let name = name.as_ref().trim();
         if name.is_empty() {
             return Err(invalid("name", "it is empty"));
         }
-        let (a, p) = gateway_cidr
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| invalid("gateway", format!("{gateway_cidr:?} is not address/prefix")))?;
-        let gw: Ipv4Addr = a
-            .parse()
-            .map_err(|_| invalid("gateway", format!("{a:?} is not an IPv4 address")))?;
-        let prefix: u8 = p
-            .parse()
-            .ok()
-            .filter(|p| (1..=30).contains(p))
-            .ok_or_else(|| invalid("gateway", format!("prefix {p:?} is not 1 to 30")))?;
-        let m = mask(prefix);
-        let net = u32::from(gw) & m;
-        if u32::from(gw) == net || u32::from(gw) == net | !m {
-            return Err(invalid(
-                "gateway",
-                format!("{gw} is the network or broadcast address of /{prefix}"),
-            ));
-        }
+        let subnet = Subnet::parse(gateway_cidr)?;
         Ok(VAppNetwork {
             name: name.to_owned(),
-            isolated: Some(IsolatedScope {
-                gateway: gw,
-                prefix,
-                pools: Vec::new(),
-            }),
+            isolated: Some(subnet),
             parent: None,
             fenced: false,
         })
@@ -166,70 +127,34 @@ impl VAppNetwork {
     /// Adds a static IP pool to an isolated network.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput) for a bridged
-    /// network, a range out of order, outside the subnet, holding the gateway, or
-    /// overlapping another range.
+    /// [`ErrorKind::InvalidInput`](nebulair_core::ErrorKind::InvalidInput), with a
+    /// [`NetworkError`](super::NetworkError) as its source, for a bridged network, and as
+    /// [`Subnet::add_pool`]: a range out of order, outside the subnet's host addresses,
+    /// holding the gateway, or overlapping another range.
     pub fn pool(mut self, first: &str, last: &str) -> Result<Self> {
-        let Some(IsolatedScope {
-            gateway: gw,
-            prefix,
-            pools,
-        }) = self.isolated.as_mut()
-        else {
+        let Some(subnet) = self.isolated.as_mut() else {
             return Err(invalid(
                 "pool",
                 "a bridged network takes its org network's pools",
             ));
         };
-        let parse = |t: &str| {
-            t.trim()
-                .parse::<Ipv4Addr>()
-                .map_err(|_| invalid("pool", format!("{t:?} is not an IPv4 address")))
-        };
-        let (a, b) = (parse(first)?, parse(last)?);
-        let (x, y, m) = (u32::from(a), u32::from(b), mask(*prefix));
-        let net = u32::from(*gw) & m;
-        if x > y {
-            return Err(invalid("pool", format!("{a}-{b} is out of order")));
-        }
-        if x & m != net || y & m != net || x == net || y == net | !m {
-            return Err(invalid(
-                "pool",
-                format!("{a}-{b} is not inside {}/{prefix}", Ipv4Addr::from(net)),
-            ));
-        }
-        if (x..=y).contains(&u32::from(*gw)) {
-            return Err(invalid("pool", format!("{a}-{b} holds the gateway {gw}")));
-        }
-        if pools
-            .iter()
-            .any(|(s, e)| u32::from(*s) <= y && x <= u32::from(*e))
-        {
-            return Err(invalid("pool", format!("{a}-{b} overlaps another pool")));
-        }
-        pools.push((a, b));
+        subnet.add_pool(first, last)?;
         Ok(self)
     }
 
     fn to_config(&self) -> VAppNetworkConfiguration {
         let (ip_scopes, fence, parent) = match (&self.isolated, &self.parent) {
-            (
-                Some(IsolatedScope {
-                    gateway: gw,
-                    prefix,
-                    pools,
-                }),
-                _,
-            ) => (
+            (Some(subnet), _) => (
                 Some(Box::new(IpScopes {
                     ip_scopes: vec![IpScope {
                         is_inherited: Some(false),
-                        gateway: Some(gw.to_string()),
-                        netmask: Some(Ipv4Addr::from(mask(*prefix)).to_string()),
+                        gateway: Some(subnet.gateway.to_string()),
+                        netmask: Some(subnet.netmask().to_string()),
                         is_enabled: Some(true),
-                        ip_ranges: (!pools.is_empty()).then(|| {
+                        ip_ranges: (!subnet.pools.is_empty()).then(|| {
                             Box::new(IpRanges {
-                                ip_ranges: pools
+                                ip_ranges: subnet
+                                    .pools
                                     .iter()
                                     .map(|(s, e)| IpRange {
                                         start_address: Some(s.to_string()),
