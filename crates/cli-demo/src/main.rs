@@ -204,4 +204,42 @@ mod tests {
     fn command_tree_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    /// `--in VDC` (where to look a name up) and the global `--vdc` (the vDC a vca login
+    /// opens) are separate arguments: neither value leaks into the other.
+    #[test]
+    fn in_vdc_is_not_the_login_vdc() {
+        for (cmd, path) in [
+            (&["vapp", "list"][..], &["vapp", "list"][..]),
+            (&["vm", "list"][..], &["vm", "list"][..]),
+            (&["disk", "list"][..], &["disk", "list"][..]),
+            (&["network", "list"][..], &["network", "list"][..]),
+        ] {
+            let args = ["nebulair", "vcloud", "--service", "vca", "--vdc", "LOGIN"]
+                .into_iter()
+                .chain(cmd.iter().copied())
+                .chain(["--in", "TARGET"]);
+            let m = Cli::command()
+                .try_get_matches_from(args)
+                .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+            let mut leaf = m.subcommand_matches("vcloud").expect("vcloud");
+            assert_eq!(
+                leaf.get_one::<String>("vdc").map(String::as_str),
+                Some("LOGIN")
+            );
+            for p in path {
+                leaf = leaf.subcommand_matches(p).expect("subcommand");
+            }
+            assert_eq!(
+                leaf.get_one::<String>("in_vdc").map(String::as_str),
+                Some("TARGET"),
+                "{cmd:?}"
+            );
+            assert_eq!(
+                leaf.get_one::<String>("vdc").map(String::as_str),
+                Some("LOGIN"),
+                "{cmd:?}"
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
-//! `nebulair vcloud edge|firewall|nat|ipsec|org|user|token` against the vCloud
-//! simulator (org, user and token: administration over the cloudapi, secrets from files,
-//! never printed). The
+//! `nebulair vcloud edge|firewall|nat|ipsec|org|user|token|service-account` against the
+//! vCloud simulator (org, user, token and service account: administration over the
+//! cloudapi, secrets from and to files, never printed). The
 //! edge commands pick the cloudapi for NSX-T edges, re-read what they changed, refuse what
 //! NSX-T cannot express, and never print a pre-shared key.
 
@@ -367,4 +367,91 @@ fn orgs_users_and_api_tokens_from_the_command_line() {
         err.to_lowercase().contains("right") || err.contains("403") || err.contains("FORBIDDEN"),
         "{err}"
     );
+}
+
+#[test]
+fn service_accounts_from_the_command_line() {
+    let env = Env::start();
+    let sw = "8b3f1f4e-2d6a-4c1b-9f0e-5a7d3c2b1a00";
+    let err = env.fails(&[
+        "service-account",
+        "create",
+        "robot",
+        "--role",
+        "vApp Author",
+        "--software-id",
+        "not-a-uuid",
+    ]);
+    assert!(err.contains("UUID"), "{err}");
+    let created = env.json(&[
+        "service-account",
+        "create",
+        "robot",
+        "--role",
+        "vApp Author",
+        "--software-id",
+        sw,
+        "--uri",
+        "https://ci.example.com",
+    ]);
+    assert_eq!(created["status"], "CREATED");
+    assert_eq!(created["role"]["name"], "vApp Author");
+    assert_eq!(created["softwareId"], sw);
+    assert_eq!(names(&env.json(&["service-account", "list"])), ["robot"]);
+
+    // Request, grant and token in one go; the token goes to a 0600 file only.
+    let dir = tempfile::tempdir().expect("dir");
+    let tok = dir.path().join("robot.token");
+    let out = env
+        .vcd()
+        .args([
+            "service-account",
+            "activate",
+            "robot",
+            "-o",
+            "json",
+            "-vv",
+            "--output-file",
+        ])
+        .arg(&tok)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let secret = std::fs::read_to_string(&tok).expect("token file");
+    let secret = secret.trim();
+    assert!(!secret.is_empty());
+    assert!(!stdout_of(&out).contains(secret) && !stderr_of(&out).contains(secret));
+    let shown: Value = serde_json::from_str(&stdout_of(&out)).expect("json");
+    assert_eq!(shown["service_account"]["status"], "ACTIVE");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&tok).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The token logs in as the service account.
+    let out = env
+        .vcd()
+        .env_remove("VCD_PASSWORD")
+        .env("VCD_API_TOKEN", secret)
+        .args(["--service", "api-token", "vapp", "list", "-o", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    // A code nothing waits for is refused; revoke goes back to CREATED; delete.
+    let err = env.fails(&["service-account", "grant", "ZZZZ-ZZZZ"]);
+    assert!(!err.is_empty());
+    let revoked = env.json(&["service-account", "revoke", "robot", "--yes"]);
+    assert_eq!(revoked["status"], "CREATED");
+    env.json(&["service-account", "delete", "robot", "--yes"]);
+    assert!(
+        env.json(&["service-account", "list"])
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let err = env.fails(&["service-account", "show", "robot"]);
+    assert!(err.contains("robot"), "{err}");
 }

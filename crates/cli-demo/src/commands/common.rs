@@ -248,6 +248,19 @@ fn first_line_secret(text: &str) -> Option<SecretString> {
     (!line.is_empty()).then(|| SecretString::from(line.to_owned()))
 }
 
+/// Reports that the `what` named `name` was deleted: `{"deleted": name}` as data, or
+/// `deleted <what> <name>` in a table.
+pub(crate) fn print_deleted(
+    p: &crate::output::Printer,
+    what: &str,
+    name: &str,
+) -> Result<(), Failure> {
+    p.print(&serde_json::json!({ "deleted": name }), || {
+        format!("deleted {what} {name}\n")
+    })
+    .map_err(io_failure)
+}
+
 /// A failure to write the output (stdout closed or full).
 pub(crate) fn io_failure(e: std::io::Error) -> Failure {
     Failure::new("writing the output", Error::from(e))

@@ -20,7 +20,9 @@ use serde_json::Value;
 
 use crate::Ctx;
 use crate::commands::common::{TlsArgs, block_on, io_failure, read_secret_file, read_secret_stdin};
-use crate::commands::vcloud_admin::{OrgSub, TokenSub, UserSub, org, token, user};
+use crate::commands::vcloud_admin::{
+    OrgSub, ServiceAccountSub, TokenSub, UserSub, org, service_account, token, user,
+};
 use crate::commands::vcloud_ans::{FirewallSub, IpsecSub, NatSub, firewall, ipsec, nat};
 use crate::commands::vcloud_catalog::{
     CatalogSub, MediaSub, TemplateSub, catalog, media, template,
@@ -165,6 +167,10 @@ enum VcloudSub {
     /// API tokens of the session's user: list, create (written to a file), delete.
     #[command(subcommand)]
     Token(TokenSub),
+    /// Service accounts of the session's org: list, show, create, activate (token written
+    /// to a file), grant, revoke, delete.
+    #[command(subcommand)]
+    ServiceAccount(ServiceAccountSub),
     /// vApps: list, show, create from a template, deploy, power actions, rename, delete.
     Vapp {
         #[command(flatten)]
@@ -371,6 +377,12 @@ impl VcloudCmd {
                 let client = VcdClient::with_config(org_info, &self.conn.http(&ctx)?)
                     .during("configuring the vCD client")?;
                 token(sub, &client, ctx).await
+            }
+            VcloudSub::ServiceAccount(sub) => {
+                let org_info = self.conn.login(&ctx).await?.org_info;
+                let client = VcdClient::with_config(org_info, &self.conn.http(&ctx)?)
+                    .during("configuring the vCD client")?;
+                service_account(sub, &client, ctx).await
             }
             VcloudSub::Vapp { task, sub } => {
                 let org = self.conn.login(&ctx).await?.org_info;

@@ -1,15 +1,17 @@
-//! `nebulair vcloud org|user|token ...`: org administration over the cloudapi (orgs for
-//! system administrators, users, roles, API tokens).
+//! `nebulair vcloud org|user|token|service-account ...`: org administration over the
+//! cloudapi (orgs for system administrators, users, roles, API tokens, service accounts).
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
 use nebulair_core::ExposeSecret;
 use nebulair_vcloud::VcdClient;
-use nebulair_vcloud::admin::{AdminOrg, EntityRef, User};
+use nebulair_vcloud::admin::{AdminOrg, EntityRef, ServiceAccount, User};
 
 use crate::Ctx;
-use crate::commands::common::{Confirm, io_failure, read_secret_file, read_secret_stdin};
+use crate::commands::common::{
+    Confirm, io_failure, print_deleted, read_secret_file, read_secret_stdin,
+};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -155,6 +157,70 @@ pub(crate) enum TokenSub {
     },
 }
 
+/// `vcloud service-account ...`: service accounts of the session's org (vCD 10.4+), OAuth
+/// clients with a role of their own, activated through the device authorization grant.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceAccountSub {
+    /// The service accounts of the session's org.
+    List,
+    /// One service account, by name or id.
+    Show {
+        /// The service account.
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+    },
+    /// Register a service account (status CREATED until activated).
+    Create {
+        /// Its name.
+        name: String,
+        /// The role it acts with (name or id).
+        #[arg(long)]
+        role: String,
+        /// The id of the software that uses it (a UUID of your choosing, kept per product).
+        #[arg(long, value_name = "UUID")]
+        software_id: String,
+        /// The software's version.
+        #[arg(long, value_name = "VERSION", default_value = "1.0.0")]
+        software_version: String,
+        /// The software's URI (informational).
+        #[arg(long, value_name = "URI", default_value = "")]
+        uri: String,
+    },
+    /// Activate a service account in one go, as an administrator of its org: request its
+    /// activation, grant the request, and write its API token to FILE (mode 0600; never
+    /// printed).
+    Activate {
+        /// The service account.
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+        /// Where to write the token.
+        #[arg(long, value_name = "FILE")]
+        output_file: PathBuf,
+    },
+    /// Grant an activation that the software itself requested, by the user code it shows.
+    Grant {
+        /// The user code (e.g. `ABCD-EFGH`).
+        #[arg(value_name = "USER_CODE")]
+        user_code: String,
+    },
+    /// Revoke a service account's tokens (back to CREATED).
+    Revoke {
+        /// The service account.
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    /// Delete a service account.
+    Delete {
+        /// The service account.
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+}
+
 fn org_table(orgs: &[AdminOrg]) -> String {
     let mut t = Table::new(["NAME", "DISPLAY NAME", "ENABLED", "VDCS", "USERS", "ID"]);
     for o in orgs {
@@ -252,10 +318,7 @@ pub(crate) async fn org(sub: OrgSub, client: &VcdClient, ctx: Ctx) -> Result<(),
                 .delete_org(&org, force, recursive)
                 .await
                 .during(format!("deleting org {org:?}"))?;
-            p.print(&serde_json::json!({ "deleted": o.name }), || {
-                format!("org {} deleted\n", o.name)
-            })
-            .map_err(io_failure)
+            print_deleted(&p, "org", &o.name)
         }
     }
 }
@@ -347,10 +410,7 @@ pub(crate) async fn user(sub: UserSub, client: &VcdClient, ctx: Ctx) -> Result<(
                 .delete_user(&user)
                 .await
                 .during(format!("deleting user {user:?}"))?;
-            p.print(&serde_json::json!({ "deleted": u.username }), || {
-                format!("user {} deleted\n", u.username)
-            })
-            .map_err(io_failure)
+            print_deleted(&p, "user", &u.username)
         }
         UserSub::Roles { rights: Some(role) } => {
             let rights = admin
@@ -399,6 +459,155 @@ fn write_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     f.write_all(b"\n")
 }
 
+fn write_token_file(path: &std::path::Path, secret: &str) -> Result<String, Failure> {
+    write_secret(path, secret).map_err(|e| {
+        Failure::new(
+            format!("writing the token to {}", path.display()),
+            nebulair_core::Error::with_source(
+                nebulair_core::ErrorKind::InvalidInput,
+                e.to_string(),
+                e,
+            ),
+        )
+    })?;
+    Ok(path.display().to_string())
+}
+
+fn account_text(a: &ServiceAccount) -> String {
+    let name = |r: &Option<EntityRef>| r.as_ref().and_then(|r| r.name.clone()).unwrap_or_default();
+    key_values(&[
+        ("name", a.name.clone()),
+        ("id", a.id.clone().unwrap_or_default()),
+        ("status", a.status.clone().unwrap_or_default()),
+        ("role", name(&a.role)),
+        ("org", name(&a.org)),
+        ("software id", a.software_id.clone().unwrap_or_default()),
+        (
+            "software version",
+            a.software_version.clone().unwrap_or_default(),
+        ),
+        ("uri", a.uri.clone().unwrap_or_default()),
+    ])
+}
+
+/// Runs `vcloud service-account ...`.
+pub(crate) async fn service_account(
+    sub: ServiceAccountSub,
+    client: &VcdClient,
+    ctx: Ctx,
+) -> Result<(), Failure> {
+    let p = ctx.printer;
+    let admin = client.admin();
+    let one = |a: ServiceAccount| {
+        let text = account_text(&a);
+        p.print(&a, || text).map_err(io_failure)
+    };
+    match sub {
+        ServiceAccountSub::List => {
+            let all = admin
+                .service_accounts()
+                .await
+                .during("listing the service accounts")?;
+            p.print(&all, || {
+                let mut t = Table::new(["NAME", "STATUS", "ROLE", "SOFTWARE ID", "ID"]);
+                for a in &all {
+                    t.row([
+                        a.name.clone(),
+                        a.status.clone().unwrap_or_default(),
+                        a.role
+                            .as_ref()
+                            .and_then(|r| r.name.clone())
+                            .unwrap_or_default(),
+                        a.software_id.clone().unwrap_or_default(),
+                        a.id.clone().unwrap_or_default(),
+                    ]);
+                }
+                t.render()
+            })
+            .map_err(io_failure)
+        }
+        ServiceAccountSub::Show { name } => one(admin
+            .service_account(&name)
+            .await
+            .during(format!("reading service account {name:?}"))?),
+        ServiceAccountSub::Create {
+            name,
+            role,
+            software_id,
+            software_version,
+            uri,
+        } => {
+            let role = admin
+                .role(&role)
+                .await
+                .during(format!("looking up role {role:?}"))?;
+            one(admin
+                .create_service_account(&name, &role, &software_id, &software_version, &uri)
+                .await
+                .during(format!("creating service account {name:?}"))?)
+        }
+        ServiceAccountSub::Activate { name, output_file } => {
+            let during = format!("activating service account {name:?}");
+            let account = admin.service_account(&name).await.during(&during)?;
+            let auth = admin
+                .authorize_service_account(&account)
+                .await
+                .during(&during)?;
+            admin
+                .grant_service_account(&auth.user_code)
+                .await
+                .during(&during)?;
+            let token = admin
+                .service_account_token(&account, &auth)
+                .await
+                .during(&during)?;
+            let path = write_token_file(&output_file, token.expose_secret())?;
+            let account = admin.service_account(&name).await.during(&during)?;
+            p.print(
+                &serde_json::json!({ "service_account": account, "written_to": path }),
+                || format!("service account {name} activated; its token is written to {path} (mode 0600)\n"),
+            )
+            .map_err(io_failure)
+        }
+        ServiceAccountSub::Grant { user_code } => {
+            admin
+                .grant_service_account(&user_code)
+                .await
+                .during(format!("granting user code {user_code:?}"))?;
+            p.print(&serde_json::json!({ "granted": user_code }), || {
+                format!("user code {user_code} granted\n")
+            })
+            .map_err(io_failure)
+        }
+        ServiceAccountSub::Revoke { name, confirm } => {
+            if !confirm.approve(
+                &ctx,
+                &[format!("revoke the tokens of service account {name}")],
+            )? {
+                return Ok(());
+            }
+            admin
+                .revoke_service_account(&name)
+                .await
+                .during(format!("revoking service account {name:?}"))?;
+            one(admin
+                .service_account(&name)
+                .await
+                .during(format!("reading service account {name:?}"))?)
+        }
+        ServiceAccountSub::Delete { name, confirm } => {
+            if !confirm.approve(&ctx, &[format!("delete service account {name}")])? {
+                return Ok(());
+            }
+            admin
+                .delete_service_account(&name)
+                .await
+                .during(format!("deleting service account {name:?}"))?;
+            print_deleted(&p, "service account", &name)
+        }
+    }
+}
+
 /// Runs `vcloud token ...`.
 pub(crate) async fn token(sub: TokenSub, client: &VcdClient, ctx: Ctx) -> Result<(), Failure> {
     let p = ctx.printer;
@@ -431,17 +640,7 @@ pub(crate) async fn token(sub: TokenSub, client: &VcdClient, ctx: Ctx) -> Result
                 .create_api_token(&name)
                 .await
                 .during(format!("creating API token {name:?}"))?;
-            write_secret(&output_file, created.secret.expose_secret()).map_err(|e| {
-                Failure::new(
-                    format!("writing the token to {}", output_file.display()),
-                    nebulair_core::Error::with_source(
-                        nebulair_core::ErrorKind::InvalidInput,
-                        e.to_string(),
-                        e,
-                    ),
-                )
-            })?;
-            let path = output_file.display().to_string();
+            let path = write_token_file(&output_file, created.secret.expose_secret())?;
             p.print(
                 &serde_json::json!({ "token": created.token, "written_to": path }),
                 || format!("API token {name} created; written to {path} (mode 0600)\n"),
@@ -456,10 +655,7 @@ pub(crate) async fn token(sub: TokenSub, client: &VcdClient, ctx: Ctx) -> Result
                 .delete_api_token(&token)
                 .await
                 .during(format!("deleting API token {token:?}"))?;
-            p.print(&serde_json::json!({ "deleted": token }), || {
-                format!("API token {token} deleted\n")
-            })
-            .map_err(io_failure)
+            print_deleted(&p, "API token", &token)
         }
     }
 }

@@ -13,7 +13,7 @@ use nebulair_vcloud::workload::{CatalogHandle, TransferOptions, TransferProgress
 use serde::Serialize;
 
 use crate::Ctx;
-use crate::commands::common::io_failure;
+use crate::commands::common::{io_failure, print_deleted};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -340,10 +340,7 @@ pub(crate) async fn catalog(sub: CatalogSub, client: &VcdClient, ctx: Ctx) -> Re
                         f.hint("a catalog that holds items is deleted with --recursive")
                     }
                 })?;
-            p.print(&serde_json::json!({ "deleted": name }), || {
-                format!("deleted catalog {name}\n")
-            })
-            .map_err(io_failure)
+            print_deleted(&p, "catalog", &name)
         }
     }
 }

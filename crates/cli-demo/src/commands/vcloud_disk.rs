@@ -7,7 +7,7 @@ use nebulair_vcloud::workload::{DiskBus, DiskHandle, IndependentDisk, Locator, N
 use serde::Serialize;
 
 use crate::Ctx;
-use crate::commands::common::io_failure;
+use crate::commands::common::{io_failure, print_deleted};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -19,7 +19,7 @@ pub(crate) enum DiskSub {
     /// The independent disks of a vDC.
     List {
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
     /// One disk (by name in the vDC, or by id).
@@ -27,7 +27,7 @@ pub(crate) enum DiskSub {
         /// The disk.
         disk: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
     /// Create a disk and wait for it.
@@ -35,7 +35,7 @@ pub(crate) enum DiskSub {
         /// Its name.
         name: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// Its size in MiB.
         #[arg(long)]
@@ -55,7 +55,7 @@ pub(crate) enum DiskSub {
         /// The disk.
         disk: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// The vApp of the VM.
         #[arg(long)]
@@ -69,7 +69,7 @@ pub(crate) enum DiskSub {
         /// The disk.
         disk: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// The vApp of the VM.
         #[arg(long)]
@@ -83,7 +83,7 @@ pub(crate) enum DiskSub {
         /// The disk.
         disk: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// The new size in MiB.
         #[arg(long)]
@@ -94,7 +94,7 @@ pub(crate) enum DiskSub {
         /// The disk.
         disk: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
 }
@@ -278,10 +278,7 @@ pub(crate) async fn disk(sub: DiskSub, client: &VcdClient, ctx: Ctx) -> Result<(
             let h = handle(&vdc, &disk);
             let name = h.get().await.during("reading the disk")?.name;
             h.delete().wait().await.during("deleting the disk")?;
-            p.print(&serde_json::json!({ "deleted": name }), || {
-                format!("deleted disk {name}\n")
-            })
-            .map_err(io_failure)
+            print_deleted(&p, "disk", &name)
         }
     }
 }

@@ -6,7 +6,7 @@ use nebulair_vcloud::workload::{Locator, NewOrgNetwork, OrgNetwork, OrgNetworkHa
 use serde::Serialize;
 
 use crate::Ctx;
-use crate::commands::common::io_failure;
+use crate::commands::common::{io_failure, print_deleted};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 
@@ -27,7 +27,7 @@ pub(crate) enum NetworkSub {
     /// The networks of a vDC.
     List {
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
     /// One network.
@@ -35,7 +35,7 @@ pub(crate) enum NetworkSub {
         /// The network (name or id).
         network: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
     /// Create a network and wait for it.
@@ -43,7 +43,7 @@ pub(crate) enum NetworkSub {
         /// Its name.
         name: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// The gateway and prefix length, e.g. 10.0.0.1/24.
         #[arg(long, value_name = "IP/PREFIX")]
@@ -75,7 +75,7 @@ pub(crate) enum NetworkSub {
         /// The network (name or id).
         network: String,
         /// The vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
     },
 }
@@ -237,11 +237,7 @@ pub(crate) async fn network(sub: NetworkSub, client: &VcdClient, ctx: Ctx) -> Re
             let h = ws.vdc(vdc.as_str()).network(Locator::parse(&network));
             let name = h.get().await.during("reading the network")?.name;
             h.delete().wait().await.during("deleting the network")?;
-            ctx.printer
-                .print(&serde_json::json!({ "deleted": name }), || {
-                    format!("deleted network {name}\n")
-                })
-                .map_err(io_failure)
+            print_deleted(&ctx.printer, "network", &name)
         }
     }
 }

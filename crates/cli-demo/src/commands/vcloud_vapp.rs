@@ -636,7 +636,7 @@ pub(crate) struct VAppRef {
     #[arg(value_name = "VAPP")]
     vapp: String,
     /// Look the name up in this vDC (name or id) only.
-    #[arg(long = "in", value_name = "VDC", global = true)]
+    #[arg(long = "in", id = "in_vdc", value_name = "VDC", global = true)]
     vdc: Option<String>,
 }
 
@@ -683,7 +683,7 @@ pub(crate) enum VAppSub {
     /// The vApps the user sees (of one vDC with --in).
     List {
         /// Only the vApps of this vDC (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: Option<String>,
     },
     /// One vApp with its VMs.
@@ -693,7 +693,7 @@ pub(crate) enum VAppSub {
         /// The new vApp's name.
         name: String,
         /// The vDC to create it in (name or id).
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: String,
         /// The vApp template (name or id).
         #[arg(long)]

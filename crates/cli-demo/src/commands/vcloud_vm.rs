@@ -43,7 +43,7 @@ pub(crate) struct VmRef {
     #[arg(long, global = true)]
     vapp: Option<String>,
     /// The vDC of --vapp (name or id).
-    #[arg(long = "in", value_name = "VDC", global = true)]
+    #[arg(long = "in", id = "in_vdc", value_name = "VDC", global = true)]
     vdc: Option<String>,
 }
 
@@ -304,7 +304,7 @@ pub(crate) enum VmSub {
         #[arg(long)]
         vapp: Option<String>,
         /// Only the VMs of this vDC (name or id); with --vapp, where the vApp is looked up.
-        #[arg(long = "in", value_name = "VDC")]
+        #[arg(long = "in", id = "in_vdc", value_name = "VDC")]
         vdc: Option<String>,
     },
     /// One VM: hardware, NICs, disks, customization, snapshot, tools.
