@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | list | [`VAppHandle::networks`] | `GET` the vApp (its `NetworkConfigSection`) |
 //! | add | [`VAppHandle::add_network`] with a [`VAppNetwork`] (isolated, bridged or fenced) | `PUT .../networkConfigSection/` |
-//! | remove | [`VAppHandle::remove_network`] | the same, without it (refused while a VM NIC uses it) |
+//! | change | [`VAppHandle::update_network`] (subnet and pools, or the org network it bridges to) | the same, that entry changed |
+//! | remove | [`VAppHandle::remove_network`], [`VAppHandle::remove_all_networks`] | the same, without it (refused while a VM NIC uses it) |
 //!
 //! ```
 //! use nebulair_core::Credentials;
@@ -68,6 +69,8 @@ pub struct VAppNetwork {
     /// Fenced (`natRouted`): behind the vApp's own NAT router towards `parent`, so that
     /// copies of the vApp can keep the same addresses.
     pub fenced: bool,
+    /// Its description (`None`: none when added, unchanged when updated).
+    pub description: Option<String>,
 }
 
 impl VAppNetwork {
@@ -89,6 +92,7 @@ impl VAppNetwork {
             isolated: Some(subnet),
             parent: None,
             fenced: false,
+            description: None,
         })
     }
 
@@ -110,6 +114,7 @@ impl VAppNetwork {
             isolated: None,
             parent: Some(parent.to_owned()),
             fenced: false,
+            description: None,
         })
     }
 
@@ -122,6 +127,13 @@ impl VAppNetwork {
         let mut n = Self::bridged(name, org_network)?;
         n.fenced = true;
         Ok(n)
+    }
+
+    /// Sets its description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
     }
 
     /// Adds a static IP pool to an isolated network.
@@ -185,6 +197,7 @@ impl VAppNetwork {
         };
         VAppNetworkConfiguration {
             network_name: Some(self.name.clone()),
+            description: self.description.clone(),
             configuration: Some(Box::new(NetworkConfiguration {
                 ip_scopes,
                 parent_network: parent,
@@ -193,6 +206,18 @@ impl VAppNetwork {
             })),
             ..VAppNetworkConfiguration::default()
         }
+    }
+
+    /// The configuration to send, its parent network named by `parent_href`.
+    fn with_parent_href(&self, parent_href: Option<String>) -> VAppNetworkConfiguration {
+        let mut cfg = self.to_config();
+        if let (Some(h), Some(c)) = (parent_href, cfg.configuration.as_mut())
+            && let Some(p) = c.parent_network.as_mut()
+        {
+            p.href = Some(h);
+            p.type_ = Some("application/vnd.vmware.vcloud.network+xml".to_owned());
+        }
+        cfg
     }
 }
 
@@ -280,14 +305,41 @@ impl VAppHandle {
                     format!("the vApp already has {:?}", network.name),
                 ));
             }
-            let mut cfg = network.to_config();
-            if let (Some(h), Some(c)) = (parent_href, cfg.configuration.as_mut())
-                && let Some(p) = c.parent_network.as_mut()
-            {
-                p.href = Some(h);
-                p.type_ = Some("application/vnd.vmware.vcloud.network+xml".to_owned());
+            nets.push(network.with_parent_href(parent_href));
+            Ok(())
+        })
+    }
+
+    /// Changes the vApp network named `network.name` to `network`: an isolated network's
+    /// subnet and pools, or the org network (and fence mode) a bridged or fenced one
+    /// connects to, and the description when the spec has one. What the spec does not
+    /// cover (features such as DHCP, retained IPs, unknown elements) is kept as read.
+    ///
+    /// A name the vApp does not have is [`ErrorKind::NotFound`](nebulair_core::ErrorKind::NotFound)
+    /// before anything is sent; an unknown org network likewise.
+    pub fn update_network(&self, network: &VAppNetwork) -> Pending {
+        let network = network.clone();
+        self.put_networks(network.parent.clone(), move |nets, parent_href| {
+            let Some(entry) = nets.iter_mut().find(|n| {
+                n.network_name
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(&network.name))
+            }) else {
+                return Err(Error::new(
+                    nebulair_core::ErrorKind::NotFound,
+                    format!("the vApp has no network named {:?}", network.name),
+                ));
+            };
+            let new = network.with_parent_href(parent_href);
+            if new.description.is_some() {
+                entry.description = new.description;
             }
-            nets.push(cfg);
+            let conf = entry.configuration.get_or_insert_with(Box::default);
+            if let Some(c) = new.configuration {
+                conf.ip_scopes = c.ip_scopes;
+                conf.parent_network = c.parent_network;
+                conf.fence_mode = c.fence_mode;
+            }
             Ok(())
         })
     }
@@ -306,6 +358,15 @@ impl VAppHandle {
                     format!("the vApp has no network named {name:?}"),
                 ));
             }
+            Ok(())
+        })
+    }
+
+    /// Removes every vApp network (govcd's `RemoveAllNetworks`); vCD refuses while a VM
+    /// NIC is connected to one of them, and then nothing is removed.
+    pub fn remove_all_networks(&self) -> Pending {
+        self.put_networks(None, |nets, _| {
+            nets.clear();
             Ok(())
         })
     }
