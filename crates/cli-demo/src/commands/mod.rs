@@ -23,4 +23,5 @@ pub(crate) mod vcloud_dr;
 pub(crate) mod vcloud_network;
 pub(crate) mod vcloud_nsxt;
 pub(crate) mod vcloud_vapp;
+pub(crate) mod vcloud_vapp_network;
 pub(crate) mod vcloud_vm;

@@ -1,5 +1,6 @@
 //! `nebulair vcloud vapp ...`: vApps of vCloud Director (list, show, create from a vApp
-//! template, deploy/undeploy, power actions, rename, metadata, delete), and what the VM
+//! template, deploy/undeploy, power actions, rename, metadata, networks (in
+//! [`vcloud_vapp_network`](super::vcloud_vapp_network)), delete), and what the VM
 //! commands share with them: the task flags (`--no-wait`, `--poll-interval`), waiting
 //! with a spinner, metadata values and the task view.
 //!
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 use crate::Ctx;
 use crate::commands::common::{Confirm, io_failure};
+use crate::commands::vcloud_vapp_network::{VAppNetworkSub, vapp_network};
 use crate::output::{Table, key_values};
 use crate::report::{Context as _, Failure};
 use crate::wait::Spinner;
@@ -769,6 +771,13 @@ pub(crate) enum VAppSub {
     /// Snapshots of every VM of the vApp: create, revert, remove-all.
     #[command(subcommand)]
     Snapshot(VAppSnapshotSub),
+    /// The vApp's networks: list, add, update, remove.
+    Network {
+        #[command(flatten)]
+        target: VAppRef,
+        #[command(subcommand)]
+        sub: VAppNetworkSub,
+    },
     /// Adds a VM from a VM of a vApp template (recompose).
     AddVm {
         #[command(flatten)]
@@ -824,6 +833,10 @@ impl VAppSub {
             self,
             VAppSub::List { .. }
                 | VAppSub::Show(_)
+                | VAppSub::Network {
+                    sub: VAppNetworkSub::List,
+                    ..
+                }
                 | VAppSub::Metadata {
                     sub: MetadataSub::Get { .. },
                     ..
@@ -1253,6 +1266,9 @@ pub(crate) async fn vapp(
                 format!("creating a snapshot of vApp {}", target.vapp),
             )
             .await
+        }
+        VAppSub::Network { target, sub } => {
+            vapp_network(target.handle(&ws), &target.vapp, sub, args, ctx).await
         }
         VAppSub::Snapshot(VAppSnapshotSub::Revert(t)) => {
             let h = t.handle(&ws);
